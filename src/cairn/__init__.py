@@ -1,0 +1,80 @@
+"""cairn: reproducible machine-learning and data pipelines.
+
+Tasks with typed parameters, whose outputs are stored under a hash of their parameters,
+upstream ids and code; a run record beside every output; the same pipeline inline, on
+threads, processes or Dask.
+"""
+
+from cairn._build import build, plan
+from cairn._errors import (
+    BuildError,
+    CairnError,
+    ConfigError,
+    DependencyCycleError,
+    EmptyDumpError,
+    FormatError,
+    KeyNotFoundError,
+    LockError,
+    MissingColumnsError,
+    MissingExtraError,
+    OutputNotFoundError,
+    ParameterError,
+    RequirementError,
+    SchemaError,
+    StoreError,
+    TargetError,
+)
+from cairn._graph import Plan, PlanEntry
+from cairn._params import (
+    BoolParameter,
+    DateParameter,
+    DateTimeParameter,
+    DictParameter,
+    EnumParameter,
+    FloatParameter,
+    IntParameter,
+    ListParameter,
+    Parameter,
+    TaskListParameter,
+    TaskParameter,
+)
+from cairn._targets import Target
+from cairn._task import Task
+from cairn._version import __version__
+
+__all__ = [
+    "BoolParameter",
+    "BuildError",
+    "CairnError",
+    "ConfigError",
+    "DateParameter",
+    "DateTimeParameter",
+    "DependencyCycleError",
+    "DictParameter",
+    "EmptyDumpError",
+    "EnumParameter",
+    "FloatParameter",
+    "FormatError",
+    "IntParameter",
+    "KeyNotFoundError",
+    "ListParameter",
+    "LockError",
+    "MissingColumnsError",
+    "MissingExtraError",
+    "OutputNotFoundError",
+    "Parameter",
+    "ParameterError",
+    "Plan",
+    "PlanEntry",
+    "RequirementError",
+    "SchemaError",
+    "StoreError",
+    "Target",
+    "TargetError",
+    "Task",
+    "TaskListParameter",
+    "TaskParameter",
+    "__version__",
+    "build",
+    "plan",
+]

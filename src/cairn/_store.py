@@ -1,0 +1,283 @@
+"""Stores: where outputs and run records live, with atomic writes.
+
+A store is rooted at the workspace and addressed by relative, '/'-separated paths. Writes
+are atomic: a reader sees the old object or the whole new one, never a part. The local store
+writes a temporary file beside the target and renames it; other fsspec file systems get the
+whole object in one put.
+
+Every write returns the size and a CRC-32 checksum of what was written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import posixpath
+import threading
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+from cairn._errors import OutputNotFoundError, StoreError, TargetError
+
+__all__ = [
+    "FsspecStore",
+    "LocalStore",
+    "Store",
+    "Written",
+    "check_relative",
+    "open_store",
+]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write stored: byte size and checksum (``crc32:xxxxxxxx``)."""
+
+    size: int
+    checksum: str
+
+
+def check_relative(path: str) -> str:
+    """Normalise a store-relative path; refuse one that escapes the workspace.
+
+    Raises:
+        TargetError: for absolute paths, ``..`` components, or empty paths.
+    """
+    if not path or path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
+        raise TargetError(
+            f"target path {path!r} must be relative to the workspace, like 'models/model.pkl'"
+        )
+    norm = posixpath.normpath(path.replace("\\", "/"))
+    if norm == "." or norm.startswith("../") or norm == ".." or "://" in path:
+        raise TargetError(
+            f"target path {path!r} escapes the workspace; use a path inside it, "
+            "like 'models/model.pkl'"
+        )
+    return norm
+
+
+class _ChecksumWriter(io.RawIOBase):
+    """A write-only, non-seekable stream that counts bytes and computes CRC-32."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self._sink = sink
+        self.size = 0
+        self.crc = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self.size
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.crc = zlib.crc32(view, self.crc)
+        self.size += len(view)
+        self._sink.write(view)
+        return len(view)
+
+    def flush(self) -> None:
+        self._sink.flush()
+
+    def written(self) -> Written:
+        return Written(self.size, f"crc32:{self.crc:08x}")
+
+
+Writer = Callable[[BinaryIO], None]
+
+
+class Store(Protocol):
+    """What cairn needs of a place to keep outputs and records."""
+
+    url: str
+
+    def exists(self, path: str) -> bool:
+        """True when ``path`` holds an object."""
+
+    def open_read(self, path: str) -> BinaryIO:
+        """Open ``path`` for reading bytes; raises OutputNotFoundError if absent."""
+
+    def write(self, path: str, writer: Writer) -> Written:
+        """Atomically store what ``writer`` writes to the file object it is given."""
+
+    def write_bytes(self, path: str, data: bytes) -> Written:
+        """Atomically store ``data`` at ``path``."""
+
+    def delete(self, path: str) -> None:
+        """Remove ``path`` if it exists."""
+
+    def size(self, path: str) -> int:
+        """Byte size of ``path``."""
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Yield the relative paths of every object under ``prefix``."""
+
+
+class LocalStore:
+    """A directory on local disk, accessed directly (no fsspec layer on the hot path)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(os.path.expanduser(root))
+        self.url = self.root
+        self._made: set[str] = set()
+        self._made_lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LocalStore, (self.root,))
+
+    def __repr__(self) -> str:
+        return f"LocalStore({self.root!r})"
+
+    def _full(self, path: str) -> str:
+        return os.path.join(self.root, path)
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(os.path.join(self.root, path))
+
+    def open_read(self, path: str) -> BinaryIO:
+        try:
+            return open(self._full(path), "rb")
+        except FileNotFoundError:
+            raise OutputNotFoundError(f"{path!r} is not in the workspace {self.root}") from None
+
+    def _ensure_dir(self, directory: str) -> None:
+        if directory in self._made:
+            return
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {directory}: {exc}") from exc
+        with self._made_lock:
+            self._made.add(directory)
+
+    def write(self, path: str, writer: Writer) -> Written:
+        full = self._full(path)
+        directory = os.path.dirname(full)
+        self._ensure_dir(directory)
+        tmp = os.path.join(directory, f".{os.path.basename(full)}.{uuid.uuid4().hex[:12]}.tmp")
+        try:
+            with open(tmp, "wb") as raw:
+                stream = _ChecksumWriter(raw)
+                writer(stream)  # type: ignore[arg-type]
+            os.replace(tmp, full)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return stream.written()
+
+    def write_bytes(self, path: str, data: bytes) -> Written:
+        def writer(file: BinaryIO) -> None:
+            file.write(data)
+
+        return self.write(path, writer)
+
+    def delete(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._full(path))
+
+    def size(self, path: str) -> int:
+        try:
+            return os.path.getsize(self._full(path))
+        except FileNotFoundError:
+            raise OutputNotFoundError(f"{path!r} is not in the workspace {self.root}") from None
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        base = self._full(prefix) if prefix else self.root
+        for directory, _dirs, files in os.walk(base):
+            rel_dir = os.path.relpath(directory, self.root)
+            for name in files:
+                if name.endswith(".tmp") and name.startswith("."):
+                    continue
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                yield rel.replace(os.sep, "/")
+
+
+class FsspecStore:
+    """Any fsspec file system (``memory://``, ``s3://``, ``gs://``, ...) rooted at a URL.
+
+    Each object is written with a single put of its whole content, so readers never see a
+    partial object and nothing temporary is left behind.
+    """
+
+    def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
+        import fsspec
+
+        self.url = url.rstrip("/")
+        self.storage_options = dict(storage_options or {})
+        try:
+            self.fs, self.root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+        except (ImportError, ValueError) as exc:
+            raise StoreError(
+                f"cannot open the workspace {url!r}: {exc}. For s3:// install 'cairn[s3]', "
+                "for gs:// install 'cairn[gcs]'."
+            ) from exc
+        self.root = self.root.rstrip("/")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FsspecStore, (self.url, self.storage_options))
+
+    def __repr__(self) -> str:
+        return f"FsspecStore({self.url!r})"
+
+    def _full(self, path: str) -> str:
+        return f"{self.root}/{path}" if self.root else path
+
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(self._full(path)))
+
+    def open_read(self, path: str) -> BinaryIO:
+        try:
+            return io.BytesIO(self.fs.cat_file(self._full(path)))
+        except FileNotFoundError:
+            raise OutputNotFoundError(f"{path!r} is not in the workspace {self.url}") from None
+
+    def write(self, path: str, writer: Writer) -> Written:
+        buffer = io.BytesIO()
+        stream = _ChecksumWriter(buffer)
+        writer(stream)  # type: ignore[arg-type]
+        self.fs.pipe_file(self._full(path), buffer.getbuffer())
+        return stream.written()
+
+    def write_bytes(self, path: str, data: bytes) -> Written:
+        def writer(file: BinaryIO) -> None:
+            file.write(data)
+
+        return self.write(path, writer)
+
+    def delete(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._full(path))
+
+    def size(self, path: str) -> int:
+        try:
+            return int(self.fs.size(self._full(path)))
+        except FileNotFoundError:
+            raise OutputNotFoundError(f"{path!r} is not in the workspace {self.url}") from None
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        base = self._full(prefix) if prefix else self.root
+        try:
+            found = self.fs.find(base)
+        except FileNotFoundError:
+            return
+        cut = len(self.root) + 1 if self.root else 0
+        for full in found:
+            yield full[cut:]
+
+
+def open_store(workspace: str, storage_options: dict[str, Any] | None = None) -> Store:
+    """Open the store for a workspace path or fsspec URL."""
+    if "://" in workspace and not workspace.startswith("file://"):
+        return FsspecStore(workspace, storage_options)
+    if workspace.startswith("file://"):
+        workspace = workspace[len("file://") :]
+    return LocalStore(workspace)

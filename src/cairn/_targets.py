@@ -1,0 +1,75 @@
+"""Targets: where one output lives in the store and which format reads and writes it."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from typing import Any
+
+from cairn import formats
+from cairn._store import Store, Written, check_relative
+
+__all__ = ["RunContext", "Target", "current_context", "run_context"]
+
+
+class Target:
+    """One output: a workspace-relative path and the format chosen by its extension."""
+
+    __slots__ = ("format", "path")
+
+    def __init__(self, path: str, format: formats.Format | None = None) -> None:
+        self.path = check_relative(path)
+        self.format = format if format is not None else formats.get(self.path)
+
+    def __repr__(self) -> str:
+        return f"Target({self.path!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Target, (self.path, self.format))
+
+    def exists(self, store: Store) -> bool:
+        """True when the output is in ``store``."""
+        return store.exists(self.path)
+
+    def load(self, store: Store) -> Any:
+        """Read the output from ``store``."""
+        with store.open_read(self.path) as file:
+            return self.format.load(file)
+
+    def dump(self, store: Store, obj: Any) -> Written:
+        """Write ``obj`` to ``store`` atomically."""
+        return store.write(self.path, lambda file: self.format.dump(obj, file))
+
+
+@dataclass
+class RunContext:
+    """What a running task's load() and dump() use: the store, and what was written."""
+
+    store: Store
+    written: dict[str, Written]
+
+
+_current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
+    "cairn_run_context", default=None
+)
+
+
+def current_context() -> RunContext | None:
+    """The context of the task running in this thread, if any."""
+    return _current.get()
+
+
+def run_context(ctx: RunContext | None) -> contextvars.Token[RunContext | None]:
+    """Make ``ctx`` current; returns the token to reset it with."""
+    return _current.set(ctx)
+
+
+def reset_context(token: contextvars.Token[RunContext | None]) -> None:
+    """Restore the context from before :func:`run_context`."""
+    _current.reset(token)

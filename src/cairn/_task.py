@@ -1,0 +1,491 @@
+"""The task model: ``Task``, its identity, requirements, outputs, and load/dump.
+
+A task is an immutable value: its class and parameter values. Its id is a digest of its
+family, its significant parameters (type-tagged canonical encoding), the ids of the tasks its
+``requires()`` returns, and its code fingerprint. Ids are computed without recursion, so a
+``requires()`` chain 100,000 deep works, and a cycle is reported by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, Generic, TypeVar, dataclass_transform
+
+from cairn import _fingerprint
+from cairn._errors import (
+    CairnError,
+    DependencyCycleError,
+    KeyNotFoundError,
+    MissingColumnsError,
+    ParameterError,
+    RequirementError,
+    suggest,
+)
+from cairn._identity import TASK_MARKER, canonical, digest
+from cairn._params import (
+    BoolParameter,
+    DateParameter,
+    DateTimeParameter,
+    DictParameter,
+    EnumParameter,
+    FloatParameter,
+    IntParameter,
+    ListParameter,
+    Parameter,
+    TaskListParameter,
+    TaskParameter,
+    iter_tasks,
+)
+from cairn._store import LocalStore, Store
+from cairn._targets import Target, current_context
+from cairn.formats import extension_of
+
+__all__ = [
+    "Task",
+    "compute_ids",
+    "default_workspace",
+    "flatten",
+    "load_output",
+    "map_structure",
+]
+
+T = TypeVar("T")
+
+
+def default_workspace() -> str:
+    """The workspace when none is given: ``$CAIRN_WORKSPACE``, else ``./workspace``."""
+    return os.environ.get("CAIRN_WORKSPACE") or "workspace"
+
+
+def _is_task(value: Any) -> bool:
+    return bool(getattr(type(value), TASK_MARKER, False))
+
+
+def flatten(structure: Any, owner: Any = None) -> list[Task[Any]]:
+    """Return the tasks in a nesting of tasks, lists, tuples and dicts, in order.
+
+    Raises:
+        RequirementError: for a leaf that is not a task (``None`` leaves are skipped).
+    """
+    if _is_task(structure):
+        return [structure]
+    out: list[Task[Any]] = []
+    stack: list[Any] = [structure]
+    while stack:
+        item = stack.pop()
+        if _is_task(item):
+            out.append(item)
+        elif isinstance(item, Mapping):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list | tuple):
+            stack.extend(reversed(item))
+        elif item is not None:
+            where = f"{owner!r}.requires()" if owner is not None else "requires()"
+            raise RequirementError(
+                f"{where} returned {type(item).__qualname__} {item!r}, which is not a task. "
+                "requires() may return a task, or a list, tuple or dict of tasks (nested)."
+            )
+    return out
+
+
+def map_structure(structure: Any, func: Any) -> Any:
+    """Apply ``func`` to every task in ``structure``, keeping its shape."""
+    if _is_task(structure):
+        return func(structure)
+    if isinstance(structure, Mapping):
+        return {k: map_structure(v, func) for k, v in structure.items()}
+    if isinstance(structure, list | tuple):
+        return type(structure)(map_structure(v, func) for v in structure)
+    return structure
+
+
+@dataclass_transform(
+    kw_only_default=True,
+    field_specifiers=(
+        Parameter,
+        IntParameter,
+        FloatParameter,
+        BoolParameter,
+        DateParameter,
+        DateTimeParameter,
+        EnumParameter,
+        ListParameter,
+        DictParameter,
+        TaskParameter,
+        TaskListParameter,
+    ),
+)
+class TaskMeta(type):
+    """Collects a task class's parameters and computes its family name."""
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kw: Any) -> Any:
+        cls = super().__new__(mcls, name, bases, ns, **kw)
+        params: dict[str, Parameter[Any]] = {}
+        for klass in reversed(cls.__mro__):
+            for key, value in vars(klass).items():
+                if isinstance(value, Parameter):
+                    params[key] = value
+                elif key in params:
+                    del params[key]  # a subclass replaced the parameter with something else
+        cls._params = params  # type: ignore[attr-defined]
+        cls.family = f"{cls.__module__}.{cls.__qualname__}"  # type: ignore[attr-defined]
+        return cls
+
+
+class Task(Generic[T], metaclass=TaskMeta):
+    """Base class of every task.
+
+    Subclasses declare parameters as class attributes and override ``run()``; they may
+    override ``requires()`` (default: the tasks held by their task parameters) and
+    ``output()`` (default: ``{module path}/{ClassName}_{task_id}.pkl``).
+
+    Class attributes:
+        code_version: a string that replaces the code fingerprint in the id.
+        random_seed: the seed of ``random`` (and numpy) for ``run()``; by default derived
+            from the task id.
+    """
+
+    __cairn_task__: ClassVar[bool] = True
+    _params: ClassVar[dict[str, Parameter[Any]]]
+    family: ClassVar[str]
+    code_version: ClassVar[str | None] = None
+    random_seed: ClassVar[int | None] = None
+
+    _values: dict[str, Any]
+    _vkey: str
+    _id: str | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cls = type(self)
+        if args:
+            raise ParameterError(
+                f"{cls.__qualname__} takes parameters by name only, "
+                f"like {cls.__qualname__}({', '.join(f'{n}=...' for n in cls._params)})"
+            )
+        params = cls._params
+        values: dict[str, Any] = {}
+        for name, value in kwargs.items():
+            param = params.get(name)
+            if param is None:
+                valid = ", ".join(params) or "none"
+                raise ParameterError(
+                    f"{cls.__qualname__} has no parameter {name!r}.{suggest(name, params)} "
+                    f"Its parameters are: {valid}."
+                )
+            values[name] = param.normalize(value)
+        missing = []
+        for name, param in params.items():
+            if name not in values:
+                if param.has_default:
+                    values[name] = param.default
+                else:
+                    missing.append(name)
+        if missing:
+            raise ParameterError(
+                f"{cls.__qualname__} needs a value for {', '.join(repr(m) for m in missing)} "
+                f"(no default): pass it as {cls.__qualname__}({missing[0]}=...)"
+            )
+        self._values = {name: values[name] for name in params}
+        self._vkey = digest(cls.family, *self._vkey_parts())
+        self._id = None
+
+    # --- identity -------------------------------------------------------------------------
+    def _vkey_parts(self) -> Iterator[str]:
+        """Parameter text that identifies this value before ids exist (tasks by value key)."""
+        for name, param in type(self)._params.items():
+            if not param.significant:
+                continue
+            value = self._values[name]
+            if _is_task(value):
+                yield f"{name}=V{value._vkey}"
+            elif isinstance(value, tuple) and value and all(_is_task(v) for v in value):
+                yield f"{name}=V[" + ",".join(v._vkey for v in value) + "]"
+            else:
+                yield f"{name}={param.encode(value)}"
+
+    @property
+    def task_id(self) -> str:
+        """The task's id: 32 hex digits."""
+        if self._id is None:
+            compute_ids(self)
+        assert self._id is not None
+        return self._id
+
+    @classmethod
+    def code_fingerprint(cls) -> _fingerprint.Fingerprint:
+        """The fingerprint of this class's code (``code_version`` pins it)."""
+        if cls.code_version is not None:
+            return _fingerprint.Fingerprint(digest("code_version", str(cls.code_version)), {})
+        return _fingerprint.class_fingerprint(cls, Task)
+
+    def _make_id(self) -> str:
+        cls = type(self)
+        parts = [cls.family, "code:" + cls.code_fingerprint().digest]
+        for name, param in cls._params.items():
+            if param.significant:
+                parts.append(f"{name}={param.encode(self._values[name])}")
+        parts.append("requires:" + canonical(self._requirements()))
+        return digest(*parts)
+
+    def _children(self) -> list[Task[Any]]:
+        """Tasks whose ids this task's id needs: requirements and task-valued parameters."""
+        children = list(self._dependencies())
+        for value in self._values.values():
+            children.extend(iter_tasks(value))
+        return children
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not _is_task(other) or type(other) is not type(self):
+            return NotImplemented if not _is_task(other) else False
+        return self._vkey == other._vkey and self.task_id == other.task_id
+
+    def __hash__(self) -> int:
+        return hash(self.task_id)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={value!r}" for name, value in self._values.items())
+        return f"{type(self).__qualname__}({args})"
+
+    # --- requirements ---------------------------------------------------------------------
+    def requires(self) -> Any:
+        """The tasks this task needs: a task, or a list/tuple/dict of them (nested).
+
+        By default, the tasks held by task parameters, keyed by parameter name.
+        """
+        out: dict[str, Any] = {}
+        for name, value in self._values.items():
+            if _is_task(value) or (isinstance(value, tuple) and any(iter_tasks(value))):
+                out[name] = value
+        return out
+
+    def _requirements(self) -> Any:
+        cached = self.__dict__.get("_req_cache", _UNSET)
+        if cached is _UNSET:
+            cached = self.requires()
+            deps = flatten(cached, self)
+            self.__dict__["_req_cache"] = cached
+            self.__dict__["_deps_cache"] = deps
+        return cached
+
+    def _dependencies(self) -> list[Task[Any]]:
+        """The tasks ``requires()`` returns, flattened (computed once)."""
+        deps = self.__dict__.get("_deps_cache")
+        if deps is None:
+            self._requirements()
+            deps = self.__dict__["_deps_cache"]
+        return deps  # type: ignore[no-any-return]
+
+    # --- outputs --------------------------------------------------------------------------
+    def output(self) -> Target | Mapping[str, Target]:
+        """Where this task's output goes: one target or a dict of them."""
+        cls = type(self)
+        return self.make_target(f"{cls.__module__.replace('.', '/')}/{cls.__name__}.pkl")
+
+    def make_target(self, path: str, use_unique_id: bool = True) -> Target:
+        """A target at ``path`` in the workspace; ``use_unique_id`` adds ``_{task_id}``.
+
+        ``make_target("data/clean.csv")`` is ``data/clean_{task_id}.csv``. The format is
+        chosen by the extension.
+        """
+        if use_unique_id:
+            ext = extension_of(path)
+            path = f"{path[: len(path) - len(ext)]}_{self.task_id}{path[len(path) - len(ext) :]}"
+        return Target(path)
+
+    def _outputs(self) -> dict[str | None, Target]:
+        """``output()`` as a dict (``None`` key for a single target), computed once."""
+        cached: dict[str | None, Target] | None = self.__dict__.get("_out_cache")
+        if cached is None:
+            out = self.output()
+            if isinstance(out, Target):
+                cached = {None: out}
+            elif (
+                isinstance(out, Mapping)
+                and out
+                and all(isinstance(t, Target) for t in out.values())
+            ):
+                cached = {str(k): t for k, t in out.items()}
+            else:
+                raise CairnError(
+                    f"{self!r}.output() returned {out!r}; it must return a target from "
+                    "self.make_target(...) or a non-empty dict of them"
+                )
+            self.__dict__["_out_cache"] = cached
+        return cached
+
+    def record_path(self) -> str:
+        """Workspace-relative path of this task's run record."""
+        cls = type(self)
+        return f"{cls.__module__.replace('.', '/')}/{cls.__name__}_{self.task_id}.run.json"
+
+    # --- running --------------------------------------------------------------------------
+    def run(self) -> Any:
+        """Compute the output and ``dump()`` it. A non-None return value is dumped for you."""
+        raise NotImplementedError(f"{type(self).__qualname__} must define run()")
+
+    @property
+    def logger(self) -> logging.Logger:
+        """A logger whose records go into this task's run record."""
+        return logging.getLogger(f"cairn.task.{type(self).family}")
+
+    def _store(self) -> Store:
+        ctx = current_context()
+        return ctx.store if ctx is not None else LocalStore(default_workspace())
+
+    def dump(self, obj: Any, key: str | None = None) -> None:
+        """Write ``obj`` to this task's output (``key`` selects one of a dict output)."""
+        ctx = current_context()
+        if ctx is None:
+            raise CairnError(
+                f"{self!r}.dump() was called outside a build; dump() belongs in run(), "
+                "which cairn.build(...) calls"
+            )
+        target = self._target(key)
+        self._check_dump(obj, key)
+        ctx.written[target.path] = target.dump(ctx.store, obj)
+
+    def _check_dump(self, obj: Any, key: str | None) -> None:
+        """Hook for checks on dumped objects (schemas, empty frames)."""
+
+    def _target(self, key: str | None) -> Target:
+        outputs = self._outputs()
+        if key in outputs:
+            return outputs[key]
+        keys = [k for k in outputs if k is not None]
+        if key is None:
+            raise KeyNotFoundError(
+                f"{self!r} has several outputs; name one: dump(obj, key) with key one of "
+                f"{', '.join(map(repr, keys))}"
+            )
+        if not keys:
+            raise KeyNotFoundError(
+                f"{self!r} has a single output; call dump(obj) without a key (got {key!r})"
+            )
+        raise KeyNotFoundError(
+            f"{self!r} has no output {key!r}.{suggest(key, keys)} "
+            f"Its outputs are: {', '.join(map(repr, keys))}"
+        )
+
+    def load(self, key: str | None = None) -> Any:
+        """Load the outputs of ``requires()``, in its shape; ``key`` selects one entry."""
+        store = self._store()
+        return map_structure(self._select_requirement(key), lambda t: load_output(t, store))
+
+    def _select_requirement(self, key: str | None) -> Any:
+        req = self._requirements()
+        if key is None:
+            return req
+        if isinstance(req, Mapping):
+            if key in req:
+                return req[key]
+            keys = [str(k) for k in req]
+            raise KeyNotFoundError(
+                f"{self!r} has no requirement {key!r}.{suggest(key, keys)} requires() has: "
+                f"{', '.join(map(repr, keys)) or 'nothing'}"
+            )
+        raise KeyNotFoundError(
+            f"{self!r}.requires() returns {type(req).__qualname__}, not a dict, so it has no "
+            f"key {key!r}; call load() without a key"
+        )
+
+    def load_data_frame(
+        self,
+        key: str | None = None,
+        required_columns: set[str] | list[str] | tuple[str, ...] | None = None,
+        drop_columns: bool = False,
+    ) -> Any:
+        """Load a data frame input and check that it has ``required_columns``.
+
+        ``drop_columns=True`` keeps only the required columns.
+
+        Raises:
+            MissingColumnsError: naming the missing columns and those present.
+        """
+        frame = self.load(key)
+        if not hasattr(frame, "columns"):
+            raise CairnError(
+                f"{self!r}.load_data_frame({key!r}) loaded {type(frame).__qualname__}, not a "
+                "data frame; use load() for other objects"
+            )
+        if required_columns is None:
+            return frame
+        present = [str(c) for c in frame.columns]
+        wanted = list(required_columns)
+        missing = sorted(set(wanted) - set(present))
+        if missing:
+            raise MissingColumnsError(
+                f"{self!r}: input {key or 'data'!r} lacks required column(s) "
+                f"{', '.join(map(repr, missing))}; it has {', '.join(map(repr, present))}"
+            )
+        if drop_columns:
+            order = [c for c in present if c in set(wanted)]
+            return (
+                frame.select(order)
+                if hasattr(frame, "select") and not hasattr(frame, "iloc")
+                else frame[order]
+            )
+        return frame
+
+
+_UNSET: Any = object()
+
+
+def load_output(task: Task[Any], store: Store) -> Any:
+    """Load ``task``'s output from ``store``: one object, or a dict for a dict output."""
+    outputs = task._outputs()
+    if list(outputs) == [None]:
+        return outputs[None].load(store)
+    return {key: target.load(store) for key, target in outputs.items()}
+
+
+def compute_ids(root: Task[Any]) -> None:
+    """Compute the ids of ``root`` and everything it needs, children first, iteratively.
+
+    Raises:
+        DependencyCycleError: when requirements form a cycle, naming the tasks in it.
+    """
+    if root._id is not None:
+        return
+    on_path: dict[str, Task[Any]] = {}
+    parent: dict[str, Task[Any] | None] = {root._vkey: None}
+    stack: list[tuple[Task[Any], bool]] = [(root, False)]
+    while stack:
+        task, expanded = stack.pop()
+        if task._id is not None:
+            continue
+        key = task._vkey
+        if expanded:
+            task._id = task._make_id()
+            del on_path[key]
+            continue
+        if key in on_path:  # reached again below itself: a cycle
+            continue
+        on_path[key] = task
+        stack.append((task, True))
+        for child in task._children():
+            if child._id is not None:
+                continue
+            ckey = child._vkey
+            if ckey in on_path:
+                _raise_cycle(task, child, parent)
+            parent[ckey] = task
+            stack.append((child, False))
+
+
+def _raise_cycle(task: Task[Any], child: Task[Any], parent: dict[str, Task[Any] | None]) -> None:
+    cycle = [task]
+    node = parent.get(task._vkey)
+    while node is not None and node._vkey != child._vkey:
+        cycle.append(node)
+        node = parent.get(node._vkey)
+    cycle.append(child)
+    cycle.reverse()
+    names = " -> ".join(repr(t) for t in [*cycle, cycle[0]])
+    raise DependencyCycleError(
+        f"requirements form a cycle: {names}. Break it by changing one of these requires().",
+        cycle,
+    )

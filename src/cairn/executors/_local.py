@@ -1,0 +1,51 @@
+"""In-process executors: inline (one task at a time, in the caller's thread) and threads."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+from collections.abc import Callable, Collection
+from typing import Any
+
+__all__ = ["InlineExecutor", "ThreadExecutor"]
+
+
+class InlineExecutor:
+    """Runs each task in the calling thread, the moment it is submitted."""
+
+    capacity = 1
+
+    def __init__(self, workers: int | None = None) -> None:
+        del workers  # one at a time, by definition
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future[Any]:
+        future: cf.Future[Any] = cf.Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # the loop reports it as the task's failure
+            future.set_exception(exc)
+        return future
+
+    def wait(self, futures: Collection[Any], timeout: float | None) -> set[Any]:
+        return {f for f in futures if f.done()}
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+
+class ThreadExecutor:
+    """Runs tasks on a pool of threads in this process (``workers``, default: CPU count)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.capacity = workers or os.cpu_count() or 1
+        self._pool = cf.ThreadPoolExecutor(self.capacity, thread_name_prefix="cairn")
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future[Any]:
+        return self._pool.submit(fn, *args)
+
+    def wait(self, futures: Collection[Any], timeout: float | None) -> set[Any]:
+        done, _ = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        return done
+
+    def close(self, cancel: bool = False) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
