@@ -66,19 +66,29 @@ def _library_roots() -> tuple[str, ...]:
     return tuple(sorted(os.path.realpath(r) + os.sep for r in roots if r))
 
 
-@lru_cache(maxsize=4096)
+_user_modules: dict[str, bool] = {}
+
+
 def is_user_module(name: str) -> bool:
     """Tell whether module ``name`` is the user's own code (counted in fingerprints)."""
+    known = _user_modules.get(name)
+    if known is not None:
+        return known
     if name == "cairn" or name.startswith("cairn."):
         return False
     if name == "__main__":
         return True
     module = sys.modules.get(name)
+    if module is None:
+        return False  # not imported (yet): decide when it is, and do not remember
     path = getattr(module, "__file__", None)
-    if module is None or not path:
-        return False
-    real = os.path.realpath(path)
-    return not real.startswith(_library_roots())
+    if path:
+        user = not os.path.realpath(str(path)).startswith(_library_roots())
+    else:  # built-in, frozen, or made at run time (a notebook, exec): user code unless stdlib
+        top = name.partition(".")[0]
+        user = top not in sys.builtin_module_names and top not in sys.stdlib_module_names
+    _user_modules[name] = user
+    return user
 
 
 _warned: set[str] = set()

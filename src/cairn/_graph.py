@@ -115,6 +115,8 @@ def make_plan(roots: list[Task[Any]], store: Store, *, rerun: Rerun = False) -> 
             will_run, reason = False, None
         else:
             will_run, reason = True, NO_OUTPUT
+        if will_run:
+            task._outputs()  # a bad output() (path, format) fails here, before anything runs
         deps = task._dependencies() if will_run else []
         entries[tid] = PlanEntry(task, will_run, reason, tuple(d.task_id for d in deps))
         stack.append((task, True))

@@ -124,7 +124,7 @@ class Parameter(Generic[T]):
     # --- descriptor -----------------------------------------------------------------------
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
-        self.owner_name = owner.__qualname__
+        self.owner_name = owner.__name__
         if self._default is not MISSING and self._default is not None:
             self._default = self.normalize(self._default)
 

@@ -51,33 +51,41 @@ class _RouteToRecord(logging.Handler):
 
 
 def _install_capture() -> None:
+    """Route task loggers and warnings to the running task's record (idempotent)."""
     global _installed
-    with _install_lock:
-        if _installed:
-            return
-        handler = _RouteToRecord()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        task_logger = logging.getLogger("cairn.task")
-        task_logger.addHandler(handler)
-        if task_logger.level == logging.NOTSET:
-            task_logger.setLevel(logging.INFO)
-        original = warnings.showwarning
+    if not _installed:
+        with _install_lock:
+            if not _installed:
+                handler = _RouteToRecord()
+                handler.setFormatter(
+                    logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+                )
+                task_logger = logging.getLogger("cairn.task")
+                task_logger.addHandler(handler)
+                if task_logger.level == logging.NOTSET:
+                    task_logger.setLevel(logging.INFO)
+                _installed = True
+    # Checked on every run: code such as warnings.catch_warnings() may have replaced it.
+    if not getattr(warnings.showwarning, "_cairn_capture", False):
+        warnings.showwarning = _wrap_showwarning(warnings.showwarning)
 
-        def showwarning(  # noqa: PLR0917 - the signature warnings.showwarning has
-            message: Warning | str,
-            category: type[Warning],
-            filename: str,
-            lineno: int,
-            file: Any = None,
-            line: str | None = None,
-        ) -> None:
-            sink = _log_sink.get()
-            if sink is not None:
-                sink.append(f"WARNING {category.__name__}: {message} ({filename}:{lineno})")
-            original(message, category, filename, lineno, file, line)
 
-        warnings.showwarning = showwarning
-        _installed = True
+def _wrap_showwarning(original: Any) -> Any:
+    def showwarning(  # noqa: PLR0917 - the signature warnings.showwarning has
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        sink = _log_sink.get()
+        if sink is not None:
+            sink.append(f"WARNING {category.__name__}: {message} ({filename}:{lineno})")
+        original(message, category, filename, lineno, file, line)
+
+    showwarning._cairn_capture = True  # type: ignore[attr-defined]
+    return showwarning
 
 
 @lru_cache(maxsize=1)

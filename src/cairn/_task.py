@@ -130,7 +130,7 @@ class TaskMeta(type):
                 elif key in params:
                     del params[key]  # a subclass replaced the parameter with something else
         cls._params = params  # type: ignore[attr-defined]
-        cls.family = f"{cls.__module__}.{cls.__qualname__}"  # type: ignore[attr-defined]
+        cls.family = f"{cls.__module__}.{cls.__name__}"  # type: ignore[attr-defined]
         return cls
 
 
@@ -161,8 +161,8 @@ class Task(Generic[T], metaclass=TaskMeta):
         cls = type(self)
         if args:
             raise ParameterError(
-                f"{cls.__qualname__} takes parameters by name only, "
-                f"like {cls.__qualname__}({', '.join(f'{n}=...' for n in cls._params)})"
+                f"{cls.__name__} takes parameters by name only, "
+                f"like {cls.__name__}({', '.join(f'{n}=...' for n in cls._params)})"
             )
         params = cls._params
         values: dict[str, Any] = {}
@@ -171,7 +171,7 @@ class Task(Generic[T], metaclass=TaskMeta):
             if param is None:
                 valid = ", ".join(params) or "none"
                 raise ParameterError(
-                    f"{cls.__qualname__} has no parameter {name!r}.{suggest(name, params)} "
+                    f"{cls.__name__} has no parameter {name!r}.{suggest(name, params)} "
                     f"Its parameters are: {valid}."
                 )
             values[name] = param.normalize(value)
@@ -184,8 +184,8 @@ class Task(Generic[T], metaclass=TaskMeta):
                     missing.append(name)
         if missing:
             raise ParameterError(
-                f"{cls.__qualname__} needs a value for {', '.join(repr(m) for m in missing)} "
-                f"(no default): pass it as {cls.__qualname__}({missing[0]}=...)"
+                f"{cls.__name__} needs a value for {', '.join(repr(m) for m in missing)} "
+                f"(no default): pass it as {cls.__name__}({missing[0]}=...)"
             )
         self._values = {name: values[name] for name in params}
         self._vkey = digest(cls.family, *self._vkey_parts())
@@ -248,7 +248,7 @@ class Task(Generic[T], metaclass=TaskMeta):
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={value!r}" for name, value in self._values.items())
-        return f"{type(self).__qualname__}({args})"
+        return f"{type(self).__name__}({args})"
 
     # --- requirements ---------------------------------------------------------------------
     def requires(self) -> Any:
@@ -325,7 +325,7 @@ class Task(Generic[T], metaclass=TaskMeta):
     # --- running --------------------------------------------------------------------------
     def run(self) -> Any:
         """Compute the output and ``dump()`` it. A non-None return value is dumped for you."""
-        raise NotImplementedError(f"{type(self).__qualname__} must define run()")
+        raise NotImplementedError(f"{type(self).__name__} must define run()")
 
     @property
     def logger(self) -> logging.Logger:
