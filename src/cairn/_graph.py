@@ -60,9 +60,9 @@ class Plan(Sequence[PlanEntry]):
         return [e for e in self.entries if e.will_run]
 
     def __str__(self) -> str:
-        rows = [(e.state, repr(e.task), e.reason or "") for e in self.entries]
+        rows = [(e.state, e.task.label(), e.reason or "") for e in self.entries]
         width = max((len(r[1]) for r in rows), default=4)
-        width = min(width, 80)
+        width = min(width, 100)
         lines = [f"{'state':<9} {'task':<{width}} reason"]
         for state, name, reason in rows:
             shown = name if len(name) <= width else name[: width - 3] + "..."

@@ -250,6 +250,19 @@ class Task(Generic[T], metaclass=TaskMeta):
         args = ", ".join(f"{name}={value!r}" for name, value in self._values.items())
         return f"{type(self).__name__}({args})"
 
+    def label(self) -> str:
+        """A short one-line name: upstream tasks shown as ``Name#id8`` instead of in full."""
+
+        def show(value: Any) -> str:
+            if _is_task(value):
+                return f"{type(value).__name__}#{value.task_id[:8]}"
+            if isinstance(value, tuple) and value and all(_is_task(v) for v in value):
+                return "[" + ", ".join(show(v) for v in value) + "]"
+            return repr(value)
+
+        args = ", ".join(f"{name}={show(value)}" for name, value in self._values.items())
+        return f"{type(self).__name__}({args})"
+
     # --- requirements ---------------------------------------------------------------------
     def requires(self) -> Any:
         """The tasks this task needs: a task, or a list/tuple/dict of them (nested).
