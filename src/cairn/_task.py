@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, Generic, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, dataclass_transform
+
+from typing_extensions import TypeVar
 
 from cairn import _fingerprint
 from cairn._errors import (
@@ -24,20 +26,7 @@ from cairn._errors import (
     suggest,
 )
 from cairn._identity import TASK_MARKER, canonical, digest
-from cairn._params import (
-    BoolParameter,
-    DateParameter,
-    DateTimeParameter,
-    DictParameter,
-    EnumParameter,
-    FloatParameter,
-    IntParameter,
-    ListParameter,
-    Parameter,
-    TaskListParameter,
-    TaskParameter,
-    iter_tasks,
-)
+from cairn._params import Parameter, iter_tasks
 from cairn._store import LocalStore, Store
 from cairn._targets import Target, current_context
 from cairn.formats import extension_of
@@ -51,7 +40,7 @@ __all__ = [
     "map_structure",
 ]
 
-T = TypeVar("T")
+T = TypeVar("T", default=Any)
 
 
 def default_workspace() -> str:
@@ -101,20 +90,26 @@ def map_structure(structure: Any, func: Any) -> Any:
     return structure
 
 
+if TYPE_CHECKING:
+    from cairn import _param_specs as _spec
+else:
+    from cairn import _params as _spec
+
+
 @dataclass_transform(
     kw_only_default=True,
     field_specifiers=(
-        Parameter,
-        IntParameter,
-        FloatParameter,
-        BoolParameter,
-        DateParameter,
-        DateTimeParameter,
-        EnumParameter,
-        ListParameter,
-        DictParameter,
-        TaskParameter,
-        TaskListParameter,
+        _spec.Parameter,
+        _spec.IntParameter,
+        _spec.FloatParameter,
+        _spec.BoolParameter,
+        _spec.DateParameter,
+        _spec.DateTimeParameter,
+        _spec.EnumParameter,
+        _spec.ListParameter,
+        _spec.DictParameter,
+        _spec.TaskParameter,
+        _spec.TaskListParameter,
     ),
 )
 class TaskMeta(type):
@@ -153,10 +148,6 @@ class Task(Generic[T], metaclass=TaskMeta):
     code_version: ClassVar[str | None] = None
     random_seed: ClassVar[int | None] = None
 
-    _values: dict[str, Any]
-    _vkey: str
-    _id: str | None
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
         if args:
@@ -187,9 +178,9 @@ class Task(Generic[T], metaclass=TaskMeta):
                 f"{cls.__name__} needs a value for {', '.join(repr(m) for m in missing)} "
                 f"(no default): pass it as {cls.__name__}({missing[0]}=...)"
             )
-        self._values = {name: values[name] for name in params}
-        self._vkey = digest(cls.family, *self._vkey_parts())
-        self._id = None
+        self._values: dict[str, Any] = {name: values[name] for name in params}
+        self._vkey: str = digest(cls.family, *self._vkey_parts())
+        self._id: str | None = None
 
     # --- identity -------------------------------------------------------------------------
     def _vkey_parts(self) -> Iterator[str]:
