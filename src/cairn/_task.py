@@ -125,7 +125,7 @@ class TaskMeta(type):
                 elif key in params:
                     del params[key]  # a subclass replaced the parameter with something else
         cls._params = params  # type: ignore[attr-defined]
-        cls.family = f"{cls.__module__}.{cls.__name__}"  # type: ignore[attr-defined]
+        cls.family = f"{cls.__module__}.{cls.__qualname__}"  # type: ignore[attr-defined]
         return cls
 
 
