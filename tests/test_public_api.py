@@ -33,6 +33,7 @@ EXPECTED = {
     "PlanEntry",
     "RequirementError",
     "SchemaError",
+    "SerializableParameter",
     "StoreError",
     "Target",
     "TargetError",

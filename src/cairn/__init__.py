@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
         IntParameter,
         ListParameter,
         Parameter,
+        SerializableParameter,
         TaskListParameter,
         TaskParameter,
     )
@@ -56,6 +57,7 @@ else:
         IntParameter,
         ListParameter,
         Parameter,
+        SerializableParameter,
         TaskListParameter,
         TaskParameter,
     )
@@ -86,6 +88,7 @@ __all__ = [
     "PlanEntry",
     "RequirementError",
     "SchemaError",
+    "SerializableParameter",
     "StoreError",
     "Target",
     "TargetError",

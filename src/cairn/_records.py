@@ -282,6 +282,8 @@ def record_for(
         "cairn_record": RECORD_VERSION,
         "task_id": task.task_id,
         "family": cls.family,
+        "module": cls.__module__,
+        "qualname": cls.__qualname__,
         "params": {
             name: param.serialize(task._values[name]) for name, param in cls._params.items()
         },
