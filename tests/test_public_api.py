@@ -29,6 +29,8 @@ EXPECTED = {
     "OutputNotFoundError",
     "Parameter",
     "ParameterError",
+    "Pipeline",
+    "PipelineError",
     "Plan",
     "PlanEntry",
     "RequirementError",
@@ -42,6 +44,7 @@ EXPECTED = {
     "TaskParameter",
     "__version__",
     "build",
+    "node",
     "plan",
 }
 

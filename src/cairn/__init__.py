@@ -21,6 +21,7 @@ from cairn._errors import (
     MissingExtraError,
     OutputNotFoundError,
     ParameterError,
+    PipelineError,
     RequirementError,
     SchemaError,
     StoreError,
@@ -30,6 +31,7 @@ from cairn._graph import Plan, PlanEntry
 from cairn._targets import Target
 from cairn._task import Task
 from cairn._version import __version__
+from cairn.pipeline import Pipeline, node
 
 if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
     from cairn._param_specs import (
@@ -84,6 +86,8 @@ __all__ = [
     "OutputNotFoundError",
     "Parameter",
     "ParameterError",
+    "Pipeline",
+    "PipelineError",
     "Plan",
     "PlanEntry",
     "RequirementError",
@@ -97,5 +101,6 @@ __all__ = [
     "TaskParameter",
     "__version__",
     "build",
+    "node",
     "plan",
 ]
