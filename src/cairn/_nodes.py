@@ -98,7 +98,10 @@ class Node:
 
     def identity(self) -> str:
         """Canonical text of what, besides code, config and upstream ids, makes the id."""
-        return canonical(
+        cached: str | None = self.__dict__.get("_identity")
+        if cached is not None:
+            return cached
+        text = canonical(
             [
                 self.name,
                 self.function_name,
@@ -109,6 +112,8 @@ class Node:
                 dict(self.extensions),
             ]
         )
+        object.__setattr__(self, "_identity", text)
+        return text
 
     def fingerprint(self) -> _fingerprint.Fingerprint:
         """The code fingerprint of the function (computed once, and pickled with the node)."""
@@ -336,15 +341,18 @@ def config_value(config: Any, source: str, reader: str) -> Any:
     value = config
     walked = CONFIG
     for part in source.split(".")[1:]:
-        keys = config_keys(value)
-        if keys is None or part not in keys:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif not isinstance(value, Mapping) and part in (_model_fields(value) or ()):
+            value = getattr(value, part)
+        else:
+            keys = config_keys(value)
             where = (
                 f"{walked} has keys {', '.join(map(repr, keys))}"
                 if keys
                 else f"{walked} is {type(value).__qualname__} {value!r}, which has no keys"
             )
             raise ConfigError(f"node {reader} reads {source!r}, which does not exist: {where}")
-        value = value[part] if isinstance(value, Mapping) else getattr(value, part)
         walked += "." + part
     return value
 

@@ -156,7 +156,7 @@ class Pipeline:
                     f"{self.nodes[self._producer[name]].label()} makes it; declare only "
                     "names that another pipeline makes"
                 )
-        known = [*self._producer, *self.runtime, *self.inputs, CONFIG]
+        known = {*self._producer, *self.runtime, *self.inputs, CONFIG}
         for n in self.nodes:
             for source in n.inputs:
                 if is_config_path(source):
