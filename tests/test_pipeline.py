@@ -579,6 +579,13 @@ def test_compiled_tasks_build_with_cairn_build(workspace):
     assert RUNS == {"load": 1, "clean": 1}
 
 
+def test_a_node_task_cannot_be_rebuilt_from_its_record_alone(workspace):
+    pipe = make()
+    pipe.run(["raw"])
+    with pytest.raises(cairn.ParameterError, match=r"Use pipeline\.tasks"):
+        cairn.Task.from_id(pipe.tasks("raw")[0].task_id)
+
+
 # --- storage -------------------------------------------------------------------------------
 
 

@@ -1,47 +1,36 @@
-"""Nodes of the function style: a function with named inputs and outputs, and the task it
-compiles into.
+"""Nodes of the function style: a function with named inputs and outputs, and the config
+values it reads.
 
-:func:`node` checks one node on its own (its function, names, and that the function's
-signature takes its inputs). :class:`NodeTask` is the one task class every node compiles
-into: the node travels as a parameter, so a compiled task pickles by reference to this class
-(its function by cloudpickle, by value when it lives in ``__main__``) and its id is computed
-once, in the process that plans, never again in a worker.
-
-A node task's id is made from the function's code fingerprint (``code_version`` pins it),
-the node's names, the values of the config paths it reads (only those), and the ids of the
-nodes whose outputs it reads. Runtime objects are not part of it.
+:func:`node` checks one node on its own: its function, its names, and that the function's
+signature takes its inputs. A node's code fingerprint is its function's (``code_version``
+pins it), with the arguments a ``functools.partial`` binds. Config paths (``config.a.b``)
+walk dicts, dataclasses and pydantic models alike, and the values they reach have a
+canonical encoding that enters node ids.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import inspect
-import json
 import re
 import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from cairn import _fingerprint, formats
 from cairn._errors import CairnError, ConfigError, FormatError, PipelineError
 from cairn._identity import canonical, digest
-from cairn._params import Parameter, TaskListParameter
-from cairn._store import Store
-from cairn._targets import Target
-from cairn._task import Task
 
 __all__ = [
     "CONFIG",
     "Node",
-    "NodeTask",
     "check_name",
     "config_keys",
     "config_value",
     "encode_config",
     "is_config_path",
-    "is_data_frame",
+    "jsonable",
     "node",
 ]
 
@@ -397,218 +386,15 @@ def encode_config(values: Mapping[str, Any]) -> str:
     return "[" + ",".join(parts) + "]"
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A JSON-compatible copy of a config value (for run records)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     fields = _model_fields(value)
     if fields is not None:
-        return {f: _jsonable(getattr(value, f)) for f in fields}
+        return {f: jsonable(getattr(value, f)) for f in fields}
     return str(value)
-
-
-# --- the compiled task ---------------------------------------------------------------------
-
-
-class _NodeParameter(Parameter[Node]):
-    type_name = "node"
-
-    def _convert(self, value: Any) -> Node:
-        if not isinstance(value, Node):
-            self._fail(value, "a node made by cairn.node()")
-        return value
-
-    def encode(self, value: Node) -> str:
-        return value.identity()
-
-    def serialize(self, value: Node) -> Any:
-        return value.describe()
-
-
-class _ConfigParameter(Parameter[Mapping[str, Any]]):
-    """Config values a node reads, ``{path: value}``, kept as given (not frozen)."""
-
-    type_name = "config values"
-
-    def _convert(self, value: Any) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            self._fail(value, "a dict of config paths to values")
-        return value
-
-    def encode(self, value: Mapping[str, Any]) -> str:
-        return encode_config(value)
-
-    def serialize(self, value: Mapping[str, Any]) -> Any:
-        return _jsonable(value)
-
-
-_FRAMES = {("pandas", "DataFrame"), ("polars", "DataFrame"), ("pyarrow", "Table")}
-
-
-def is_data_frame(value: Any) -> bool:
-    """True for a pandas or polars DataFrame or an Arrow Table (by type; imports nothing)."""
-    cls = type(value)
-    return (cls.__module__.partition(".")[0], cls.__name__) in _FRAMES
-
-
-def extension_for(value: Any) -> str:
-    """The extension a node output is stored with when the node names none: ``.parquet``
-    for a data frame when a parquet format is registered, else ``.pkl``."""
-    if is_data_frame(value):
-        try:
-            return formats.extension_of("x.parquet")
-        except FormatError:
-            pass
-    return ".pkl"
-
-
-class ByTypeTarget(Target):
-    """A node output whose format is chosen by the type of the value written.
-
-    Until written, it stands at ``{stem}.pkl``; the run record keeps the path actually
-    written, which :meth:`load` and :meth:`exists` follow.
-    """
-
-    __slots__ = ("key", "record", "stem")
-
-    def __init__(self, stem: str, record: str, key: str) -> None:
-        super().__init__(stem + ".pkl")
-        self.stem, self.record, self.key = stem, record, key
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (ByTypeTarget, (self.stem, self.record, self.key))
-
-    def for_value(self, value: Any) -> Target:
-        """The target ``value`` is written to."""
-        return Target(self.stem + extension_for(value))
-
-    def written(self, store: Store) -> Target:
-        """The target the run record says was written."""
-        with store.open_read(self.record) as file:
-            path = json.loads(file.read())["outputs"][self.key]["path"]
-        return Target(str(path))
-
-    def exists(self, store: Store) -> bool:
-        return store.exists(self.record) and self.written(store).exists(store)
-
-    def load(self, store: Store) -> Any:
-        return self.written(store).load(store)
-
-
-class NodeTask(Task[Any]):
-    """The task a pipeline node compiles into (see the module docstring)."""
-
-    node = cast(Node, _NodeParameter())
-    upstream = cast(tuple[Task[Any], ...], TaskListParameter())
-    config = cast(Mapping[str, Any], _ConfigParameter())
-
-    def _code_fingerprint(self) -> _fingerprint.Fingerprint:
-        return self.node.fingerprint()
-
-    def requires(self) -> dict[str, Task[Any]]:
-        """The node tasks whose outputs this node reads, by output name."""
-        wanted = set(self.node.inputs)
-        return {
-            out: task
-            for task in self.upstream
-            for out in cast(NodeTask, task).node.outputs
-            if out in wanted
-        }
-
-    def _base(self) -> str:
-        return self.node.module.replace(".", "/")
-
-    def output(self) -> Target | Mapping[str, Target]:
-        node = self.node
-        base, tid = self._base(), self.task_id
-        if not node.outputs:
-            return Target(f"{base}/{node.name}_{tid}.done.json")
-        extensions = dict(node.extensions)
-        return {
-            out: Target(f"{base}/{out}_{tid}{extensions[out]}")
-            if out in extensions
-            else ByTypeTarget(f"{base}/{out}_{tid}", self.record_path(), out)
-            for out in node.outputs
-        }
-
-    def record_path(self) -> str:
-        return f"{self._base()}/{self.node.name}_{self.task_id}.run.json"
-
-    def label(self) -> str:
-        return self.node.label()
-
-    def __repr__(self) -> str:
-        return f"node {self.node.label()}"
-
-    def output_value(self, key: str, store: Store) -> Any:
-        """Load output ``key`` of this node from ``store``."""
-        return self._outputs()[key].load(store)
-
-    def run(self) -> None:
-        node = self.node
-        store = self._store()
-        producers = self._requirements()
-        runtime: Mapping[str, Any] = self.__dict__.get("_runtime", {})
-        values = []
-        for source in node.inputs:
-            if source in self.config:
-                values.append(copy.deepcopy(self.config[source]))
-            elif source in producers:
-                values.append(producers[source].output_value(source, store))
-            elif source in runtime:
-                values.append(runtime[source])
-            else:
-                raise PipelineError(
-                    f"{self!r} needs the runtime object {source!r}, which this run lacks; "
-                    "give it in Pipeline(..., runtime={...})"
-                )
-        if node.params is None:
-            result = node.func(*values)
-        else:
-            result = node.func(**dict(zip(node.params, values, strict=True)))
-        if not node.outputs:
-            self.dump(None)
-            return
-        if node.single:
-            results = {node.outputs[0]: result}
-        elif isinstance(result, tuple | list) and len(result) == len(node.outputs):
-            results = dict(zip(node.outputs, result, strict=True))
-        else:
-            raise PipelineError(
-                f"{self!r} returned {type(result).__qualname__}, but it has "
-                f"{len(node.outputs)} outputs {list(node.outputs)}: return a tuple of "
-                f"{len(node.outputs)} values in that order"
-            )
-        for key, value in results.items():
-            self._dump_output(key, value)
-
-    def _dump_output(self, key: str, value: Any) -> None:
-        outputs = self._outputs()
-        target = outputs[key]
-        if not isinstance(target, ByTypeTarget):
-            self.dump(value, key)
-            return
-        chosen = target.for_value(value)
-        outputs[key] = chosen
-        try:
-            self.dump(value, key)
-        except Exception as exc:
-            if chosen.path.endswith(".pkl"):
-                raise
-            self.logger.warning(
-                "%s: could not store %r as %s (%s: %s); stored it as a pickle instead",
-                self.node.name,
-                key,
-                chosen.path.rsplit(".", 1)[-1],
-                type(exc).__name__,
-                exc,
-            )
-            outputs[key] = Target(target.stem + ".pkl")
-            self.dump(value, key)
-
-
-# The family enters every node id: keep it independent of where the class lives.
-NodeTask.family = "cairn.node"

@@ -23,10 +23,10 @@ from typing import Any
 from cairn._build import execute_plan
 from cairn._errors import BuildError, CairnError, ConfigError, DependencyCycleError, PipelineError
 from cairn._graph import Plan, Rerun, make_plan
+from cairn._node_task import NodeTask
 from cairn._nodes import (
     CONFIG,
     Node,
-    NodeTask,
     check_name,
     config_value,
     encode_config,
