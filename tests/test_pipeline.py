@@ -318,7 +318,7 @@ def test_a_runtime_name_that_is_also_an_output_is_refused():
 
 def test_adding_pipelines_joins_their_graphs(workspace):
     first = cairn.Pipeline(NODES[:2], config=CONFIG)
-    second = cairn.Pipeline(NODES[2:4], inputs=["clean"])
+    second = cairn.Pipeline(NODES[2:4], inputs="clean")
     with pytest.raises(cairn.PipelineError, match="reads 'clean', an input of this pipeline"):
         second.run()
     both = first + second

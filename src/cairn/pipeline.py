@@ -98,7 +98,7 @@ class Pipeline:
         *,
         config: Any = None,
         runtime: Mapping[str, Any] | None = None,
-        inputs: Iterable[str] = (),
+        inputs: str | Iterable[str] = (),
     ) -> None:
         flat: list[Node] = []
         parts: list[Pipeline] = []
@@ -122,7 +122,8 @@ class Pipeline:
             raise ConfigError(f"the pipeline's config cannot be copied: {exc}") from exc
         self.runtime: dict[str, Any] = _merged_runtime(parts)
         self.runtime.update(runtime or {})
-        declared = [check_name("input", name, "cairn.Pipeline(inputs=...)") for name in inputs]
+        names = [inputs] if isinstance(inputs, str) else list(inputs)
+        declared = [check_name("input", name, "cairn.Pipeline(inputs=...)") for name in names]
         made = {out for n in self.nodes for out in n.outputs}
         for part in parts:
             declared.extend(name for name in part.inputs if name not in made)
@@ -199,7 +200,7 @@ class Pipeline:
                 if waiting[k] == 0:
                     heapq.heappush(ready, k)
         if len(order) < len(self.nodes):
-            self._raise_cycle({i for i in waiting if i not in set(order)})
+            self._raise_cycle(set(waiting) - set(order))
         return order
 
     def _raise_cycle(self, stuck: set[int]) -> None:
@@ -299,7 +300,7 @@ class Pipeline:
         for i in sorted(wanted):
             task = self._compile()[i]
             if isinstance(task, CairnError):
-                raise task
+                raise task.with_traceback(None)
             roots.append(task)
         return names, roots
 
@@ -310,12 +311,9 @@ class Pipeline:
 
     def _plan(self, roots: list[NodeTask], store: Store, rerun: Rerun) -> Plan:
         the_plan = make_plan(list(roots), store, rerun=rerun)
-        position: dict[str, int] = {}
-        for pos, i in enumerate(self._order):
-            task = self._compile()[i]
-            if isinstance(task, NodeTask):
-                position.setdefault(task.task_id, pos)
-        entries = sorted(the_plan.entries, key=lambda e: position[e.task.task_id])
+        tasks = self._compile()
+        position = {id(tasks[i]): pos for pos, i in enumerate(self._order)}
+        entries = sorted(the_plan.entries, key=lambda e: position[id(e.task)])
         return Plan(entries, the_plan.roots)
 
     # --- running --------------------------------------------------------------------------
