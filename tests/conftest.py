@@ -30,3 +30,36 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     ws = tmp_path / "ws"
     monkeypatch.setenv("CAIRN_WORKSPACE", str(ws))
     yield str(ws)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[object]:
+    """A real ``distributed.LocalCluster``: two single-threaded worker processes.
+
+    Shared by the whole session (starting one takes seconds). ``allowed-failures`` is 0 so
+    a task that kills its worker fails at once instead of being tried on three more
+    workers (Dask's default), which would only make the test slower.
+    """
+    import dask
+    import distributed
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="session")
+def dask_client(dask_cluster: object) -> Iterator[object]:
+    """A client of :func:`dask_cluster`."""
+    import distributed
+
+    client = distributed.Client(dask_cluster)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -42,6 +42,7 @@ EXPECTED = {
     "Task",
     "TaskListParameter",
     "TaskParameter",
+    "WorkerLostError",
     "__version__",
     "build",
     "node",

@@ -7,6 +7,7 @@ threads, processes or Dask.
 
 from typing import TYPE_CHECKING
 
+from cairn import _build, progress
 from cairn._build import build, plan
 from cairn._errors import (
     BuildError,
@@ -26,6 +27,7 @@ from cairn._errors import (
     SchemaError,
     StoreError,
     TargetError,
+    WorkerLostError,
 )
 from cairn._graph import Plan, PlanEntry
 from cairn._targets import Target
@@ -111,8 +113,13 @@ __all__ = [
     "Task",
     "TaskListParameter",
     "TaskParameter",
+    "WorkerLostError",
     "__version__",
     "build",
     "node",
     "plan",
 ]
+
+# The build layer shows nothing itself: plug in the face that does (see cairn._build).
+_build.set_reporter(progress.Reporter)
+del _build

@@ -18,6 +18,7 @@
     ├── ConfigError               unreadable or inconsistent configuration
     ├── PipelineError             pipeline nodes that do not fit together
     ├── MissingExtraError         an optional dependency is not installed
+    ├── WorkerLostError           the worker process running a task died
     └── BuildError                tasks failed; ``failures`` maps task -> exception
 
 Messages say what was wrong and what to do about it.
@@ -47,6 +48,7 @@ __all__ = [
     "SchemaError",
     "StoreError",
     "TargetError",
+    "WorkerLostError",
     "suggest",
 ]
 
@@ -132,6 +134,10 @@ class MissingExtraError(CairnError, ImportError):
             f"{feature} needs the package {module!r}, which is not installed; "
             f"install it with: pip install 'cairn[{extra}]'"
         )
+
+
+class WorkerLostError(CairnError):
+    """The process running a task died (killed, out of memory, a crash in native code)."""
 
 
 class BuildError(CairnError):

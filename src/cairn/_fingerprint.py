@@ -35,6 +35,7 @@ __all__ = [
     "function_fingerprint",
     "is_user_module",
     "normalised_ast",
+    "remember",
 ]
 
 
@@ -281,3 +282,14 @@ def function_fingerprint(func: Callable[..., Any]) -> Fingerprint:
     with _cache_lock:
         _fn_cache[func] = fp
     return fp
+
+
+def remember(cls: type, fingerprint: Fingerprint) -> None:
+    """Use ``fingerprint`` for ``cls`` from now on in this process.
+
+    A worker process running a task sent from elsewhere (possibly a class defined in the
+    sender's ``__main__``, with no source here) records the fingerprint its sender computed,
+    the one the task id was made from.
+    """
+    with _cache_lock:
+        _cache[cls] = fingerprint

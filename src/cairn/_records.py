@@ -25,7 +25,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from cairn._errors import CairnError, StoreError
@@ -177,18 +177,17 @@ def imported_packages() -> dict[str, str]:
         return _packages
 
 
-_numpy_checked = False
+@cache
+def _numpy_installed() -> bool:
+    return importlib.util.find_spec("numpy") is not None
 
 
 def _seed_generators(seed: int) -> None:
-    global _numpy_checked
     random.seed(seed)
-    numpy = sys.modules.get("numpy")
-    if numpy is None and not _numpy_checked:
-        _numpy_checked = True
-        if importlib.util.find_spec("numpy") is not None:
-            import numpy
-    if numpy is not None:
+    if "numpy" in sys.modules or _numpy_installed():
+        # the import statement, not sys.modules: it waits while another thread imports numpy
+        import numpy
+
         numpy.random.seed(seed % 2**32)
 
 

@@ -155,6 +155,10 @@ class Task(Generic[T], metaclass=TaskMeta):
             keeps two projects' same-named tasks apart.
         random_seed: the seed of ``random`` (and numpy) for ``run()``; by default derived
             from the task id.
+        retries: how many times to run ``run()`` again after it fails (default: the
+            build's ``retries``).
+        retry_delay: seconds to wait before each retry (default: the build's
+            ``retry_delay``).
     """
 
     __cairn_task__: ClassVar[bool] = True
@@ -164,6 +168,8 @@ class Task(Generic[T], metaclass=TaskMeta):
     namespace: ClassVar[str | None] = None
     code_version: ClassVar[str | None] = None
     random_seed: ClassVar[int | None] = None
+    retries: ClassVar[int | None] = None
+    retry_delay: ClassVar[float | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)

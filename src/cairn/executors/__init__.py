@@ -4,6 +4,15 @@ An executor hands out futures (``concurrent.futures.Future`` or anything with ``
 ``result()`` and ``exception()``) and can wait for the first of several to finish. The
 scheduling loop (:mod:`cairn.executors._loop`) is the same for every executor; it never
 imports a concrete backend.
+
+Besides the protocol's methods, an executor may have:
+
+- ``on_interrupt``: ``"finish"`` (on Ctrl-C, wait for running tasks; the default for
+  in-process threads, which cannot be stopped) or ``"cancel"`` (stop them at once);
+- ``cancel(futures)``: stop the given running futures now (used on Ctrl-C).
+
+Built in: ``"inline"``, ``"threads"``, ``"processes"`` (a pool of worker processes) and
+``"dask"`` (a ``dask.distributed`` cluster; extra ``dask``).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import importlib
 from collections.abc import Callable, Collection
 from typing import Any, Protocol, runtime_checkable
 
-from cairn._errors import CairnError, suggest
+from cairn._errors import CairnError, ConfigError, suggest
 
 __all__ = ["Executor", "get_executor", "register_executor"]
 
@@ -37,6 +46,8 @@ class Executor(Protocol):
 _registry: dict[str, str] = {
     "inline": "cairn.executors._local:InlineExecutor",
     "threads": "cairn.executors._local:ThreadExecutor",
+    "processes": "cairn.executors._processes:ProcessExecutor",
+    "dask": "cairn.executors._dask:DaskExecutor",
 }
 
 
@@ -48,12 +59,18 @@ def register_executor(name: str, dotted: str) -> None:
 def get_executor(spec: str | Executor, workers: int | None = None, **options: Any) -> Executor:
     """Return an executor for a name (``"inline"``, ``"threads"``, ...) or pass one through.
 
+    A ``distributed.Client`` is taken as ``"dask"`` on that client. ``options`` go to the
+    executor's constructor (``address=`` for Dask, ``start_method=`` for processes).
+
     Raises:
         CairnError: for an unknown name (listing the known ones).
+        ConfigError: for options the executor does not take.
     """
     if not isinstance(spec, str):
         if isinstance(spec, Executor):
             return spec
+        if type(spec).__name__ == "Client" and type(spec).__module__.startswith("distributed"):
+            return get_executor("dask", workers, client=spec, **options)
         raise CairnError(
             f"executor must be a name ({', '.join(sorted(_registry))}) or an Executor object, "
             f"not {spec!r}"
@@ -68,5 +85,12 @@ def get_executor(spec: str | Executor, workers: int | None = None, **options: An
         raise CairnError(f"workers must be a positive integer, not {workers!r}")
     module_name, _, attr = dotted.partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
-    executor: Executor = cls(workers=workers, **options)
+    try:
+        executor: Executor = cls(workers=workers, **options)
+    except TypeError as exc:
+        if not options:
+            raise
+        raise ConfigError(
+            f"executor {spec!r} does not take the option(s) {', '.join(map(repr, options))} ({exc})"
+        ) from exc
     return executor

@@ -11,9 +11,13 @@ __all__ = ["InlineExecutor", "ThreadExecutor"]
 
 
 class InlineExecutor:
-    """Runs each task in the calling thread, the moment it is submitted."""
+    """Runs each task in the calling thread, the moment it is submitted.
+
+    On Ctrl-C the running task itself receives the ``KeyboardInterrupt``.
+    """
 
     capacity = 1
+    on_interrupt = "cancel"
 
     def __init__(self, workers: int | None = None) -> None:
         del workers  # one at a time, by definition
@@ -34,7 +38,12 @@ class InlineExecutor:
 
 
 class ThreadExecutor:
-    """Runs tasks on a pool of threads in this process (``workers``, default: CPU count)."""
+    """Runs tasks on a pool of threads in this process (``workers``, default: CPU count).
+
+    On Ctrl-C running tasks finish (a thread cannot be stopped from outside).
+    """
+
+    on_interrupt = "finish"
 
     def __init__(self, workers: int | None = None) -> None:
         self.capacity = workers or os.cpu_count() or 1
@@ -47,5 +56,15 @@ class ThreadExecutor:
         done, _ = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
         return done
 
+    def cancel(self, futures: Collection[Any]) -> None:
+        for future in futures:
+            future.cancel()  # only those not started yet: running threads cannot be stopped
+
     def close(self, cancel: bool = False) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=cancel)
+        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+    def __enter__(self) -> ThreadExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(cancel=exc[0] is not None)

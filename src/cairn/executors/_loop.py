@@ -4,36 +4,126 @@ Shared by every executor. A task whose inputs are done is submitted at once (up 
 executor's capacity), so a wide graph keeps every worker busy. Before submitting, the task's
 lock is taken; with an exclusive lock, completeness is checked again and a task finished by
 another runner meanwhile is taken as done. A task whose lock is held elsewhere waits while
-other ready tasks run. A failed task's downstream is skipped; everything else still runs.
+other ready tasks run. A failed task is tried again after a delay while it has retries left
+(its class's ``retries``, else the build's); then its downstream is skipped; everything else
+still runs.
+
+Ctrl-C (SIGINT) stops the scheduling of new tasks. The executor's ``on_interrupt`` says what
+happens to running ones: ``"finish"`` waits for them (a second Ctrl-C cancels them),
+``"cancel"`` stops them now. Either way nothing partial is written (outputs are atomic and
+the run record comes last), and :class:`Interrupted`, a ``KeyboardInterrupt``, is raised with
+the outcome so far. While the loop updates its books, SIGINT is held back and raised at the
+next point where the loop waits, so the outcome always says exactly what finished.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import logging
+import signal
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from types import FrameType
 from typing import Any, Protocol
 
-from cairn._errors import LockError
+from cairn._errors import ConfigError, LockError
 from cairn._graph import FORCED, Plan
+from cairn._params import Parameter
 from cairn._records import execute, is_complete
 from cairn._store import Store
 from cairn._task import Task
 from cairn.executors import Executor
 from cairn.locks import Lease, Lock
 
-__all__ = ["Listener", "Outcome", "run_plan"]
+__all__ = [
+    "Broadcast",
+    "Interrupted",
+    "Listener",
+    "Outcome",
+    "retry_policy",
+    "run_plan",
+]
+
+log = logging.getLogger("cairn")
 
 
 class Listener(Protocol):
-    """Receives scheduling events (hooks and progress displays implement this)."""
+    """Receives scheduling events (hooks and progress displays implement this).
+
+    These three are required; a listener may also define ``build_started(plan)``,
+    ``task_reused(task)``, ``task_retrying(task, error, attempt, delay)``,
+    ``build_interrupted(running, waiting)`` and ``build_finished(plan, outcome)``, which are
+    called when present.
+    """
 
     def task_started(self, task: Task[Any]) -> None: ...
 
     def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None: ...
 
     def task_failed(self, task: Task[Any], error: BaseException) -> None: ...
+
+
+_EVENTS = (
+    "build_started",
+    "task_started",
+    "task_succeeded",
+    "task_failed",
+    "task_reused",
+    "task_retrying",
+    "build_interrupted",
+    "build_finished",
+)
+
+
+class Broadcast:
+    """Passes each event to every listener that has a method for it.
+
+    A listener that raises is logged and otherwise ignored: a display never breaks a build.
+    """
+
+    def __init__(self, listeners: list[Any]) -> None:
+        self._calls: dict[str, list[Callable[..., Any]]] = {
+            name: [m for lst in listeners if callable(m := getattr(lst, name, None))]
+            for name in _EVENTS
+        }
+
+    def _emit(self, name: str, *args: Any) -> None:
+        for method in self._calls[name]:
+            try:
+                method(*args)
+            except Exception:
+                log.exception("a build listener failed on %s", name)
+
+    def build_started(self, plan: Plan) -> None:
+        self._emit("build_started", plan)
+
+    def task_started(self, task: Task[Any]) -> None:
+        self._emit("task_started", task)
+
+    def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None:
+        self._emit("task_succeeded", task, record)
+
+    def task_failed(self, task: Task[Any], error: BaseException) -> None:
+        self._emit("task_failed", task, error)
+
+    def task_reused(self, task: Task[Any]) -> None:
+        self._emit("task_reused", task)
+
+    def task_retrying(
+        self, task: Task[Any], error: BaseException, attempt: int, delay: float
+    ) -> None:
+        self._emit("task_retrying", task, error, attempt, delay)
+
+    def build_interrupted(self, running: list[Task[Any]], waiting: bool) -> None:
+        self._emit("build_interrupted", running, waiting)
+
+    def build_finished(self, plan: Plan, outcome: Outcome) -> None:
+        self._emit("build_finished", plan, outcome)
 
 
 @dataclass
@@ -46,6 +136,102 @@ class Outcome:
     skipped: list[Task[Any]] = field(default_factory=list)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: float = 0.0
+    #: How many times each task that ran was started (by task id).
+    attempts: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+    #: Tasks running at Ctrl-C that were cancelled instead of waited for (a thread cannot be
+    #: stopped: its task goes on to the end, unreported).
+    cancelled: list[Task[Any]] = field(default_factory=list)
+    #: Tasks that would have run but were not started because of Ctrl-C.
+    not_started: list[Task[Any]] = field(default_factory=list)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a build; ``outcome`` says what finished before it did."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        super().__init__(
+            f"build interrupted: {len(outcome.ran)} task(s) finished, "
+            f"{len(outcome.cancelled)} cancelled while running, "
+            f"{len(outcome.not_started)} not started"
+        )
+
+
+def _valid_retries(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where} must be a whole number >= 0, not {value!r}")
+    return value
+
+
+def _valid_delay(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{where} must be a number of seconds >= 0, not {value!r}")
+    return float(value)
+
+
+def retry_policy(task: Task[Any], retries: int, delay: float) -> tuple[int, float]:
+    """``(retries, delay)`` for ``task``: its class's attributes, else the build's.
+
+    Raises:
+        ConfigError: for a class attribute that is not a whole number / seconds >= 0.
+    """
+    cls = type(task)
+    own = getattr(cls, "retries", None)
+    if own is not None and not isinstance(own, Parameter):
+        retries = _valid_retries(own, f"{cls.__qualname__}.retries")
+    own_delay = getattr(cls, "retry_delay", None)
+    if own_delay is not None and not isinstance(own_delay, Parameter):
+        delay = _valid_delay(own_delay, f"{cls.__qualname__}.retry_delay")
+    return retries, delay
+
+
+class _SigintGuard:
+    """Holds SIGINT back while the loop updates its books; raises it where the loop waits.
+
+    Installed only in the main thread and only over Python's default handler, so a program
+    that handles or ignores SIGINT itself keeps its own behaviour.
+    """
+
+    def __init__(self) -> None:
+        self.open = False
+        self.pending = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.open:
+            self.open = False
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def __enter__(self) -> _SigintGuard:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """A stretch where Ctrl-C may strike at once (waiting, or an inline task running)."""
+        self.check()
+        self.open = True
+        try:
+            yield
+        finally:
+            self.open = False
+
+    def check(self) -> None:
+        """Raise a Ctrl-C that came while it was held back."""
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
 
 
 def run_plan(
@@ -59,11 +245,27 @@ def run_plan(
     lock_wait: float | None = None,
     poll: float = 0.05,
     job: Callable[..., Any] = execute,
+    retries: int = 0,
+    retry_delay: float = 0.0,
 ) -> Outcome:
-    """Run every task of ``plan`` that will run; return what happened."""
+    """Run every task of ``plan`` that will run; return what happened.
+
+    ``job(task, store, attempt=n)`` runs one task (by default :func:`cairn._records.execute`).
+
+    Raises:
+        Interrupted: on Ctrl-C, after running tasks finished or were cancelled.
+        ConfigError: for an invalid ``retries`` or ``retry_delay`` (build-wide or per class).
+    """
     started = time.perf_counter()
+    retries = _valid_retries(retries, "retries")
+    retry_delay = _valid_delay(retry_delay, "retry_delay")
+    if isinstance(listener, Broadcast):
+        events = listener
+    else:
+        events = Broadcast([listener] if listener is not None else [])
     outcome = Outcome()
     entries = {e.task.task_id: e for e in plan.entries if e.will_run}
+    policies = {tid: retry_policy(e.task, retries, retry_delay) for tid, e in entries.items()}
     pending: dict[str, int] = {}
     dependents: dict[str, list[str]] = {}
     ready: deque[str] = deque()
@@ -75,8 +277,14 @@ def run_plan(
         if not upstream:
             ready.append(tid)
     exclusive = bool(getattr(lock, "exclusive", True))
-    running: dict[Any, tuple[str, Lease]] = {}
+    running: dict[Any, str] = {}  # future -> task id
+    leases: dict[str, Lease] = {}  # task id -> lease held while it runs
     waiting: dict[str, float] = {}  # task id -> when it first found its lock held
+    delayed: list[tuple[float, str]] = []  # (when, task id): failed, to be tried again
+    attempts = outcome.attempts
+    skipped: set[str] = set()  # task ids not to run because an upstream task failed
+    starting: str | None = None  # the task being submitted (inline: running) right now
+    guard = _SigintGuard()
 
     def finish(tid: str) -> None:
         for child in dependents.get(tid, ()):
@@ -84,74 +292,144 @@ def run_plan(
             if pending[child] == 0:
                 ready.append(child)
 
+    def release(tid: str) -> None:
+        lease = leases.pop(tid, None)
+        if lease is not None:
+            lease.release()
+
     def fail(tid: str, error: BaseException) -> None:
         task = entries[tid].task
+        if attempts.get(tid, 1) > 1 and isinstance(error, Exception):
+            error.add_note(f"(failed on all {attempts[tid]} attempts)")
         outcome.failed[task] = error
-        if listener is not None:
-            listener.task_failed(task, error)
+        events.task_failed(task, error)
         stack = list(dependents.get(tid, ()))
-        seen: set[str] = set()
         while stack:
             child = stack.pop()
-            if child in seen:
+            if child in skipped:
                 continue
-            seen.add(child)
+            skipped.add(child)
             outcome.skipped.append(entries[child].task)
             stack.extend(dependents.get(child, ()))
 
-    try:
-        while ready or running or waiting:
-            if waiting and not ready:  # nothing else to start: try the held locks again
-                ready.extend(waiting)
-            while ready and len(running) < executor.capacity:
-                tid = ready.popleft()
-                entry = entries[tid]
-                task = entry.task
-                key = f"{workspace}::{tid}"
-                lease = lock.acquire(key)
-                if lease is None:
-                    first = waiting.setdefault(tid, time.monotonic())
-                    if lock_wait is not None and time.monotonic() - first > lock_wait:
-                        del waiting[tid]
-                        holder = lock.holder(key) or "another runner"
-                        fail(
-                            tid,
-                            LockError(
-                                f"{task!r} stayed locked for more than {lock_wait:g}s; "
-                                f"held by {holder}"
-                            ),
-                        )
-                    continue
-                waiting.pop(tid, None)
-                if exclusive and entry.reason != FORCED and is_complete(task, store):
-                    lease.release()
-                    outcome.reused.append(task)
-                    finish(tid)
-                    continue
-                if listener is not None:
-                    listener.task_started(task)
-                running[executor.submit(job, task, store)] = (tid, lease)
-            if not running:
-                if waiting:
-                    time.sleep(poll)
-                continue
-            for future in executor.wait(list(running), timeout=poll if waiting else None):
-                tid, lease = running.pop(future)
-                lease.release()
-                task = entries[tid].task
-                error = future.exception()
-                if error is not None:
-                    fail(tid, error)
-                    continue
-                record = future.result()
-                outcome.ran.append(task)
-                if isinstance(record, dict):
-                    outcome.records[tid] = record
-                if listener is not None:
-                    listener.task_succeeded(task, record)
-                finish(tid)
-    finally:
-        for _tid, lease in running.values():
-            lease.release()
+    def settle(future: Any, may_retry: bool) -> None:
+        tid = running.pop(future)
+        release(tid)
+        task = entries[tid].task
+        error = future.exception()
+        if error is not None:
+            allowed, delay = policies[tid]
+            if may_retry and attempts[tid] <= allowed:
+                events.task_retrying(task, error, attempts[tid], delay)
+                heapq.heappush(delayed, (time.monotonic() + delay, tid))
+            else:
+                fail(tid, error)
+            return
+        record = future.result()
+        outcome.ran.append(task)
+        if isinstance(record, dict):
+            outcome.records[tid] = record
+        events.task_succeeded(task, record)
+        finish(tid)
+
+    def start(tid: str) -> None:
+        nonlocal starting
+        entry = entries[tid]
+        task = entry.task
+        key = f"{workspace}::{tid}"
+        lease = lock.acquire(key)
+        if lease is None:
+            first = waiting.setdefault(tid, time.monotonic())
+            if lock_wait is not None and time.monotonic() - first > lock_wait:
+                del waiting[tid]
+                holder = lock.holder(key) or "another runner"
+                fail(
+                    tid,
+                    LockError(
+                        f"{task!r} stayed locked for more than {lock_wait:g}s; held by {holder}"
+                    ),
+                )
+            return
+        waiting.pop(tid, None)
+        leases[tid] = lease
+        if exclusive and entry.reason != FORCED and is_complete(task, store):
+            release(tid)
+            outcome.reused.append(task)
+            events.task_reused(task)
+            finish(tid)
+            return
+        attempt = attempts[tid] = attempts.get(tid, 0) + 1
+        events.task_started(task)
+        starting = tid
+        with guard.interruptible():  # an inline executor runs the task right here
+            future = executor.submit(partial(job, attempt=attempt), task, store)
+        running[future] = tid
+        starting = None
+
+    def wind_down() -> None:
+        """After Ctrl-C: wait for or cancel what runs; account for every task."""
+        if starting is not None and starting not in running.values():
+            outcome.cancelled.append(entries[starting].task)
+            release(starting)
+        if running and getattr(executor, "on_interrupt", "cancel") == "finish":
+            events.build_interrupted([entries[t].task for t in running.values()], True)
+            try:
+                while running:
+                    with guard.interruptible():
+                        done = executor.wait(list(running), None)
+                    for future in done:
+                        settle(future, may_retry=False)
+            except KeyboardInterrupt:
+                pass  # a second Ctrl-C: cancel what still runs
+        if running:
+            events.build_interrupted([entries[t].task for t in running.values()], False)
+            cancel = getattr(executor, "cancel", None)
+            if cancel is not None:
+                cancel(list(running))
+            for tid in running.values():
+                outcome.cancelled.append(entries[tid].task)
+                release(tid)
+            running.clear()
+        accounted = {t.task_id for t in outcome.ran}
+        accounted.update(t.task_id for t in outcome.reused)
+        accounted.update(t.task_id for t in outcome.failed)
+        accounted.update(t.task_id for t in outcome.skipped)
+        accounted.update(t.task_id for t in outcome.cancelled)
+        outcome.not_started = [e.task for tid, e in entries.items() if tid not in accounted]
+
+    with guard:
+        try:
+            try:
+                while ready or running or waiting or delayed:
+                    now = time.monotonic()
+                    while delayed and delayed[0][0] <= now:
+                        ready.append(heapq.heappop(delayed)[1])
+                    if waiting and not ready:  # nothing else to start: try held locks again
+                        ready.extend(waiting)
+                    while ready and len(running) < executor.capacity:
+                        start(ready.popleft())
+                        guard.check()
+                    timeout = poll if waiting else None
+                    if delayed:
+                        until = max(0.0, delayed[0][0] - time.monotonic())
+                        timeout = until if timeout is None else min(timeout, until)
+                    if not running:
+                        if timeout:
+                            with guard.interruptible():
+                                time.sleep(timeout)
+                        continue
+                    with guard.interruptible():
+                        done = executor.wait(list(running), timeout=timeout)
+                    for future in done:
+                        settle(future, may_retry=True)
+                    guard.check()
+            except KeyboardInterrupt:
+                outcome.interrupted = True
+                wind_down()
+        finally:
+            for tid in list(leases):
+                release(tid)
     outcome.seconds = time.perf_counter() - started
+    if outcome.interrupted:
+        raise Interrupted(outcome)
     return outcome

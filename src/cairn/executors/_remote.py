@@ -1,0 +1,350 @@
+"""Running tasks in other processes: what travels there and back, and the shared executor base.
+
+:func:`pack` turns a call into bytes with cloudpickle, so tasks and functions defined in
+``__main__`` or a notebook travel by value. Tasks are written *flat*: each task once, with
+references to the tasks it holds (parameters, requirements) in place of nested copies, so a
+deep graph neither recurses nor grows with its depth squared. The tasks being run travel
+whole; the others (their inputs) without their own requirement caches, since a worker only
+needs their ids and outputs. The code fingerprint of a task's class travels with it, so the
+run record written on the worker holds the fingerprint the task id was made from, even for a
+class whose source the worker cannot read.
+
+:func:`run_packed` runs on the worker and never raises: it returns packed ``("ok", value)``
+or ``("error", summary, traceback text, packed exception)``.
+
+:class:`RemoteExecutor` is the base of the process and Dask executors. The futures it hands
+out are completed in :meth:`RemoteExecutor.wait`, in the scheduling loop's thread, from
+events the backend reports; a backend failure (a dead worker) is sorted out there.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import io
+import itertools
+import os
+import pickle
+import queue
+import signal
+import time
+import traceback
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, NoReturn
+
+import cloudpickle
+
+from cairn._errors import CairnError
+from cairn._fingerprint import remember
+from cairn._task import Task
+
+__all__ = [
+    "Job",
+    "RemoteError",
+    "RemoteExecutor",
+    "RemoteTraceback",
+    "cancel_job",
+    "init_process_worker",
+    "pack",
+    "run_packed",
+    "unpack",
+]
+
+#: Task attributes a task that is not itself being run does not need on the worker.
+_SLIM = frozenset({"_req_cache", "_deps_cache"})
+
+
+class RemoteTraceback(Exception):
+    """The traceback, as text, of an exception raised in another process."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class RemoteError(Exception):
+    """An exception raised in a worker that could not be sent back as itself."""
+
+
+class _Pickler(cloudpickle.Pickler):  # type: ignore[misc]
+    """cloudpickle that writes each task once, as a reference resolved after loading."""
+
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.index: dict[int, int] = {}
+        self.tasks: list[Task[Any]] = []
+
+    def persistent_id(self, obj: Any) -> Any:
+        if not isinstance(obj, Task):
+            return None
+        index = self.index.get(id(obj))
+        if index is None:
+            index = self.index[id(obj)] = len(self.tasks)
+            self.tasks.append(obj)
+        return (index, type(obj))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file)
+        self.shells: dict[int, Task[Any]] = {}
+
+    def persistent_load(self, pid: Any) -> Any:
+        index, cls = pid
+        shell = self.shells.get(index)
+        if shell is None:
+            shell = self.shells[index] = cls.__new__(cls)
+        return shell
+
+
+def pack(obj: Any, roots: Iterable[Task[Any]] = ()) -> bytes:
+    """Serialise ``obj``; tasks in ``roots`` travel whole, other tasks without their inputs."""
+    buffer = io.BytesIO()
+    pickler = _Pickler(buffer)
+    whole = {id(t) for t in roots}
+    pickler.dump(obj)
+    done = 0
+    while done < len(pickler.tasks):  # tasks found while writing add more to the list
+        task = pickler.tasks[done]
+        if id(task) in whole:
+            state = task.__dict__
+        else:
+            task._outputs()  # computed here, so the worker never calls output() without inputs
+            state = {k: v for k, v in task.__dict__.items() if k not in _SLIM}
+        pickler.dump((done, state))
+        done += 1
+    pickler.dump(None)
+    return buffer.getvalue()
+
+
+def unpack(data: bytes) -> Any:
+    """Load what :func:`pack` wrote, with every task rebuilt and linked."""
+    unpickler = _Unpickler(io.BytesIO(data))
+    obj = unpickler.load()
+    while (item := unpickler.load()) is not None:
+        index, state = item
+        unpickler.shells[index].__dict__.update(state)
+    return obj
+
+
+# --- the worker side ----------------------------------------------------------------------
+
+#: Set by :func:`init_process_worker` in a process-pool worker: where it notes its current job.
+_job_dir: str | None = None
+_running = False
+CANCELLED_EXIT = 143  # 128 + SIGTERM, as a shell reports a process that ended on SIGTERM
+
+
+class _Cancelled(BaseException):
+    """Raised in a running task when its worker is told to stop (SIGTERM)."""
+
+
+def _note(text: str, mode: str = "w") -> None:
+    if _job_dir is not None:
+        with open(os.path.join(_job_dir, str(os.getpid())), mode) as file:
+            file.write(text)
+
+
+def _exit_cancelled() -> NoReturn:
+    _note("\n!cancelled", "a")
+    os._exit(CANCELLED_EXIT)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if _running:
+        raise _Cancelled  # unwinds the task: a write in progress removes its temporary file
+    _exit_cancelled()
+
+
+def init_process_worker(job_dir: str) -> None:
+    """Set up a process-pool worker: Ctrl-C is the parent's to handle; SIGTERM cancels."""
+    global _job_dir
+    _job_dir = job_dir
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _pack_error(exc: BaseException) -> bytes:
+    summary = f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
+    text = "".join(traceback.format_exception(exc))
+    try:
+        packed: bytes | None = pack(exc)
+    except Exception:
+        packed = None
+    return pack(("error", summary, text, packed))
+
+
+def run_packed(data: bytes, job: str = "") -> bytes:
+    """Run a packed ``(fn, args, fingerprints)`` call on a worker; return the packed outcome."""
+    global _running
+    _note(job)
+    try:
+        fn, args, fingerprints = unpack(data)
+        for cls, fingerprint in fingerprints:
+            remember(cls, fingerprint)
+        _running = True
+        try:
+            value = fn(*args)
+        finally:
+            _running = False
+        return pack(("ok", value))
+    except _Cancelled:
+        _exit_cancelled()
+    except BaseException as exc:  # the task's failure travels back; the worker lives on
+        return _pack_error(exc)
+
+
+def outcome_of(data: bytes) -> tuple[Any, BaseException | None]:
+    """Return ``(value, None)`` or ``(None, exception)`` for what :func:`run_packed` returned."""
+    reply = unpack(data)
+    if reply[0] == "ok":
+        return reply[1], None
+    _, summary, text, packed = reply
+    error: BaseException | None = None
+    if packed is not None:
+        try:
+            error = unpack(packed)
+        except Exception:
+            error = None
+    if error is None:
+        error = RemoteError(summary)
+    error.__cause__ = RemoteTraceback(text)
+    return None, error
+
+
+# --- the executor base --------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Job:
+    """One submitted call: the future the loop holds, what to send, and the backend's handle."""
+
+    future: cf.Future[Any]
+    data: bytes
+    id: str
+    name: str
+    handle: Any = None
+    restarts: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def cancel_job(job: Job) -> None:
+    """Mark ``job``'s future cancelled (if it is not done yet)."""
+    if not job.future.done():
+        job.future.cancel()
+        job.future.set_running_or_notify_cancel()
+
+
+def describe(args: tuple[Any, ...]) -> str:
+    """Name the task among ``args`` (for error messages), else the call."""
+    for arg in args:
+        if isinstance(arg, Task):
+            return repr(arg)
+    return "the call"
+
+
+class RemoteExecutor:
+    """Base of executors whose tasks run in other processes.
+
+    Subclasses implement :meth:`_start` (send a job; have the backend call
+    ``self._post(job, handle)`` when it ends) and :meth:`_handle` (complete ``job.future``
+    from that event).
+    """
+
+    #: On Ctrl-C, running tasks are cancelled rather than waited for.
+    on_interrupt = "cancel"
+    capacity: int
+
+    def __init__(self) -> None:
+        self._events: queue.SimpleQueue[tuple[Job, Any]] = queue.SimpleQueue()
+        self._jobs: dict[cf.Future[Any], Job] = {}
+        self._ids = itertools.count(1)
+
+    def __enter__(self) -> RemoteExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(cancel=exc[0] is not None)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future[Any]:
+        """Send ``fn(*args)`` to a worker; return a future completed by :meth:`wait`."""
+        future: cf.Future[Any] = cf.Future()
+        roots = [a for a in args if isinstance(a, Task)]
+        name = describe(args)
+        try:
+            fingerprints = [(type(t), type(t).code_fingerprint()) for t in roots]
+            data = pack((fn, args, fingerprints), roots)
+        except Exception as exc:
+            future.set_exception(
+                CairnError(
+                    f"cannot send {name} to a worker: {type(exc).__name__}: {exc}. Everything "
+                    "a task holds must be picklable (cloudpickle) to run on processes or Dask."
+                )
+            )
+            return future
+        label = type(roots[0]).__name__ if roots else getattr(fn, "__name__", "call")
+        job = Job(future, data, f"{next(self._ids)}", label)
+        job.extra["describe"] = name
+        self._jobs[future] = job
+        future.add_done_callback(self._forget)
+        self._start(job)
+        return future
+
+    def _post(self, job: Job, handle: Any) -> None:
+        """Done-callback of a backend handle (any thread): queue the event for :meth:`wait`."""
+        self._events.put((job, handle))
+
+    def _forget(self, future: cf.Future[Any]) -> None:
+        self._jobs.pop(future, None)
+
+    def wait(self, futures: Collection[Any], timeout: float | None) -> set[Any]:
+        """Block until one of ``futures`` is done (or ``timeout``); return the done ones."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        done = {f for f in futures if f.done()}
+        while not done:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                job, handle = self._events.get(timeout=remaining)
+            except queue.Empty:
+                break
+            self._dispatch(job, handle)
+            while True:  # take whatever else has arrived meanwhile
+                try:
+                    job, handle = self._events.get_nowait()
+                except queue.Empty:
+                    break
+                self._dispatch(job, handle)
+            done = {f for f in futures if f.done()}
+        return done
+
+    def _dispatch(self, job: Job, handle: Any) -> None:
+        if job.future.done() or handle is not job.handle:
+            return  # a stale event: the job was cancelled, or sent again since
+        self._handle(job, handle)
+
+    def _settle(self, job: Job, data: bytes) -> None:
+        try:
+            value, error = outcome_of(data)
+        except Exception as exc:
+            what = job.extra["describe"]
+            value, error = None, CairnError(f"cannot read the result of {what}: {exc}")
+        if error is None:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(error)
+
+    def _running_jobs(self, futures: Collection[Any]) -> list[Job]:
+        return [j for f in futures if (j := self._jobs.get(f)) is not None and not f.done()]
+
+    def _start(self, job: Job) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _handle(self, job: Job, handle: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self, cancel: bool = False) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError

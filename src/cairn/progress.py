@@ -1,0 +1,190 @@
+"""What a build shows a person: a live display on a terminal, and a summary line at the end.
+
+A face (the top layer, the only one that prints). ``cairn/__init__.py`` installs
+:class:`Reporter` as the factory :func:`cairn.build` uses (``cairn._build.set_reporter``), so
+the build layer never imports this module.
+
+The live display (rich) shows tasks done / running / failed of the total, the running tasks'
+names and the elapsed time. It is on when ``progress=True``, off when ``progress=False``, and
+with ``progress=None`` on only when standard error is a terminal and the ``CI`` variable is
+not set. The one-line summary (ran, reused, failed, time) is printed to standard error after
+every build; after Ctrl-C it also lists what finished.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+__all__ = ["Reporter", "live_display_wanted"]
+
+#: Running tasks listed by name at most; the rest are counted.
+MAX_SHOWN = 8
+#: Finished tasks listed by name after Ctrl-C at most.
+MAX_LISTED = 20
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def live_display_wanted(progress: bool | None, stream: TextIO) -> bool:
+    """Whether to show the live display on ``stream`` for the build's ``progress`` value."""
+    if progress is not None:
+        return bool(progress)
+    isatty = getattr(stream, "isatty", None)
+    on_terminal = bool(isatty and isatty())
+    return on_terminal and not _in_ci() and os.environ.get("TERM") != "dumb"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class Reporter:
+    """Listens to a build; shows it live when wanted and prints its summary at the end."""
+
+    def __init__(self, *, progress: bool | None = None, stream: TextIO | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stderr
+        self._live_wanted = live_display_wanted(progress, self._stream)
+        self._force = progress is True
+        self._lock = threading.Lock()
+        self._running: dict[str, tuple[str, float]] = {}
+        self._total = 0
+        self._done = 0
+        self._failed = 0
+        self._reused = 0
+        self._started = time.monotonic()
+        self._live: Any = None
+        self._console: Any = None
+
+    # --- listener events ------------------------------------------------------------------
+    def build_started(self, plan: Any) -> None:
+        self._started = time.monotonic()
+        self._total = len(plan.to_run)
+        if self._live_wanted and self._total:
+            self._start_live()
+
+    def task_started(self, task: Any) -> None:
+        with self._lock:
+            self._running[task.task_id] = (repr(task), time.monotonic())
+
+    def task_succeeded(self, task: Any, record: Any) -> None:
+        with self._lock:
+            self._running.pop(task.task_id, None)
+            self._done += 1
+
+    def task_failed(self, task: Any, error: BaseException) -> None:
+        with self._lock:
+            self._running.pop(task.task_id, None)
+            self._failed += 1
+
+    def task_reused(self, task: Any) -> None:
+        with self._lock:
+            self._reused += 1
+
+    def task_retrying(self, task: Any, error: BaseException, attempt: int, delay: float) -> None:
+        with self._lock:
+            self._running.pop(task.task_id, None)
+        self._say(
+            f"cairn: {task!r} failed on attempt {attempt} ({type(error).__name__}: {error}); "
+            f"retrying in {delay:g}s"
+        )
+
+    def build_interrupted(self, running: list[Any], waiting: bool) -> None:
+        if waiting:
+            self._say(
+                f"cairn: interrupted; waiting for {len(running)} running task(s) to finish "
+                "(press Ctrl-C again to stop them)"
+            )
+        else:
+            self._say(f"cairn: interrupted; cancelling {len(running)} running task(s)")
+
+    def build_finished(self, plan: Any, outcome: Any) -> None:
+        self._stop_live()
+        elapsed = time.monotonic() - self._started
+        reused = len(plan) - len(plan.to_run) + len(outcome.reused)
+        counts = f"{len(outcome.ran)} ran, {reused} reused, {len(outcome.failed)} failed"
+        if outcome.skipped:
+            counts += f", {len(outcome.skipped)} skipped"
+        if not outcome.interrupted:
+            self._print(f"cairn: {counts} in {_duration(elapsed)}")
+            return
+        self._print(
+            f"cairn: interrupted after {_duration(elapsed)}: {counts}; "
+            f"{len(outcome.cancelled)} cancelled while running, "
+            f"{len(outcome.not_started)} not started"
+        )
+        finished = outcome.ran
+        if finished:
+            self._print("cairn: finished before the interrupt (outputs stored):")
+            for task in finished[:MAX_LISTED]:
+                self._print(f"  {task!r}")
+            if len(finished) > MAX_LISTED:
+                self._print(f"  ... and {len(finished) - MAX_LISTED} more")
+
+    # --- output ---------------------------------------------------------------------------
+    def _print(self, line: str) -> None:
+        print(line, file=self._stream, flush=True)
+
+    def _say(self, line: str) -> None:
+        if self._console is not None:
+            self._console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            self._print(line)
+
+    def _start_live(self) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self._console = Console(file=self._stream, force_terminal=True if self._force else None)
+        self._live = Live(
+            get_renderable=self._render,
+            console=self._console,
+            refresh_per_second=4,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._live.start()
+
+    def _stop_live(self) -> None:
+        live, self._live = self._live, None
+        if live is not None:
+            live.stop()
+        self._console = None
+
+    def _render(self) -> Any:
+        from rich.table import Table
+        from rich.text import Text
+
+        now = time.monotonic()
+        with self._lock:
+            running = list(self._running.values())
+            done, failed, reused, total = self._done, self._failed, self._reused, self._total
+        head = Text.assemble(
+            ("cairn ", "bold"),
+            (f"done {done}/{total}", "green"),
+            " · ",
+            (f"running {len(running)}", "cyan"),
+            " · ",
+            (f"failed {failed}", "red" if failed else ""),
+            *((" · ", f"reused {reused}") if reused else ()),
+            " · ",
+            (_duration(now - self._started), "dim"),
+        )
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True, overflow="ellipsis")
+        grid.add_row(head)
+        for name, since in running[:MAX_SHOWN]:
+            grid.add_row(Text.assemble("  ", name, (f"  {_duration(now - since)}", "dim")))
+        if len(running) > MAX_SHOWN:
+            grid.add_row(Text(f"  ... and {len(running) - MAX_SHOWN} more", style="dim"))
+        return grid
