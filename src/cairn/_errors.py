@@ -157,8 +157,10 @@ class BuildError(CairnError):
         self.skipped = list(skipped)
         self.succeeded = list(succeeded)
         lines = [f"{len(self.failures)} task(s) failed"]
-        for task, exc in self.failures.items():
+        for task, exc in list(self.failures.items())[:20]:
             lines.append(f"  {task!r}: {type(exc).__name__}: {exc}")
+        if len(self.failures) > 20:
+            lines.append(f"  ... and {len(self.failures) - 20} more (see .failures)")
         if self.skipped:
             lines.append(f"{len(self.skipped)} task(s) not run because an upstream task failed:")
             lines.extend(f"  {task!r}" for task in self.skipped[:20])

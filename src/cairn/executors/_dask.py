@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from cairn._errors import ConfigError, MissingExtraError, WorkerLostError
-from cairn.executors._remote import Job, RemoteExecutor, cancel_job, run_packed
+from cairn.executors._remote import Job, RemoteExecutor, cancel_job, cancel_running, run_packed
 
 __all__ = ["DaskExecutor"]
 
@@ -55,6 +55,7 @@ class DaskExecutor(RemoteExecutor):
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=":0",
+                    preload=["cairn.executors._dask_worker"],
                 )
                 address = self._cluster
             try:
@@ -85,7 +86,7 @@ class DaskExecutor(RemoteExecutor):
 
     def _start(self, job: Job) -> None:
         handle = self.client.submit(
-            run_packed, job.data, job.id, key=f"cairn-{job.name}-{job.id}-{id(self):x}", pure=False
+            run_packed, job.data, job.id, key=f"cairn-{job.name}-{job.id}", pure=False
         )
         job.handle = handle
         handle.add_done_callback(partial(self._post, job))
@@ -114,10 +115,12 @@ class DaskExecutor(RemoteExecutor):
         )
 
     def cancel(self, futures: Collection[Any]) -> None:
-        """Cancel the tasks of ``futures`` (a task already running on a worker may finish)."""
+        """Cancel the tasks of ``futures``; those running on workers are stopped there too."""
         jobs = self._running_jobs(futures)
         if jobs:
             self.client.cancel([j.handle for j in jobs], force=True)
+            with contextlib.suppress(Exception):  # stop them on the workers too, if reachable
+                self.client.run(cancel_running, [j.id for j in jobs])
         for job in jobs:
             cancel_job(job)
 

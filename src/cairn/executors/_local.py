@@ -36,6 +36,12 @@ class InlineExecutor:
     def close(self, cancel: bool = False) -> None:
         pass
 
+    def __enter__(self) -> InlineExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class ThreadExecutor:
     """Runs tasks on a pool of threads in this process (``workers``, default: CPU count).

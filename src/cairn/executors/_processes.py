@@ -101,8 +101,19 @@ class ProcessExecutor(RemoteExecutor):
         self.start_method = start_method
         self._context = multiprocessing.get_context(start_method)
         self._pool: _Pool | None = None
+        self._cannot_start = False
+
+    def _start_failure(self, job: Job) -> WorkerLostError:
+        return WorkerLostError(
+            f"the worker processes for {job.extra['describe']} failed to start; their error "
+            "output is above. A program that builds on processes needs its entry point under "
+            'if __name__ == "__main__":'
+        )
 
     def _start(self, job: Job) -> None:
+        if self._cannot_start:  # workers died before running anything: do not try again
+            job.future.set_exception(self._start_failure(job))
+            return
         for _ in range(2):
             if self._pool is None:
                 self._pool = _Pool(self.capacity, self._context)
@@ -151,13 +162,8 @@ class ProcessExecutor(RemoteExecutor):
                 continue
             pid, stopped = notes.get(job_id, (None, True))
             if not notes and not pool.finished:
-                job.future.set_exception(
-                    WorkerLostError(
-                        f"the worker processes for {job.extra['describe']} failed to start; "
-                        "their error output is above. A program that builds on processes "
-                        'needs its entry point under if __name__ == "__main__":'
-                    )
-                )
+                self._cannot_start = True
+                job.future.set_exception(self._start_failure(job))
             elif not stopped:
                 job.future.set_exception(
                     WorkerLostError(

@@ -20,14 +20,17 @@ events the backend reports; a backend failure (a dead worker) is sorted out ther
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import io
 import itertools
 import os
 import pickle
 import queue
 import signal
+import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from types import FrameType
@@ -45,6 +48,7 @@ __all__ = [
     "RemoteExecutor",
     "RemoteTraceback",
     "cancel_job",
+    "cancel_running",
     "init_process_worker",
     "pack",
     "run_packed",
@@ -186,16 +190,45 @@ def run_packed(data: bytes, job: str = "") -> bytes:
         fn, args, fingerprints = unpack(data)
         for cls, fingerprint in fingerprints:
             remember(cls, fingerprint)
+        with _threads_lock:
+            _threads[job] = threading.get_ident()
         _running = True
         try:
             value = fn(*args)
         finally:
             _running = False
+            with _threads_lock:
+                _threads.pop(job, None)
         return pack(("ok", value))
-    except _Cancelled:
-        _exit_cancelled()
+    except _Cancelled as exc:
+        if _job_dir is not None:  # a process-pool worker: it was told to exit
+            _exit_cancelled()
+        return _pack_error(exc)  # a Dask worker thread: the worker goes on
     except BaseException as exc:  # the task's failure travels back; the worker lives on
         return _pack_error(exc)
+
+
+#: Jobs running in this process, by id: the thread that runs each.
+_threads: dict[str, int] = {}
+_threads_lock = threading.Lock()
+
+
+def cancel_running(jobs: list[str]) -> int:
+    """Raise :class:`_Cancelled` in the threads of this process running ``jobs``.
+
+    Run on Dask workers (``client.run``) to stop tasks there: the exception arrives between
+    two bytecodes of the task, which then unwinds like on Ctrl-C (a write in progress removes
+    its temporary file). Returns how many were found here.
+    """
+    found = 0
+    with _threads_lock:  # a job leaves _threads under this lock, so it is still running
+        for job in jobs:
+            ident = _threads.get(job)
+            if ident is not None:
+                found += ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(ident), ctypes.py_object(_Cancelled)
+                )
+    return found
 
 
 def outcome_of(data: bytes) -> tuple[Any, BaseException | None]:
@@ -263,6 +296,7 @@ class RemoteExecutor:
         self._events: queue.SimpleQueue[tuple[Job, Any]] = queue.SimpleQueue()
         self._jobs: dict[cf.Future[Any], Job] = {}
         self._ids = itertools.count(1)
+        self._tag = uuid.uuid4().hex[:8]  # job ids stay unique among executors on one cluster
 
     def __enter__(self) -> RemoteExecutor:
         return self
@@ -287,7 +321,7 @@ class RemoteExecutor:
             )
             return future
         label = type(roots[0]).__name__ if roots else getattr(fn, "__name__", "call")
-        job = Job(future, data, f"{next(self._ids)}", label)
+        job = Job(future, data, f"{self._tag}-{next(self._ids)}", label)
         job.extra["describe"] = name
         self._jobs[future] = job
         future.add_done_callback(self._forget)

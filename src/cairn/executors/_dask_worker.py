@@ -1,0 +1,21 @@
+"""Set-up of the worker processes of a ``LocalCluster`` that the Dask executor starts.
+
+Given to the cluster as a Dask *preload*: each worker process imports it and calls
+:func:`dask_setup` as it starts. Ctrl-C in a terminal reaches every process of the
+foreground job, these workers included; they ignore it, and the build decides what happens
+to their tasks (it cancels them, see :func:`cairn.executors._remote.cancel_running`).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+__all__ = ["dask_setup"]
+
+
+def dask_setup(worker: Any) -> None:
+    """Called by Dask in each new worker process: leave Ctrl-C to the build."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
