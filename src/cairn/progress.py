@@ -93,10 +93,11 @@ class Reporter:
     def task_retrying(self, task: Any, error: BaseException, attempt: int, delay: float) -> None:
         with self._lock:
             self._running.pop(task.task_id, None)
-        self._say(
-            f"cairn: {task!r} failed on attempt {attempt} ({type(error).__name__}: {error}); "
-            f"retrying in {delay:g}s"
-        )
+        if self._console is not None:  # above the live display; otherwise only logged
+            self._say(
+                f"cairn: {task!r} failed on attempt {attempt} "
+                f"({type(error).__name__}: {error}); retrying in {delay:g}s"
+            )
 
     def build_interrupted(self, running: list[Any], waiting: bool) -> None:
         if waiting:
@@ -150,8 +151,8 @@ class Reporter:
             console=self._console,
             refresh_per_second=4,
             transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
+            redirect_stdout=True,  # what tasks print shows above the display
+            redirect_stderr=True,
         )
         self._live.start()
 

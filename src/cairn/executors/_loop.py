@@ -320,6 +320,14 @@ def run_plan(
         if error is not None:
             allowed, delay = policies[tid]
             if may_retry and attempts[tid] <= allowed:
+                log.info(
+                    "%r failed on attempt %d (%s: %s); retrying in %gs",
+                    task,
+                    attempts[tid],
+                    type(error).__name__,
+                    error,
+                    delay,
+                )
                 events.task_retrying(task, error, attempts[tid], delay)
                 heapq.heappush(delayed, (time.monotonic() + delay, tid))
             else:

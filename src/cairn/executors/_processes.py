@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import tempfile
+import weakref
 from collections.abc import Collection
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -52,6 +53,7 @@ class _Pool:
 
     def __init__(self, workers: int, context: Any) -> None:
         self.job_dir = tempfile.mkdtemp(prefix="cairn-workers-")
+        weakref.finalize(self, shutil.rmtree, self.job_dir, True)
         self.executor = cf.ProcessPoolExecutor(
             workers,
             mp_context=context,
