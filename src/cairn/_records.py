@@ -34,7 +34,7 @@ from cairn._targets import RunContext, reset_context, run_context
 from cairn._task import Task, map_structure
 from cairn._version import __version__
 
-__all__ = ["RECORD_VERSION", "execute", "is_complete", "read_record", "record_for"]
+__all__ = ["RECORD_VERSION", "execute", "is_complete", "read_record", "record_for", "warm_up"]
 
 RECORD_VERSION = 1
 
@@ -189,6 +189,17 @@ def _seed_generators(seed: int) -> None:
         import numpy
 
         numpy.random.seed(seed % 2**32)
+
+
+def warm_up() -> None:
+    """Do now what the first task run in this process would do once: read the installed
+    packages' metadata (for run records) and import numpy (for seeding).
+
+    Worker processes call it as they start, before their first task.
+    """
+    imported_packages()
+    if _numpy_installed():
+        import numpy  # noqa: F401
 
 
 def seed_for(task: Task[Any]) -> int:

@@ -3,7 +3,9 @@
 Given to the cluster as a Dask *preload*: each worker process imports it and calls
 :func:`dask_setup` as it starts. Ctrl-C in a terminal reaches every process of the
 foreground job, these workers included; they ignore it, and the build decides what happens
-to their tasks (it cancels them, see :func:`cairn.executors._remote.cancel_running`).
+to their tasks (it cancels them, see :func:`cairn.executors._remote.cancel_running`). Each
+worker also does :func:`cairn._records.warm_up` while the cluster starts, not on its first
+task.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import signal
 import threading
 from typing import Any
 
+from cairn._records import warm_up
+
 __all__ = ["dask_setup"]
 
 
 def dask_setup(worker: Any) -> None:
-    """Called by Dask in each new worker process: leave Ctrl-C to the build."""
+    """Called by Dask in each new worker process: leave Ctrl-C to the build; warm up."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_up()

@@ -102,6 +102,8 @@ class ProcessExecutor(RemoteExecutor):
             )
         self.start_method = start_method
         self._context = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":  # takes effect if the forkserver is not running yet
+            self._context.set_forkserver_preload(["__main__", "cairn.executors._preload"])
         self._pool: _Pool | None = None
         self._cannot_start = False
 

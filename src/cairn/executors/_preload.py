@@ -1,0 +1,13 @@
+"""Imported by the process executor's forkserver, so that forked workers start warm.
+
+The forkserver imports this module once, before it forks any worker; every worker then
+starts with cairn imported and :func:`cairn._records.warm_up` done (package metadata read,
+numpy imported) instead of doing that on its first task. Later pools of the same program
+fork from the same forkserver and start at once.
+"""
+
+from __future__ import annotations
+
+from cairn._records import warm_up
+
+warm_up()
