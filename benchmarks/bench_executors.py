@@ -120,12 +120,12 @@ def gokart_cpu(iterations: int) -> float | None:
             self.dump(sum(self.load()))
 
     def build(workspace: str) -> None:
-        gokart.build(
-            GAll(iterations=iterations, workspace_directory=workspace),
-            workers=2,
-            log_level=40,
-            reset_register=False,
-        )
+        here = os.getcwd()
+        os.chdir(workspace)  # gokart writes ./resources
+        try:
+            gokart.build(GAll(iterations=iterations), workers=2, log_level=40, reset_register=False)
+        finally:
+            os.chdir(here)
 
     return timed(build)
 
