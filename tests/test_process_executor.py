@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import cairn
 from cairn.executors import get_executor
 
 MAIN_SCRIPT = """
+import importlib.util
 import os
 import cairn
 
@@ -176,3 +178,21 @@ def test_a_worker_traceback_is_chained_to_the_error(workspace: str) -> None:
     path = Path(workspace).parent / "fails.py"
     path.write_text(script)
     assert "KeyError | True" in _run([str(path)], path.parent)
+
+
+def test_a_task_module_the_workers_cannot_import_is_named(workspace, tmp_path, monkeypatch):
+    source = tmp_path / "elsewhere" / "private_tasks.py"
+    source.parent.mkdir()
+    source.write_text(
+        "import cairn\n\nclass Hidden(cairn.Task):\n    def run(self):\n        return 1\n"
+    )
+    spec = importlib.util.spec_from_file_location("private_tasks", source)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "private_tasks", module)  # importable here only
+    spec.loader.exec_module(module)
+    with pytest.raises(cairn.BuildError) as caught:
+        cairn.build(module.Hidden(), executor="processes", workers=1)
+    error = caught.value.failures[module.Hidden()]
+    assert isinstance(error, cairn.CairnError)
+    assert "No module named 'private_tasks'" in str(error)
+    assert "importable on the worker" in str(error)

@@ -187,7 +187,14 @@ def run_packed(data: bytes, job: str = "") -> bytes:
     global _running
     _note(job)
     try:
-        fn, args, fingerprints = unpack(data)
+        try:
+            fn, args, fingerprints = unpack(data)
+        except Exception as exc:
+            raise CairnError(
+                f"the worker cannot load the task ({type(exc).__name__}: {exc}). Tasks defined "
+                "in the script you run travel with it; a module that defines tasks must be "
+                "importable on the worker too (installed there, or on its PYTHONPATH)"
+            ) from exc
         for cls, fingerprint in fingerprints:
             remember(cls, fingerprint)
         with _threads_lock:
