@@ -91,3 +91,20 @@ def test_other_tasks_run_while_a_failed_task_waits_to_retry(workspace: str) -> N
         "start FailsOnce()",
         "done FailsOnce() on attempt 2",
     ]
+
+
+_calls: list[int] = []
+
+
+def flaky_source() -> int:
+    _calls.append(1)
+    if len(_calls) == 1:
+        raise ConnectionError("first call fails")
+    return 41
+
+
+def test_a_pipeline_run_takes_the_build_options(workspace: str) -> None:
+    _calls.clear()
+    pipe = cairn.Pipeline([cairn.node(flaky_source, outputs="value")])
+    assert pipe.run(retries=1, progress=False) == {"value": 41}
+    assert len(_calls) == 2

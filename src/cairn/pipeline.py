@@ -344,6 +344,10 @@ class Pipeline:
         storage_options: dict[str, Any] | None = None,
         lock_wait: float | None = None,
         listener: Listener | None = None,
+        progress: bool | None = None,
+        retries: int = 0,
+        retry_delay: float = 0.0,
+        dask_address: Any = None,
     ) -> dict[str, Any]:
         """Run what is not complete and return the outputs, by name.
 
@@ -367,6 +371,10 @@ class Pipeline:
             lock=lock,
             lock_wait=lock_wait,
             listener=listener,
+            progress=progress,
+            retries=retries,
+            retry_delay=retry_delay,
+            dask_address=dask_address,
         )
         if outcome.failed:
             first = next(iter(outcome.failed.values()))
