@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 from cairn._errors import ConfigError, LockError
 from cairn._graph import FORCED, Plan
@@ -38,6 +38,7 @@ from cairn._records import execute, is_complete
 from cairn._store import Store
 from cairn._task import Task
 from cairn.executors import Executor
+from cairn.executors._events import Broadcast, Listener
 from cairn.locks import Lease, Lock
 
 __all__ = [
@@ -50,80 +51,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("cairn")
-
-
-class Listener(Protocol):
-    """Receives scheduling events (hooks and progress displays implement this).
-
-    These three are required; a listener may also define ``build_started(plan)``,
-    ``task_reused(task)``, ``task_retrying(task, error, attempt, delay)``,
-    ``build_interrupted(running, waiting)`` and ``build_finished(plan, outcome)``, which are
-    called when present.
-    """
-
-    def task_started(self, task: Task[Any]) -> None: ...
-
-    def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None: ...
-
-    def task_failed(self, task: Task[Any], error: BaseException) -> None: ...
-
-
-_EVENTS = (
-    "build_started",
-    "task_started",
-    "task_succeeded",
-    "task_failed",
-    "task_reused",
-    "task_retrying",
-    "build_interrupted",
-    "build_finished",
-)
-
-
-class Broadcast:
-    """Passes each event to every listener that has a method for it.
-
-    A listener that raises is logged and otherwise ignored: a display never breaks a build.
-    """
-
-    def __init__(self, listeners: list[Any]) -> None:
-        self._calls: dict[str, list[Callable[..., Any]]] = {
-            name: [m for lst in listeners if callable(m := getattr(lst, name, None))]
-            for name in _EVENTS
-        }
-
-    def _emit(self, name: str, *args: Any) -> None:
-        for method in self._calls[name]:
-            try:
-                method(*args)
-            except Exception:
-                log.exception("a build listener failed on %s", name)
-
-    def build_started(self, plan: Plan) -> None:
-        self._emit("build_started", plan)
-
-    def task_started(self, task: Task[Any]) -> None:
-        self._emit("task_started", task)
-
-    def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None:
-        self._emit("task_succeeded", task, record)
-
-    def task_failed(self, task: Task[Any], error: BaseException) -> None:
-        self._emit("task_failed", task, error)
-
-    def task_reused(self, task: Task[Any]) -> None:
-        self._emit("task_reused", task)
-
-    def task_retrying(
-        self, task: Task[Any], error: BaseException, attempt: int, delay: float
-    ) -> None:
-        self._emit("task_retrying", task, error, attempt, delay)
-
-    def build_interrupted(self, running: list[Task[Any]], waiting: bool) -> None:
-        self._emit("build_interrupted", running, waiting)
-
-    def build_finished(self, plan: Plan, outcome: Outcome) -> None:
-        self._emit("build_finished", plan, outcome)
 
 
 @dataclass

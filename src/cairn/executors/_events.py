@@ -1,0 +1,93 @@
+"""Build events: the listener protocol, and the fan-out that delivers events to listeners.
+
+The scheduling loop reports what happens to each task; hooks, progress displays and users'
+own listeners receive it. Only three methods are required of a listener; the others are
+called when a listener has them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from cairn._graph import Plan
+from cairn._task import Task
+
+__all__ = ["Broadcast", "Listener"]
+
+log = logging.getLogger("cairn")
+
+
+class Listener(Protocol):
+    """Receives scheduling events (hooks and progress displays implement this).
+
+    These three are required; a listener may also define ``build_started(plan)``,
+    ``task_reused(task)``, ``task_retrying(task, error, attempt, delay)``,
+    ``build_interrupted(running, waiting)`` and ``build_finished(plan, outcome)``, which are
+    called when present.
+    """
+
+    def task_started(self, task: Task[Any]) -> None: ...
+
+    def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None: ...
+
+    def task_failed(self, task: Task[Any], error: BaseException) -> None: ...
+
+
+_EVENTS = (
+    "build_started",
+    "task_started",
+    "task_succeeded",
+    "task_failed",
+    "task_reused",
+    "task_retrying",
+    "build_interrupted",
+    "build_finished",
+)
+
+
+class Broadcast:
+    """Passes each event to every listener that has a method for it.
+
+    A listener that raises is logged and otherwise ignored: a display never breaks a build.
+    """
+
+    def __init__(self, listeners: list[Any]) -> None:
+        self._calls: dict[str, list[Callable[..., Any]]] = {
+            name: [m for lst in listeners if callable(m := getattr(lst, name, None))]
+            for name in _EVENTS
+        }
+
+    def _emit(self, name: str, *args: Any) -> None:
+        for method in self._calls[name]:
+            try:
+                method(*args)
+            except Exception:
+                log.exception("a build listener failed on %s", name)
+
+    def build_started(self, plan: Plan) -> None:
+        self._emit("build_started", plan)
+
+    def task_started(self, task: Task[Any]) -> None:
+        self._emit("task_started", task)
+
+    def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None:
+        self._emit("task_succeeded", task, record)
+
+    def task_failed(self, task: Task[Any], error: BaseException) -> None:
+        self._emit("task_failed", task, error)
+
+    def task_reused(self, task: Task[Any]) -> None:
+        self._emit("task_reused", task)
+
+    def task_retrying(
+        self, task: Task[Any], error: BaseException, attempt: int, delay: float
+    ) -> None:
+        self._emit("task_retrying", task, error, attempt, delay)
+
+    def build_interrupted(self, running: list[Task[Any]], waiting: bool) -> None:
+        self._emit("build_interrupted", running, waiting)
+
+    def build_finished(self, plan: Plan, outcome: Any) -> None:
+        self._emit("build_finished", plan, outcome)
