@@ -1,8 +1,7 @@
 """Build events: the listener protocol, and the fan-out that delivers events to listeners.
 
 The scheduling loop reports what happens to each task; hooks, progress displays and users'
-own listeners receive it. Only three methods are required of a listener; the others are
-called when a listener has them.
+own listeners receive it; each listener gets the events it has a method for.
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ log = logging.getLogger("cairn")
 class Listener(Protocol):
     """Receives scheduling events (hooks and progress displays implement this).
 
-    These three are required; a listener may also define ``build_started(plan)``,
-    ``task_reused(task)``, ``task_retrying(task, error, attempt, delay)``,
-    ``build_interrupted(running, waiting)`` and ``build_finished(plan, outcome)``, which are
-    called when present.
+    The type names these three; at run time every method is optional (called when
+    present), and a listener may also define ``build_started(plan)``, ``task_reused(task)``,
+    ``task_retrying(task, error, attempt, delay)``, ``build_interrupted(running, waiting)``
+    and ``build_finished(plan, outcome)``.
     """
 
     def task_started(self, task: Task[Any]) -> None: ...
