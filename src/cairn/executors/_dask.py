@@ -13,11 +13,11 @@ again elsewhere up to ``distributed.scheduler.allowed-failures`` times, then rep
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
 from collections.abc import Collection
-from functools import partial
 from typing import Any
 
 from cairn._errors import ConfigError, MissingExtraError, WorkerLostError
@@ -89,24 +89,31 @@ class DaskExecutor(RemoteExecutor):
             run_packed, job.data, job.id, key=f"cairn-{job.name}-{job.id}", pure=False
         )
         job.handle = handle
-        handle.add_done_callback(partial(self._post, job))
+        self.client.loop.add_callback(self._fetch, job, handle)
+
+    async def _fetch(self, job: Job, handle: Any) -> None:
+        """On the client's event loop: wait for the task, fetch its reply, post the event.
+
+        Every running task is fetched concurrently, so the scheduling loop's thread never
+        waits a round trip to the cluster for one result while others are ready.
+        """
+        try:
+            reply: tuple[str, Any] = ("ok", await self.client.gather(handle, asynchronous=True))
+        except BaseException as exc:  # cancelled, or the worker died: _handle sorts it out
+            reply = ("error", exc)
+        job.extra["reply"] = reply
+        self._post(job, handle)
 
     def _handle(self, job: Job, handle: Any) -> None:
-        status = handle.status
-        if status == "finished":
-            try:
-                data = handle.result()
-            except Exception as exc:  # the result was lost with its worker
-                job.future.set_exception(self._lost(job, exc))
-                return
-            self._settle(job, data)
-        elif status == "cancelled":
+        kind, value = job.extra.pop("reply")
+        if kind == "ok":
+            self._settle(job, value)
+        elif handle.status == "cancelled" or isinstance(value, asyncio.CancelledError):
             cancel_job(job)
+        elif isinstance(value, self._killed_worker) or handle.status == "lost":
+            job.future.set_exception(self._lost(job, value))
         else:
-            error = handle.exception()
-            if isinstance(error, self._killed_worker):
-                error = self._lost(job, error)
-            job.future.set_exception(error)
+            job.future.set_exception(value)
 
     def _lost(self, job: Job, error: BaseException) -> WorkerLostError:
         return WorkerLostError(

@@ -349,23 +349,24 @@ class RemoteExecutor:
         while not done:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                job, handle = self._events.get(timeout=remaining)
+                events = [self._events.get(timeout=remaining)]
             except queue.Empty:
                 break
-            self._dispatch(job, handle)
             while True:  # take whatever else has arrived meanwhile
                 try:
-                    job, handle = self._events.get_nowait()
+                    events.append(self._events.get_nowait())
                 except queue.Empty:
                     break
-                self._dispatch(job, handle)
+            # drop stale events: the job was cancelled, or sent again since
+            self._handle_all([(j, h) for j, h in events if not j.future.done() and h is j.handle])
             done = {f for f in futures if f.done()}
         return done
 
-    def _dispatch(self, job: Job, handle: Any) -> None:
-        if job.future.done() or handle is not job.handle:
-            return  # a stale event: the job was cancelled, or sent again since
-        self._handle(job, handle)
+    def _handle_all(self, events: list[tuple[Job, Any]]) -> None:
+        """Complete the jobs of ``events`` (a backend may fetch their results together)."""
+        for job, handle in events:
+            if not job.future.done():
+                self._handle(job, handle)
 
     def _settle(self, job: Job, data: bytes) -> None:
         try:
