@@ -196,3 +196,39 @@ def test_a_task_module_the_workers_cannot_import_is_named(workspace, tmp_path, m
     assert isinstance(error, cairn.CairnError)
     assert "No module named 'private_tasks'" in str(error)
     assert "importable on the worker" in str(error)
+
+
+class DeafOnce(cairn.Task[str]):
+    """On its first run, ignores SIGTERM (as a task stuck in native code would) for 60 s."""
+
+    marker = cairn.Parameter()
+
+    def run(self) -> str:
+        if not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            time.sleep(60)
+        return "done"
+
+
+class KillsItsWorkerAfter(cairn.Task[int]):
+    """Kills its own worker once ``marker`` exists."""
+
+    marker = cairn.Parameter()
+
+    def run(self) -> int:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.marker) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGKILL)
+        return 0
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_deaf_to_sigterm_does_not_hang_the_build(workspace, tmp_path) -> None:
+    marker = str(tmp_path / "deaf")
+    deaf, killer = DeafOnce(marker=marker), KillsItsWorkerAfter(marker=marker)
+    with pytest.raises(cairn.BuildError) as caught:
+        cairn.build([deaf, killer], executor="processes", workers=2)
+    assert list(caught.value.failures) == [killer]
+    assert caught.value.succeeded == [deaf]  # killed after the grace period, then run again

@@ -191,15 +191,17 @@ def _seed_generators(seed: int) -> None:
         numpy.random.seed(seed % 2**32)
 
 
-def warm_up() -> None:
+def warm_up(numpy: bool = True) -> None:
     """Do now what the first task run in this process would do once: read the installed
-    packages' metadata (for run records) and import numpy (for seeding).
+    packages' metadata (for run records) and, with ``numpy``, import numpy (for seeding).
 
-    Worker processes call it as they start, before their first task.
+    Worker processes call it as they start, before their first task. A process that will
+    fork (a forkserver) passes ``numpy=False``: numpy starts threads, and forking a process
+    with threads can deadlock the child.
     """
     imported_packages()
-    if _numpy_installed():
-        import numpy  # noqa: F401
+    if numpy and _numpy_installed():
+        import numpy as _  # noqa: F401
 
 
 def seed_for(task: Task[Any]) -> int:

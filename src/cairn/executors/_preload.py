@@ -1,13 +1,14 @@
 """Imported by the process executor's forkserver, so that forked workers start warm.
 
 The forkserver imports this module once, before it forks any worker; every worker then
-starts with cairn imported and :func:`cairn._records.warm_up` done (package metadata read,
-numpy imported) instead of doing that on its first task. Later pools of the same program
-fork from the same forkserver and start at once.
+starts with cairn imported and the installed packages' metadata read
+(:func:`cairn._records.warm_up`) instead of doing that on its first task. Later pools of the
+same program fork from the same forkserver and start at once. numpy is not imported here:
+it starts threads, and a process with threads must not fork.
 """
 
 from __future__ import annotations
 
 from cairn._records import warm_up
 
-warm_up()
+warm_up(numpy=False)

@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import weakref
 from collections.abc import Collection
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +37,7 @@ from cairn.executors._remote import (
     cancel_job,
     init_process_worker,
     run_packed,
+    worker_pid,
 )
 
 __all__ = ["ProcessExecutor"]
@@ -64,6 +66,21 @@ class _Pool:
         #: Whether any job came back from this pool (its workers started fine).
         self.finished = False
 
+    def start_workers(self, count: int) -> bool:
+        """Start every worker now; False if they die as they start.
+
+        The pool starts workers as jobs arrive, and its manager thread may miss the death
+        of a worker started while it was between two looks (it would notice only at the
+        next result, which a long task delays). Started up front, every worker is watched.
+        """
+        try:
+            started = [self.executor.submit(worker_pid) for _ in range(count)]
+            cf.wait(started)
+            return all(f.exception() is None for f in started)
+        except BaseException:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            raise
+
     def notes(self) -> dict[str, tuple[int, bool]]:
         """Map each job a worker noted to ``(pid, stopped on purpose)``."""
         found: dict[str, tuple[int, bool]] = {}
@@ -83,6 +100,31 @@ class _Pool:
         self.executor.shutdown(wait=wait, cancel_futures=cancel)
         if wait:
             shutil.rmtree(self.job_dir, ignore_errors=True)
+
+
+def _shutdown_or_kill(pool: _Pool) -> set[int]:
+    """Shut a broken pool down; kill workers still there after ``CANCEL_GRACE`` seconds.
+
+    The pool stops its other workers with SIGTERM, which a task stuck in native code only
+    sees when that code returns. Returns the pids killed here.
+    """
+    pids = [pid for pid, _ in pool.notes().values()]
+    killed: set[int] = set()
+
+    def kill() -> None:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+
+    timer = threading.Timer(CANCEL_GRACE, kill)
+    timer.daemon = True
+    timer.start()
+    try:
+        pool.executor.shutdown(wait=True, cancel_futures=True)
+    finally:
+        timer.cancel()
+    return killed
 
 
 class ProcessExecutor(RemoteExecutor):
@@ -120,7 +162,13 @@ class ProcessExecutor(RemoteExecutor):
             return
         for _ in range(2):
             if self._pool is None:
-                self._pool = _Pool(self.capacity, self._context)
+                pool = _Pool(self.capacity, self._context)
+                if not pool.start_workers(self.capacity):
+                    pool.shutdown(wait=True, cancel=True)
+                    self._cannot_start = True
+                    job.future.set_exception(self._start_failure(job))
+                    return
+                self._pool = pool
             pool = self._pool
             try:
                 handle = pool.executor.submit(run_packed, job.data, job.id)
@@ -156,7 +204,7 @@ class ProcessExecutor(RemoteExecutor):
         """A worker of ``pool`` died: fail its job, send the other jobs to a new pool."""
         if self._pool is pool:
             self._pool = None
-        pool.executor.shutdown(wait=True, cancel_futures=True)  # workers gone: notes final
+        killed = _shutdown_or_kill(pool)  # every worker has exited: their notes are final
         notes = pool.notes()
         shutil.rmtree(pool.job_dir, ignore_errors=True)
         again = []
@@ -165,6 +213,7 @@ class ProcessExecutor(RemoteExecutor):
             if job.future.done() or job.extra.get("pool") is not pool:
                 continue
             pid, stopped = notes.get(job_id, (None, True))
+            stopped = stopped or pid in killed
             if not notes and not pool.finished:
                 self._cannot_start = True
                 job.future.set_exception(self._start_failure(job))

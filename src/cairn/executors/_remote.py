@@ -53,6 +53,7 @@ __all__ = [
     "pack",
     "run_packed",
     "unpack",
+    "worker_pid",
 ]
 
 #: Task attributes a task that is not itself being run does not need on the worker.
@@ -170,6 +171,11 @@ def init_process_worker(job_dir: str) -> None:
     _job_dir = job_dir
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def worker_pid() -> int:
+    """A no-op for a worker to run: its pid (the process executor starts workers with it)."""
+    return os.getpid()
 
 
 def _pack_error(exc: BaseException) -> bytes:
@@ -357,16 +363,13 @@ class RemoteExecutor:
                     events.append(self._events.get_nowait())
                 except queue.Empty:
                     break
-            # drop stale events: the job was cancelled, or sent again since
-            self._handle_all([(j, h) for j, h in events if not j.future.done() and h is j.handle])
+            for job, handle in events:
+                # a stale event (the job was cancelled, or sent again since) is dropped;
+                # handling one event may make a later one stale (a broken pool resends jobs)
+                if not job.future.done() and handle is job.handle:
+                    self._handle(job, handle)
             done = {f for f in futures if f.done()}
         return done
-
-    def _handle_all(self, events: list[tuple[Job, Any]]) -> None:
-        """Complete the jobs of ``events`` (a backend may fetch their results together)."""
-        for job, handle in events:
-            if not job.future.done():
-                self._handle(job, handle)
 
     def _settle(self, job: Job, data: bytes) -> None:
         try:
