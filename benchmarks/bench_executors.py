@@ -9,7 +9,9 @@
    run records included), with the executor started and warmed up beforehand.
 
 The machine is usually shared: each timing is run ``--repeat`` times and the best is kept;
-the load average is printed.
+the load average is printed. A task calibrated to 1 s may take longer when the machine is
+busy, so the CPU-bound times are also given scaled to tasks of exactly 1 s (using what a task
+took inline), and the 4.6 s target is judged on that.
 
 Run: ``python benchmarks/bench_executors.py`` (``--fan-in N``, ``--skip-dask``, ...).
 Tasks are defined here, in ``__main__``, so the process and Dask executors ship them by value.
@@ -42,15 +44,19 @@ def burn(iterations: int) -> int:
 
 
 def calibrate(seconds: float = 1.0) -> int:
-    """How many iterations of :func:`burn` take ``seconds`` on this machine, now."""
+    """How many iterations of :func:`burn` take ``seconds`` on this machine (best of 3)."""
     iterations = 200_000
     while True:
-        started = time.perf_counter()
-        burn(iterations)
-        took = time.perf_counter() - started
-        if took > 0.2:
+        took = min(_time_burn(iterations) for _ in range(3))
+        if took > 0.3:
             return int(iterations * seconds / took)
         iterations *= 2
+
+
+def _time_burn(iterations: int) -> float:
+    started = time.perf_counter()
+    burn(iterations)
+    return time.perf_counter() - started
 
 
 class Burn(cairn.Task[int]):
@@ -162,7 +168,8 @@ def cpu_bound(args: argparse.Namespace, client: Any) -> None:
         return build
 
     inline = best_of(1, run("inline", None))
-    row("inline", inline, f"(ideal on 2 workers: {min(inline) / 2:.2f} s)")
+    task = min(inline) / TASKS  # what "1 s" of work took just now: the machine's speed varies
+    row("inline", inline, f"({task:.2f} s per task; ideal on 2 workers: {min(inline) / 2:.2f} s)")
     cases: list[tuple[str, Any, int | None, str]] = [
         ("processes, workers=2 (pool started)", "processes", 2, "target"),
     ]
@@ -173,18 +180,18 @@ def cpu_bound(args: argparse.Namespace, client: Any) -> None:
         ]
     for name, executor, workers, kind in cases:
         seconds = best_of(args.repeat, run(executor, workers))
+        scaled = min(seconds) / task  # as if each task had taken exactly 1 s
         if kind == "cold":
-            note = "(includes starting the cluster)"
-        elif min(seconds) <= TARGET_SECONDS:
-            note = f"ok (target {TARGET_SECONDS} s)"
+            note = f"= {scaled:.2f} s for 1 s tasks (includes starting the cluster)"
         else:
-            note = f"MISSED target {TARGET_SECONDS} s"
+            verdict = "ok" if scaled <= TARGET_SECONDS else "MISSED"
+            note = f"= {scaled:.2f} s for 1 s tasks: {verdict} (target {TARGET_SECONDS} s)"
         row(name, seconds, note)
     gokart_seconds = gokart_cpu(iterations)
     if gokart_seconds is None:
         print("  gokart: not installed (pip install 'cairn[bench]')")
     else:
-        row("gokart, workers=2", [gokart_seconds])
+        row("gokart, workers=2", [gokart_seconds], f"= {gokart_seconds / task:.2f} s for 1 s tasks")
 
 
 def overhead(args: argparse.Namespace, client: Any) -> None:
