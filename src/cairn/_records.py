@@ -232,6 +232,7 @@ def record_for(
             "path": target.path,
             "size": written.size,
             "checksum": written.checksum,
+            "type": ctx.types.get(target.path),
         }
     return {
         "cairn_record": RECORD_VERSION,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextvars
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cairn import formats
 from cairn._store import Store, Written, check_relative
+from cairn.formats._frames import convert
 
 __all__ = ["RunContext", "Target", "current_context", "run_context"]
 
@@ -37,10 +38,18 @@ class Target:
         """True when the output is in ``store``."""
         return store.exists(self.path)
 
-    def load(self, store: Store) -> Any:
-        """Read the output from ``store``."""
+    def load(self, store: Store, kind: str | None = None) -> Any:
+        """Read the output from ``store``; a data frame as ``kind`` when one is given.
+
+        ``kind`` is ``"pandas"``, ``"polars"``, ``"polars.lazy"`` or ``"arrow"``; None reads
+        a frame back as the kind that was written.
+        """
+        load_as = getattr(self.format, "load_as", None)
         with store.open_read(self.path) as file:
-            return self.format.load(file)
+            if load_as is not None:
+                return load_as(file, kind)
+            obj = self.format.load(file)
+        return convert(obj, kind)
 
     def dump(self, store: Store, obj: Any) -> Written:
         """Write ``obj`` to ``store`` atomically."""
@@ -49,10 +58,14 @@ class Target:
 
 @dataclass
 class RunContext:
-    """What a running task's load() and dump() use: the store, and what was written."""
+    """What a running task's load() and dump() use: the store, and what was written.
+
+    ``types`` maps each written path to the qualified type name of the object dumped there.
+    """
 
     store: Store
     written: dict[str, Written]
+    types: dict[str, str] = field(default_factory=dict)
 
 
 _current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(

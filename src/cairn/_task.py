@@ -8,19 +8,22 @@ family, its significant parameters (type-tagged canonical encoding), the ids of 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, ClassVar, Generic, TypeVar, dataclass_transform
 
 from cairn import _fingerprint
+from cairn._checks import check_dump, declared_kind, require_columns, type_name
 from cairn._errors import (
     CairnError,
     DependencyCycleError,
     KeyNotFoundError,
-    MissingColumnsError,
+    OutputNotFoundError,
     ParameterError,
     RequirementError,
+    TargetError,
     suggest,
 )
 from cairn._identity import TASK_MARKER, canonical, digest
@@ -40,7 +43,9 @@ from cairn._params import (
 )
 from cairn._store import LocalStore, Store
 from cairn._targets import Target, current_context
-from cairn.formats import extension_of
+from cairn.formats import Format, extension_of
+from cairn.formats._frames import concat, frame_kind, kind_of_request, kind_of_type_name
+from cairn.formats._model import ModelFormat
 
 __all__ = [
     "Task",
@@ -145,6 +150,13 @@ class Task(Generic[T], metaclass=TaskMeta):
         code_version: a string that replaces the code fingerprint in the id.
         random_seed: the seed of ``random`` (and numpy) for ``run()``; by default derived
             from the task id.
+        schema: column types every data frame dumped must have, ``{"user_id": "int64",
+            ...}`` (or ``{output key: {...}}``, or a pandera schema); else ``SchemaError``.
+        fail_on_empty_dump: when True, dumping a data frame with no rows raises
+            ``EmptyDumpError``.
+
+    ``Task[pl.DataFrame]`` (or ``pd.DataFrame``, ``pl.LazyFrame``) declares what the task
+    dumps: its frames are read back as that type, whichever library wrote them.
     """
 
     __cairn_task__: ClassVar[bool] = True
@@ -152,6 +164,8 @@ class Task(Generic[T], metaclass=TaskMeta):
     family: ClassVar[str]
     code_version: ClassVar[str | None] = None
     random_seed: ClassVar[int | None] = None
+    schema: ClassVar[Any] = None
+    fail_on_empty_dump: ClassVar[bool] = False
 
     _values: dict[str, Any]
     _vkey: str
@@ -285,16 +299,45 @@ class Task(Generic[T], metaclass=TaskMeta):
         cls = type(self)
         return self.make_target(f"{cls.__module__.replace('.', '/')}/{cls.__name__}.pkl")
 
-    def make_target(self, path: str, use_unique_id: bool = True) -> Target:
+    def make_target(
+        self, path: str, use_unique_id: bool = True, format: Format | None = None
+    ) -> Target:
         """A target at ``path`` in the workspace; ``use_unique_id`` adds ``_{task_id}``.
 
         ``make_target("data/clean.csv")`` is ``data/clean_{task_id}.csv``. The format is
-        chosen by the extension.
+        chosen by the extension unless ``format`` is given (e.g.
+        ``cairn.formats.Parquet(compression="snappy")``).
         """
         if use_unique_id:
-            ext = extension_of(path)
+            ext = extension_of(path) if format is None else _extension(path)
             path = f"{path[: len(path) - len(ext)]}_{self.task_id}{path[len(path) - len(ext) :]}"
-        return Target(path)
+        return Target(path, format)
+
+    def make_model_target(
+        self,
+        path: str,
+        save_function: Callable[[Any, str], Any],
+        load_function: Callable[[str], Any],
+        use_unique_id: bool = True,
+    ) -> Target:
+        """A target for an object saved as several files, stored as one ``.zip``.
+
+        ``save_function(obj, path)`` writes the object at ``path`` inside a fresh private
+        directory (a file, a directory, or files beside it); everything there is zipped.
+        Loading unzips it and returns ``load_function(path)``. Works on every store.
+
+        Raises:
+            TargetError: when ``path`` does not end with ``.zip``.
+        """
+        if not path.lower().endswith(".zip"):
+            raise TargetError(
+                f"a model target is stored as a zip archive, so its path must end with .zip; "
+                f"got {path!r}"
+            )
+        stem = path.rsplit("/", 1)[-1][: -len(".zip")] or "model"
+        return self.make_target(
+            path, use_unique_id, format=ModelFormat(save_function, load_function, stem)
+        )
 
     def _outputs(self) -> dict[str | None, Target]:
         """``output()`` as a dict (``None`` key for a single target), computed once."""
@@ -347,9 +390,13 @@ class Task(Generic[T], metaclass=TaskMeta):
         target = self._target(key)
         self._check_dump(obj, key)
         ctx.written[target.path] = target.dump(ctx.store, obj)
+        ctx.types[target.path] = type_name(obj)
 
     def _check_dump(self, obj: Any, key: str | None) -> None:
-        """Hook for checks on dumped objects (schemas, empty frames)."""
+        """Check an object before it is dumped: data frames against ``schema`` and
+        ``fail_on_empty_dump``. Subclasses may extend it (call ``super()``).
+        """
+        check_dump(self, obj, key)
 
     def _target(self, key: str | None) -> Target:
         outputs = self._outputs()
@@ -370,10 +417,16 @@ class Task(Generic[T], metaclass=TaskMeta):
             f"Its outputs are: {', '.join(map(repr, keys))}"
         )
 
-    def load(self, key: str | None = None) -> Any:
-        """Load the outputs of ``requires()``, in its shape; ``key`` selects one entry."""
+    def load(self, key: str | None = None, *, as_type: Any = None) -> Any:
+        """Load the outputs of ``requires()``, in its shape; ``key`` selects one entry.
+
+        Data frames come back as the type their task wrote (or declared with
+        ``Task[...]``); ``as_type`` (``pd.DataFrame``, ``pl.DataFrame``, ``pl.LazyFrame``,
+        ``pa.Table``) asks for another.
+        """
         store = self._store()
-        return map_structure(self._select_requirement(key), lambda t: load_output(t, store))
+        kind = kind_of_request(as_type)
+        return map_structure(self._select_requirement(key), lambda t: load_output(t, store, kind))
 
     def _select_requirement(self, key: str | None) -> Any:
         req = self._requirements()
@@ -395,51 +448,82 @@ class Task(Generic[T], metaclass=TaskMeta):
     def load_data_frame(
         self,
         key: str | None = None,
-        required_columns: set[str] | list[str] | tuple[str, ...] | None = None,
+        required_columns: Collection[Any] | None = None,
         drop_columns: bool = False,
+        *,
+        as_type: Any = None,
     ) -> Any:
         """Load a data frame input and check that it has ``required_columns``.
 
-        ``drop_columns=True`` keeps only the required columns.
+        A list of frames (``requires()`` returning a list) is stacked into one.
+        ``drop_columns=True`` keeps only the required columns (in the order given, for a
+        list). ``as_type`` asks for a frame type, as in :meth:`load`. Works for pandas and
+        polars (``LazyFrame`` columns are checked without computing it).
 
         Raises:
-            MissingColumnsError: naming the missing columns and those present.
+            MissingColumnsError: naming the task, the missing columns and those present.
         """
-        frame = self.load(key)
-        if not hasattr(frame, "columns"):
+        data = self.load(key, as_type=as_type)
+        where = repr(key) if key is not None else "of requires()"
+        if isinstance(data, list | tuple) and data and all(frame_kind(f) for f in data):
+            data = concat(list(data))
+        if frame_kind(data) is None:
+            hint = (
+                f"; name one with load_data_frame(key), key one of {', '.join(map(repr, data))}"
+                if isinstance(data, Mapping)
+                else "; use load() for other objects"
+            )
             raise CairnError(
-                f"{self!r}.load_data_frame({key!r}) loaded {type(frame).__qualname__}, not a "
-                "data frame; use load() for other objects"
+                f"{self!r}.load_data_frame({key!r}) loaded {type(data).__qualname__}, not a "
+                f"data frame{hint}"
             )
-        if required_columns is None:
-            return frame
-        present = [str(c) for c in frame.columns]
-        wanted = list(required_columns)
-        missing = sorted(set(wanted) - set(present))
-        if missing:
-            raise MissingColumnsError(
-                f"{self!r}: input {key or 'data'!r} lacks required column(s) "
-                f"{', '.join(map(repr, missing))}; it has {', '.join(map(repr, present))}"
-            )
-        if drop_columns:
-            order = [c for c in present if c in set(wanted)]
-            return (
-                frame.select(order)
-                if hasattr(frame, "select") and not hasattr(frame, "iloc")
-                else frame[order]
-            )
-        return frame
+        return require_columns(self, data, where, required_columns, drop_columns)
+
+
+def _extension(path: str) -> str:
+    """The registered extension of ``path``, else whatever follows its last dot."""
+    try:
+        return extension_of(path)
+    except CairnError:
+        name = path.rsplit("/", 1)[-1]
+        return name[name.rindex(".") :] if "." in name.lstrip(".") else ""
 
 
 _UNSET: Any = object()
 
 
-def load_output(task: Task[Any], store: Store) -> Any:
-    """Load ``task``'s output from ``store``: one object, or a dict for a dict output."""
+def load_output(task: Task[Any], store: Store, kind: str | None = None) -> Any:
+    """Load ``task``'s output from ``store``: one object, or a dict for a dict output.
+
+    Data frames are read as ``kind`` if given, else as the task declares (``Task[...]``),
+    else as the library that wrote them: formats with metadata keep that in the file, for
+    the others (csv, tsv) the run record's ``type`` says.
+    """
+    kind = kind or declared_kind(type(task))
     outputs = task._outputs()
+    record: list[dict[str, Any]] = []
+
+    def load(key: str | None, target: Target) -> Any:
+        want = kind
+        if want is None and getattr(target.format, "records_kind", False):
+            if not record:
+                record.append(_read_record(task, store))
+            entry = record[0].get("outputs", {}).get("" if key is None else key, {})
+            want = kind_of_type_name(entry.get("type"))
+        return target.load(store, want)
+
     if list(outputs) == [None]:
-        return outputs[None].load(store)
-    return {key: target.load(store) for key, target in outputs.items()}
+        return load(None, outputs[None])
+    return {key: load(key, target) for key, target in outputs.items()}
+
+
+def _read_record(task: Task[Any], store: Store) -> dict[str, Any]:
+    try:
+        with store.open_read(task.record_path()) as file:
+            data: dict[str, Any] = json.loads(file.read())
+    except (OutputNotFoundError, ValueError):
+        return {}
+    return data
 
 
 def compute_ids(root: Task[Any]) -> None:

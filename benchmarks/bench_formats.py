@@ -1,0 +1,261 @@
+"""Format benchmark: a float64 frame through cairn's targets against the raw libraries.
+
+For .parquet (zstd), .pkl and .feather, times a dump plus a load through ``cairn.Target`` on
+a local workspace (the path every task takes: store, atomic write, checksum) and the same
+round trip done by hand with pyarrow / pickle, on the same disk, and prints the ratios.
+Two raw baselines are shown for the Arrow formats: the pandas-level one a user would write
+(``Table.from_pandas`` + ``write_table``, ``read_table`` + ``to_pandas``) and the Arrow-only
+one (``write_table`` / ``read_table`` of an already converted table). With gokart installed
+(``pip install 'cairn[bench]'``) its parquet and pickle targets run on the same frame.
+Finally, in a fresh subprocess, the peak resident memory of the parquet round trip.
+
+    python benchmarks/bench_formats.py                  # 10,000,000 x 10, as in the issue
+    python benchmarks/bench_formats.py --rows 1000000   # a quick run
+
+Each measurement is the best of ``--repeat`` runs (raw and cairn interleaved), since the
+machine may be shared. Run it alone: it holds several copies of the frame in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any
+
+COLUMNS = 10
+
+
+def make_frame(rows: int) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    data = np.random.default_rng(0).standard_normal((rows, COLUMNS))
+    return pd.DataFrame(data, columns=[f"c{i}" for i in range(COLUMNS)])
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    gc.collect()
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def best_of(repeat: int, cases: dict[str, tuple[Callable[[], Any], Callable[[], Any]]]) -> dict:
+    """Run each case's (dump, load) ``repeat`` times, interleaved; keep the best times."""
+    best: dict[str, list[float]] = {name: [float("inf"), float("inf")] for name in cases}
+    for _ in range(repeat):
+        for name, (dump, load) in cases.items():
+            t_dump, _ = timed(dump)
+            t_load, loaded = timed(load)
+            del loaded
+            best[name][0] = min(best[name][0], t_dump)
+            best[name][1] = min(best[name][1], t_load)
+    return best
+
+
+def report(title: str, best: dict, reference: str) -> None:
+    print(f"\n{title}")
+    print(f"  {'':34} {'dump s':>8} {'load s':>8} {'total s':>8}  vs {reference}")
+    ref = sum(best[reference])
+    for name, (t_dump, t_load) in best.items():
+        total = t_dump + t_load
+        print(f"  {name:34} {t_dump:8.3f} {t_load:8.3f} {total:8.3f}  {total / ref:.2f}x")
+
+
+def bench(rows: int, repeat: int, directory: str) -> None:
+    import pyarrow as pa
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    import cairn
+    from cairn._store import open_store
+
+    frame = make_frame(rows)
+    size = int(frame.memory_usage(deep=True).sum())
+    print(f"frame: {rows:,} x {COLUMNS} float64, {size / 2**20:,.0f} MiB in memory")
+    print(
+        f"python {sys.version.split()[0]}, pyarrow {pa.__version__}, "
+        f"pandas {sys.modules['pandas'].__version__}, cairn {cairn.__version__}"
+    )
+    table = pa.Table.from_pandas(frame)
+    store = open_store(os.path.join(directory, "ws"))
+    raw = os.path.join(directory, "raw")
+    os.makedirs(raw)
+
+    def through_cairn(path: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
+        target = cairn.Target(path)
+        return (lambda: target.dump(store, frame), lambda: target.load(store))
+
+    p = os.path.join(raw, "frame.parquet")
+    report(
+        ".parquet (zstd)",
+        best_of(
+            repeat,
+            {
+                "raw pyarrow, pandas in/out": (
+                    lambda: pq.write_table(pa.Table.from_pandas(frame), p, compression="zstd"),
+                    lambda: pq.read_table(p).to_pandas(),
+                ),
+                "raw pyarrow, arrow table only": (
+                    lambda: pq.write_table(table, p, compression="zstd"),
+                    lambda: pq.read_table(p),
+                ),
+                "cairn .parquet": through_cairn("frame.parquet"),
+            },
+        ),
+        "raw pyarrow, pandas in/out",
+    )
+    store.delete("frame.parquet")
+
+    k = os.path.join(raw, "frame.pkl")
+
+    def pickle_dump() -> None:
+        with open(k, "wb") as f:
+            pickle.dump(frame, f, protocol=5)
+
+    def pickle_load() -> Any:
+        with open(k, "rb") as f:
+            return pickle.load(f)
+
+    report(
+        ".pkl",
+        best_of(
+            repeat,
+            {
+                "raw pickle, protocol 5": (pickle_dump, pickle_load),
+                "cairn .pkl": through_cairn("frame.pkl"),
+            },
+        ),
+        "raw pickle, protocol 5",
+    )
+    store.delete("frame.pkl")
+
+    f = os.path.join(raw, "frame.feather")
+    report(
+        ".feather (pyarrow default, lz4)",
+        best_of(
+            repeat,
+            {
+                "raw pyarrow feather, pandas": (
+                    lambda: feather.write_feather(frame, f),
+                    lambda: feather.read_feather(f),
+                ),
+                "raw pyarrow feather, arrow only": (
+                    lambda: feather.write_feather(table, f),
+                    lambda: feather.read_table(f),
+                ),
+                "cairn .feather": through_cairn("frame.feather"),
+            },
+        ),
+        "raw pyarrow feather, pandas",
+    )
+    store.delete("frame.feather")
+    table = None  # free it before gokart runs
+    shutil.rmtree(raw)
+    os.makedirs(raw)
+
+    try:
+        import gokart.target
+    except ImportError:
+        print("\ngokart is not installed (pip install 'cairn[bench]'): no gokart comparison")
+    else:
+        cases = {
+            "cairn .parquet": through_cairn("frame.parquet"),
+            "cairn .pkl": through_cairn("frame.pkl"),
+        }
+        for ext in ("parquet", "pkl"):
+            target = gokart.target.make_target(os.path.join(raw, f"gokart.{ext}"))
+            cases[f"gokart {version('gokart')} .{ext}"] = (
+                lambda target=target: target.dump(frame),
+                target.load,
+            )
+        best = best_of(1, cases)
+        print("\ngokart, same frame, one run each")
+        print(f"  {'':34} {'dump s':>8} {'load s':>8} {'total s':>8}  vs cairn")
+        for name, (t_dump, t_load) in best.items():
+            ours = sum(best["cairn .parquet" if "parquet" in name else "cairn .pkl"])
+            total = t_dump + t_load
+            print(f"  {name:34} {t_dump:8.3f} {t_load:8.3f} {total:8.3f}  {total / ours:.2f}x")
+        shutil.rmtree(raw)
+
+
+MEMORY_PROBE = """
+import gc, os, sys
+sys.path[:0] = {path!r}
+from bench_formats import make_frame
+import cairn
+from cairn._store import open_store
+
+def rss(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+frame = make_frame({rows})
+size = int(frame.memory_usage(deep=True).sum())
+store = open_store({workspace!r})
+target = cairn.Target("memory.parquet")
+target.dump(store, frame.head(1000)); target.load(store)  # import everything first
+gc.collect()
+before = rss("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the peak (VmHWM) to the current size
+target.dump(store, frame)
+loaded = target.load(store)
+peak = rss("VmHWM")
+print(size, before, peak)
+"""
+
+
+def memory(rows: int, directory: str) -> None:
+    if not os.path.exists("/proc/self/clear_refs"):
+        print("\npeak memory: needs Linux's /proc/self/clear_refs; not measured here")
+        return
+    code = MEMORY_PROBE.format(
+        path=[os.path.dirname(os.path.abspath(__file__))],
+        rows=rows,
+        workspace=os.path.join(directory, "mem"),
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    size, before, peak = map(int, out.split())
+    print("\npeak resident memory of a cairn .parquet dump + load (fresh process)")
+    print(f"  frame in memory                 {size / 2**20:10,.0f} MiB")
+    print(f"  process before, frame included  {before / 2**20:10,.0f} MiB")
+    print(f"  peak during dump + load         {peak / 2**20:10,.0f} MiB")
+    print(
+        f"  round trip needs (peak - before) {(peak - before) / 2**20:9,.0f} MiB = "
+        f"{(peak - before) / size:.2f}x the frame (the loaded copy included)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory probe")
+    args = parser.parse_args()
+    directory = tempfile.mkdtemp(prefix="cairn-bench-", dir=os.environ.get("CAIRN_BENCH_DIR"))
+    try:
+        bench(args.rows, args.repeat, directory)
+        gc.collect()
+        if not args.no_memory:
+            memory(args.rows, directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
