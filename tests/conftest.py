@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,30 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     ws = tmp_path / "ws"
     monkeypatch.setenv("CAIRN_WORKSPACE", str(ws))
     yield str(ws)
+
+
+def _local_store_url(tmp_path: Path) -> Iterator[str]:
+    yield str(tmp_path / "store")
+
+
+def _memory_store_url(tmp_path: Path) -> Iterator[str]:
+    import fsspec
+
+    root = f"memory://cairn-test-{uuid.uuid4().hex}"
+    yield root
+    fs = fsspec.filesystem("memory")
+    if fs.exists(root):
+        fs.rm(root, recursive=True)
+
+
+#: every store the store-parametrised tests run on: name -> generator of a workspace URL
+STORES: dict[str, Callable[[Path], Iterator[str]]] = {
+    "local": _local_store_url,
+    "memory": _memory_store_url,
+}
+
+
+@pytest.fixture(params=sorted(STORES))
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty workspace URL on each kind of store in ``STORES``."""
+    yield from STORES[request.param](tmp_path)

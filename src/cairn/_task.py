@@ -45,7 +45,6 @@ from cairn._store import LocalStore, Store
 from cairn._targets import Target, current_context
 from cairn.formats import Format, extension_of
 from cairn.formats._frames import concat, frame_kind, kind_of_request, kind_of_type_name
-from cairn.formats._model import ModelFormat
 
 __all__ = [
     "Task",
@@ -334,6 +333,8 @@ class Task(Generic[T], metaclass=TaskMeta):
                 f"a model target is stored as a zip archive, so its path must end with .zip; "
                 f"got {path!r}"
             )
+        from cairn.formats._model import ModelFormat
+
         stem = path.rsplit("/", 1)[-1][: -len(".zip")] or "model"
         return self.make_target(
             path, use_unique_id, format=ModelFormat(save_function, load_function, stem)

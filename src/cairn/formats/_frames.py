@@ -145,14 +145,16 @@ def _pandas_index_as_columns(table: Any) -> Any:
         index_columns = json.loads(meta[b"pandas"]).get("index_columns", [])
     except ValueError:
         return table
-    stored = [c for c in index_columns if isinstance(c, str)]
+    names = list(table.column_names)
+    stored = [c for c in index_columns if isinstance(c, str) and c in names]
     if not stored:
         return table
-    names = list(table.column_names)
-    for i, column in enumerate(stored):
-        if column in names and column.startswith("__index_level_"):
-            names[names.index(column)] = "index" if len(stored) == 1 else f"level_{i}"
-    return table.rename_columns(names)
+    table = table.select(stored + [c for c in names if c not in stored])  # index first
+    renamed = [
+        ("index" if len(stored) == 1 else f"level_{i}") if c.startswith("__index_level_") else c
+        for i, c in enumerate(stored)
+    ]
+    return table.rename_columns(renamed + table.column_names[len(stored) :])
 
 
 def has_default_index(frame: Any) -> bool:
@@ -346,6 +348,14 @@ def _matches(expected: str, actual: str) -> bool:
     return False
 
 
+def _hint(expected: str) -> str:
+    """Suggest a known type for a name that is none (a typo like ``flaot64``)."""
+    if expected in _KNOWN or expected.startswith(("datetime64[", "timedelta64[")):
+        return ""
+    close = difflib.get_close_matches(expected, _KNOWN, n=1)
+    return f" ({expected!r} is no type cairn knows; did you mean {close[0]!r}?)" if close else ""
+
+
 def schema_mismatches(frame: Any, schema: Mapping[Any, Any]) -> list[str]:
     """Every way ``frame`` differs from ``schema`` (column -> type), as readable lines."""
     found = dtypes(frame)
@@ -358,13 +368,9 @@ def schema_mismatches(frame: Any, schema: Mapping[Any, Any]) -> list[str]:
         actual_text = found[label]
         actual = canonical_dtype(actual_text)
         if not _matches(expected, actual) and expected != actual_text.lower():
-            hint = ""
-            base = expected.split("[", 1)[0]
-            if base not in _KNOWN and not base.endswith("64"):
-                close = difflib.get_close_matches(base, _KNOWN, n=1)
-                hint = f" ({expected!r} is no type cairn knows"
-                hint += f"; did you mean {close[0]!r}?)" if close else ")"
-            problems.append(f"column {label!r}: expected {expected}, found {actual}{hint}")
+            problems.append(
+                f"column {label!r}: expected {expected}, found {actual}{_hint(expected)}"
+            )
     return problems
 
 

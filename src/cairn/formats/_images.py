@@ -7,7 +7,6 @@ installed, a ``PIL.Image.Image`` or a numpy array of pixels (encoded by Pillow).
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import sys
 from typing import Any, BinaryIO
@@ -77,10 +76,10 @@ class ImageFormat:
 
     def load(self, file: BinaryIO) -> Any:
         data = file.read()
-        if importlib.util.find_spec("PIL") is None:
+        try:
+            from PIL import Image
+        except ImportError:
             return data
-        from PIL import Image
-
         image = Image.open(io.BytesIO(data))
         image.load()
         return image
