@@ -4,6 +4,7 @@ register their own, and wrong objects get errors that say what to use instead.""
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import sys
@@ -227,14 +228,10 @@ def save_model(model: Model, path: str) -> None:
     os.makedirs(os.path.join(path, "parts"))
     np.save(os.path.join(path, "parts", "weights.npy"), np.array(model.weights))
     with open(path + ".vocab.json", "w") as f:
-        import json
-
         json.dump(model.vocabulary, f)
 
 
 def load_model(path: str) -> Model:
-    import json
-
     weights = np.load(os.path.join(path, "parts", "weights.npy")).tolist()
     with open(path + ".vocab.json") as f:
         return Model(weights, json.load(f))
@@ -411,3 +408,18 @@ def test_an_object_a_format_cannot_write_fails_with_what_to_use(
     assert isinstance(error, cairn.FormatError)
     assert re.search(message, str(error)), str(error)
     assert not any(p.name.endswith(extension) for p in tmp_path.rglob("*")), "nothing stored"
+
+
+def test_run_record_checksum_is_the_crc32_of_the_stored_bytes(store_url: str) -> None:
+    import zlib
+
+    import fsspec
+
+    task = Produce(case="parquet-polars")
+    cairn.build(task, workspace=store_url)
+    with fsspec.open(f"{store_url}/{task.record_path()}", "rb") as f:
+        output = json.load(f)["outputs"][""]
+    with fsspec.open(f"{store_url}/{output['path']}", "rb") as f:
+        data = f.read()
+    assert output["size"] == len(data)
+    assert output["checksum"] == f"crc32:{zlib.crc32(data):08x}"

@@ -11,6 +11,7 @@ Every write returns the size and a CRC-32 checksum of what was written.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import posixpath
@@ -60,11 +61,24 @@ def check_relative(path: str) -> str:
     return norm
 
 
+@functools.cache
+def _crc32() -> Callable[[Any, int], int]:
+    """The fastest CRC-32 at hand: ISA-L's (package ``isal``; the same values as zlib's,
+    about seven times faster, so checksumming costs little next to writing), else zlib's.
+    """
+    try:
+        from isal.isal_zlib import crc32
+    except ImportError:
+        return zlib.crc32
+    return crc32
+
+
 class _ChecksumWriter(io.RawIOBase):
     """A write-only, non-seekable stream that counts bytes and computes CRC-32."""
 
     def __init__(self, sink: BinaryIO) -> None:
         self._sink = sink
+        self._update = _crc32()
         self.size = 0
         self.crc = 0
 
@@ -79,7 +93,7 @@ class _ChecksumWriter(io.RawIOBase):
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        self.crc = zlib.crc32(view, self.crc)
+        self.crc = self._update(view, self.crc)
         self.size += len(view)
         self._sink.write(view)
         return len(view)
