@@ -49,11 +49,17 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def best_of(repeat: int, cases: dict[str, tuple[Callable[[], Any], Callable[[], Any]]]) -> dict:
-    """Run each case's (dump, load) ``repeat`` times, interleaved; keep the best times."""
+Case = tuple[Callable[[], Any], Callable[[], Any], Callable[[], Any]]
+
+
+def best_of(repeat: int, cases: dict[str, Case]) -> dict[str, list[float]]:
+    """Run each case's (prepare, dump, load) ``repeat`` times, interleaved; keep the best
+    dump and load times. ``prepare`` (not timed) removes the previous file, so every dump
+    writes a new file, as a task's output is."""
     best: dict[str, list[float]] = {name: [float("inf"), float("inf")] for name in cases}
     for _ in range(repeat):
-        for name, (dump, load) in cases.items():
+        for name, (prepare, dump, load) in cases.items():
+            prepare()
             t_dump, _ = timed(dump)
             t_load, loaded = timed(load)
             del loaded
@@ -62,7 +68,7 @@ def best_of(repeat: int, cases: dict[str, tuple[Callable[[], Any], Callable[[], 
     return best
 
 
-def report(title: str, best: dict, reference: str) -> None:
+def report(title: str, best: dict[str, list[float]], reference: str) -> None:
     print(f"\n{title}")
     print(f"  {'':34} {'dump s':>8} {'load s':>8} {'total s':>8}  vs {reference}")
     ref = sum(best[reference])
@@ -91,9 +97,16 @@ def bench(rows: int, repeat: int, directory: str) -> None:
     raw = os.path.join(directory, "raw")
     os.makedirs(raw)
 
-    def through_cairn(path: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    def through_cairn(path: str) -> Case:
         target = cairn.Target(path)
-        return (lambda: target.dump(store, frame), lambda: target.load(store))
+        return (
+            lambda: store.delete(path),
+            lambda: target.dump(store, frame),
+            lambda: target.load(store),
+        )
+
+    def remove(path: str) -> Callable[[], None]:
+        return lambda: os.path.exists(path) and os.unlink(path)
 
     p = os.path.join(raw, "frame.parquet")
     report(
@@ -102,10 +115,12 @@ def bench(rows: int, repeat: int, directory: str) -> None:
             repeat,
             {
                 "raw pyarrow, pandas in/out": (
+                    remove(p),
                     lambda: pq.write_table(pa.Table.from_pandas(frame), p, compression="zstd"),
                     lambda: pq.read_table(p).to_pandas(),
                 ),
                 "raw pyarrow, arrow table only": (
+                    remove(p),
                     lambda: pq.write_table(table, p, compression="zstd"),
                     lambda: pq.read_table(p),
                 ),
@@ -131,7 +146,7 @@ def bench(rows: int, repeat: int, directory: str) -> None:
         best_of(
             repeat,
             {
-                "raw pickle, protocol 5": (pickle_dump, pickle_load),
+                "raw pickle, protocol 5": (remove(k), pickle_dump, pickle_load),
                 "cairn .pkl": through_cairn("frame.pkl"),
             },
         ),
@@ -146,10 +161,12 @@ def bench(rows: int, repeat: int, directory: str) -> None:
             repeat,
             {
                 "raw pyarrow feather, pandas": (
+                    remove(f),
                     lambda: feather.write_feather(frame, f),
                     lambda: feather.read_feather(f),
                 ),
                 "raw pyarrow feather, arrow only": (
+                    remove(f),
                     lambda: feather.write_feather(table, f),
                     lambda: feather.read_table(f),
                 ),
@@ -173,8 +190,10 @@ def bench(rows: int, repeat: int, directory: str) -> None:
             "cairn .pkl": through_cairn("frame.pkl"),
         }
         for ext in ("parquet", "pkl"):
-            target = gokart.target.make_target(os.path.join(raw, f"gokart.{ext}"))
+            path = os.path.join(raw, f"gokart.{ext}")
+            target = gokart.target.make_target(path)
             cases[f"gokart {version('gokart')} .{ext}"] = (
+                remove(path),
                 lambda target=target: target.dump(frame),
                 target.load,
             )
@@ -192,8 +211,6 @@ MEMORY_PROBE = """
 import gc, os, sys
 sys.path[:0] = {path!r}
 from bench_formats import make_frame
-import cairn
-from cairn._store import open_store
 
 def rss(field):
     with open("/proc/self/status") as f:
@@ -204,17 +221,31 @@ def rss(field):
 
 frame = make_frame({rows})
 size = int(frame.memory_usage(deep=True).sum())
-store = open_store({workspace!r})
-target = cairn.Target("memory.parquet")
-target.dump(store, frame.head(1000)); target.load(store)  # import everything first
+if {how!r} == "cairn":
+    import cairn
+    from cairn._store import open_store
+
+    store = open_store({workspace!r})
+    target = cairn.Target("memory.parquet")
+    dump = lambda frame: target.dump(store, frame)
+    load = lambda: target.load(store)
+else:
+    import pyarrow as pa, pyarrow.parquet as pq
+
+    path = os.path.join({workspace!r}, "raw.parquet")
+    os.makedirs({workspace!r}, exist_ok=True)
+    dump = lambda frame: pq.write_table(pa.Table.from_pandas(frame), path, compression="zstd")
+    load = lambda: pq.read_table(path).to_pandas()
+dump(frame.head(1000)); load()  # import everything first
 gc.collect()
 before = rss("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # reset the peak (VmHWM) to the current size
-target.dump(store, frame)
-loaded = target.load(store)
+dump(frame)
+loaded = load()
 peak = rss("VmHWM")
-print(size, before, peak)
+print(size, before, peak, flush=True)
+os._exit(0)  # skip interpreter teardown: pyarrow may abort there (apache/arrow#34314)
 """
 
 
@@ -222,23 +253,27 @@ def memory(rows: int, directory: str) -> None:
     if not os.path.exists("/proc/self/clear_refs"):
         print("\npeak memory: needs Linux's /proc/self/clear_refs; not measured here")
         return
-    code = MEMORY_PROBE.format(
-        path=[os.path.dirname(os.path.abspath(__file__))],
-        rows=rows,
-        workspace=os.path.join(directory, "mem"),
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    size, before, peak = map(int, out.split())
-    print("\npeak resident memory of a cairn .parquet dump + load (fresh process)")
-    print(f"  frame in memory                 {size / 2**20:10,.0f} MiB")
-    print(f"  process before, frame included  {before / 2**20:10,.0f} MiB")
-    print(f"  peak during dump + load         {peak / 2**20:10,.0f} MiB")
-    print(
-        f"  round trip needs (peak - before) {(peak - before) / 2**20:9,.0f} MiB = "
-        f"{(peak - before) / size:.2f}x the frame (the loaded copy included)"
-    )
+    print("\npeak resident memory of a .parquet dump + load, each in a fresh process")
+    for how in ("raw", "cairn"):
+        code = MEMORY_PROBE.format(
+            path=[os.path.dirname(os.path.abspath(__file__))],
+            rows=rows,
+            workspace=os.path.join(directory, f"mem-{how}"),
+            how=how,
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], check=False, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            print(f"  {how}: the probe failed:\n{done.stderr}")
+            continue
+        size, before, peak = map(int, done.stdout.split())
+        print(
+            f"  {how + ':':6} frame {size / 2**20:,.0f} MiB; process {before / 2**20:,.0f} MiB "
+            f"before, peak {peak / 2**20:,.0f} MiB: the round trip needs "
+            f"{(peak - before) / 2**20:,.0f} MiB = {(peak - before) / size:.2f}x the frame "
+            f"(the loaded copy included); peak / frame = {peak / size:.2f}"
+        )
 
 
 def main() -> None:

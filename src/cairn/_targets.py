@@ -8,7 +8,7 @@ from typing import Any
 
 from cairn import formats
 from cairn._store import Store, Written, check_relative
-from cairn.formats._frames import convert
+from cairn.formats._frames import convert, kind_of_request
 
 __all__ = ["RunContext", "Target", "current_context", "run_context"]
 
@@ -38,12 +38,14 @@ class Target:
         """True when the output is in ``store``."""
         return store.exists(self.path)
 
-    def load(self, store: Store, kind: str | None = None) -> Any:
-        """Read the output from ``store``; a data frame as ``kind`` when one is given.
+    def load(self, store: Store, as_type: Any = None) -> Any:
+        """Read the output from ``store``; a data frame as ``as_type`` when one is given.
 
-        ``kind`` is ``"pandas"``, ``"polars"``, ``"polars.lazy"`` or ``"arrow"``; None reads
-        a frame back as the kind that was written.
+        ``as_type`` is a frame class (``pd.DataFrame``, ``pl.DataFrame``, ``pl.LazyFrame``,
+        ``pa.Table``) or kind (``"pandas"``, ``"polars"``, ``"polars.lazy"``, ``"arrow"``);
+        None reads a frame back as the kind that was written.
         """
+        kind = kind_of_request(as_type)
         load_as = getattr(self.format, "load_as", None)
         with store.open_read(self.path) as file:
             if load_as is not None:

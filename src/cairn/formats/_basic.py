@@ -108,7 +108,7 @@ class GzipTextFormat:
 
     def dump(self, obj: Any, file: BinaryIO) -> None:
         data = _text_of(obj, ".gz").encode("utf-8")
-        with gzip.GzipFile(fileobj=file, mode="wb", mtime=0) as out:
+        with gzip.GzipFile(fileobj=file, mode="wb", compresslevel=6, mtime=0) as out:
             out.write(data)
 
     def load(self, file: BinaryIO) -> Any:

@@ -27,8 +27,10 @@ __all__ = [
     "columns",
     "concat",
     "convert",
+    "describe_columns",
     "dtypes",
     "frame_kind",
+    "from_arrow",
     "has_default_index",
     "is_empty",
     "kind_of_request",
@@ -36,6 +38,7 @@ __all__ = [
     "require",
     "schema_mismatches",
     "select",
+    "to_arrow",
 ]
 
 KINDS = ("pandas", "polars", "polars.lazy", "arrow")
@@ -119,15 +122,18 @@ def to_arrow(frame: Any, kind: str) -> Any:
     return frame.to_arrow()
 
 
-def from_arrow(table: Any, kind: str) -> Any:
-    """Convert a ``pyarrow.Table`` to a frame of ``kind``."""
+def from_arrow(table: Any, kind: str, owned: bool = False) -> Any:
+    """Convert a ``pyarrow.Table`` to a frame of ``kind``.
+
+    ``owned=True`` says nobody else holds ``table``: it is then taken apart while pandas
+    columns are made from it (``self_destruct``), so the conversion needs no second copy.
+    """
     if kind == "arrow":
         return table
     if kind == "pandas":
         _module("pandas", "reading data frames as pandas")
-        # split_blocks + self_destruct: columns are handed over one by one, so the peak
-        # memory is about one copy of the frame rather than two
-        return table.to_pandas(split_blocks=True, self_destruct=True)
+        # split_blocks: one block per column, so columns without nulls are not copied
+        return table.to_pandas(split_blocks=True, self_destruct=owned)
     pl = _module(kind, "reading data frames as polars")
     table = _pandas_index_as_columns(table)
     frame = pl.from_arrow(table, rechunk=False)

@@ -28,9 +28,6 @@ class ImageFormat:
     def __repr__(self) -> str:
         return f"ImageFormat({self.kind!r})"
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (ImageFormat, (self.kind, self.magic, self.extension))
-
     def dump(self, obj: Any, file: BinaryIO) -> None:
         if isinstance(obj, bytes | bytearray | memoryview):
             data = bytes(obj)

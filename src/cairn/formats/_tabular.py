@@ -11,6 +11,7 @@ write no index.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from typing import Any, BinaryIO
 
@@ -74,6 +75,29 @@ def _untag(table: Any) -> Any:
     return table.replace_schema_metadata(rest or None)
 
 
+def _arrow_source(file: BinaryIO) -> Any:
+    """What pyarrow reads fastest for ``file``, with the same bytes.
+
+    Bytes already in memory (stores that fetch whole objects give a ``BytesIO``) are read
+    in place; a file on local disk is reopened natively by its name (checked to be the same
+    file), which spares a Python call and a copy per buffer: feather reads twice as fast.
+    Anything else is read through its Python methods.
+    """
+    pa = require("pyarrow", "pandas", "reading data frames")
+    if isinstance(file, io.BytesIO):
+        return pa.BufferReader(pa.py_buffer(file.getbuffer()))
+    raw = getattr(file, "raw", file)
+    name = getattr(raw, "name", None)
+    if isinstance(raw, io.FileIO) and isinstance(name, str) and os.path.isabs(name):
+        try:
+            opened, named = os.fstat(raw.fileno()), os.stat(name)
+        except OSError:
+            return file
+        if (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino):
+            return pa.OSFile(name)
+    return file
+
+
 class _ArrowFormat:
     """Shared by parquet and feather: frame -> Arrow table with its kind -> file, and back."""
 
@@ -82,7 +106,7 @@ class _ArrowFormat:
     def _write(self, table: Any, file: BinaryIO) -> None:
         raise NotImplementedError
 
-    def _read(self, file: BinaryIO) -> Any:
+    def _read(self, source: Any) -> Any:
         raise NotImplementedError
 
     def dump(self, obj: Any, file: BinaryIO) -> None:
@@ -94,10 +118,15 @@ class _ArrowFormat:
 
     def load_as(self, file: BinaryIO, kind: str | None) -> Any:
         """Read the frame as ``kind`` (None: the kind that was written)."""
-        table = self._read(file)
+        source = _arrow_source(file)
+        try:
+            table = self._read(source)
+        finally:
+            if source is not file:
+                source.close()
         if kind is None:
             kind = _default_kind(table.schema.metadata)
-        return from_arrow(_untag(table), kind)
+        return from_arrow(_untag(table), kind, owned=True)
 
 
 class Parquet(_ArrowFormat):
@@ -135,9 +164,12 @@ class Parquet(_ArrowFormat):
             **self.write_options,
         )
 
-    def _read(self, file: BinaryIO) -> Any:
+    def _read(self, file: Any) -> Any:
         pq = require("pyarrow.parquet", "pandas", "the .parquet format")
-        return pq.read_table(file)
+        # pre_buffer reads column chunks ahead of decoding them: it helps on high-latency
+        # file systems, which these sources (a local file, bytes in memory) are not, and it
+        # holds another copy of the data meanwhile
+        return pq.read_table(file, pre_buffer=False)
 
 
 class Feather(_ArrowFormat):
@@ -161,7 +193,7 @@ class Feather(_ArrowFormat):
             table, file, compression=self.compression, compression_level=self.compression_level
         )
 
-    def _read(self, file: BinaryIO) -> Any:
+    def _read(self, file: Any) -> Any:
         feather = require("pyarrow.feather", "pandas", "the .feather format")
         return feather.read_table(file)
 
