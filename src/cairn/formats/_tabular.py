@@ -85,7 +85,7 @@ def _arrow_source(file: BinaryIO) -> Any:
     """
     pa = require("pyarrow", "pandas", "reading data frames")
     if isinstance(file, io.BytesIO):
-        return pa.BufferReader(pa.py_buffer(file.getbuffer()))
+        return pa.BufferReader(file.getvalue())  # no copy of a BytesIO made from bytes
     raw = getattr(file, "raw", file)
     name = getattr(raw, "name", None)
     if isinstance(raw, io.FileIO) and isinstance(name, str) and os.path.isabs(name):
