@@ -22,6 +22,7 @@ import argparse
 import gc
 import os
 import pickle
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,42 +43,60 @@ def make_frame(rows: int) -> Any:
     return pd.DataFrame(data, columns=[f"c{i}" for i in range(COLUMNS)])
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+def cpu_seconds() -> float:
+    """CPU time of this process so far, all threads, user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds, result) of ``fn()``."""
     gc.collect()
-    start = time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     result = fn()
-    return time.perf_counter() - start, result
+    return time.perf_counter() - start, cpu_seconds() - cpu, result
 
 
 Case = tuple[Callable[[], Any], Callable[[], Any], Callable[[], Any]]
+Best = dict[str, dict[str, float]]
 
 
-def best_of(repeat: int, cases: dict[str, Case]) -> dict[str, list[float]]:
+def best_of(repeat: int, cases: dict[str, Case]) -> Best:
     """Run each case's (prepare, dump, load) ``repeat`` times, interleaved; keep the best
-    dump and load times. ``prepare`` (not timed) removes the previous file, so every dump
-    writes a new file, as a task's output is."""
-    best: dict[str, list[float]] = {name: [float("inf"), float("inf")] for name in cases}
+    wall and CPU time of the dump, the load and the round trip. ``prepare`` (not timed)
+    removes the previous file, so every dump writes a new file, as a task's output is."""
+    best: Best = {name: {} for name in cases}
     for _ in range(repeat):
         for name, (prepare, dump, load) in cases.items():
             prepare()
-            t_dump, _ = timed(dump)
-            t_load, loaded = timed(load)
+            wall_dump, cpu_dump, _ = timed(dump)
+            wall_load, cpu_load, loaded = timed(load)
             del loaded
-            best[name][0] = min(best[name][0], t_dump)
-            best[name][1] = min(best[name][1], t_load)
+            times = {
+                "dump": wall_dump,
+                "load": wall_load,
+                "total": wall_dump + wall_load,
+                "cpu": cpu_dump + cpu_load,
+            }
+            for key, value in times.items():
+                best[name][key] = min(best[name].get(key, float("inf")), value)
     return best
 
 
-def report(title: str, best: dict[str, list[float]], reference: str) -> None:
+def report(title: str, best: Best, versus: dict[str, str]) -> None:
+    """Print the best times; ``versus`` maps a case to the case its ratios compare with."""
     print(f"\n{title}")
-    print(f"  {'':34} {'dump s':>8} {'load s':>8} {'total s':>8}  vs {reference}")
-    ref = sum(best[reference])
-    for name, (t_dump, t_load) in best.items():
-        total = t_dump + t_load
-        print(f"  {name:34} {t_dump:8.3f} {t_load:8.3f} {total:8.3f}  {total / ref:.2f}x")
+    print(f"  {'':32} {'dump s':>7} {'load s':>7} {'total s':>7} {'cpu s':>7}   total, cpu ratio")
+    for name, t in best.items():
+        line = f"  {name:32} {t['dump']:7.3f} {t['load']:7.3f} {t['total']:7.3f} {t['cpu']:7.3f}"
+        ref = versus.get(name)
+        if ref is not None:
+            r = best[ref]
+            line += f"   {t['total'] / r['total']:.2f}x, {t['cpu'] / r['cpu']:.2f}x vs {ref}"
+        print(line)
 
 
-def bench(rows: int, repeat: int, directory: str) -> None:
+def bench(rows: int, repeat: int, directory: str, with_gokart: bool = True) -> None:
     import pyarrow as pa
     import pyarrow.feather as feather
     import pyarrow.parquet as pq
@@ -97,11 +116,11 @@ def bench(rows: int, repeat: int, directory: str) -> None:
     raw = os.path.join(directory, "raw")
     os.makedirs(raw)
 
-    def through_cairn(path: str) -> Case:
+    def through_cairn(path: str, obj: Any = frame) -> Case:
         target = cairn.Target(path)
         return (
             lambda: store.delete(path),
-            lambda: target.dump(store, frame),
+            lambda: target.dump(store, obj),
             lambda: target.load(store),
         )
 
@@ -114,22 +133,27 @@ def bench(rows: int, repeat: int, directory: str) -> None:
         best_of(
             repeat,
             {
-                "raw pyarrow, pandas in/out": (
+                "raw pyarrow, pandas in and out": (
                     remove(p),
                     lambda: pq.write_table(pa.Table.from_pandas(frame), p, compression="zstd"),
                     lambda: pq.read_table(p).to_pandas(),
                 ),
-                "raw pyarrow, arrow table only": (
+                "cairn, pandas frame": through_cairn("frame.parquet"),
+                "raw pyarrow, arrow table": (
                     remove(p),
                     lambda: pq.write_table(table, p, compression="zstd"),
                     lambda: pq.read_table(p),
                 ),
-                "cairn .parquet": through_cairn("frame.parquet"),
+                "cairn, arrow table": through_cairn("table.parquet", table),
             },
         ),
-        "raw pyarrow, pandas in/out",
+        {
+            "cairn, pandas frame": "raw pyarrow, pandas in and out",
+            "cairn, arrow table": "raw pyarrow, arrow table",
+        },
     )
     store.delete("frame.parquet")
+    store.delete("table.parquet")
 
     k = os.path.join(raw, "frame.pkl")
 
@@ -147,35 +171,40 @@ def bench(rows: int, repeat: int, directory: str) -> None:
             repeat,
             {
                 "raw pickle, protocol 5": (remove(k), pickle_dump, pickle_load),
-                "cairn .pkl": through_cairn("frame.pkl"),
+                "cairn, pandas frame": through_cairn("frame.pkl"),
             },
         ),
-        "raw pickle, protocol 5",
+        {"cairn, pandas frame": "raw pickle, protocol 5"},
     )
     store.delete("frame.pkl")
 
     f = os.path.join(raw, "frame.feather")
     report(
-        ".feather (pyarrow default, lz4)",
+        ".feather (pyarrow's default compression, lz4)",
         best_of(
             repeat,
             {
-                "raw pyarrow feather, pandas": (
+                "raw pyarrow, pandas in and out": (
                     remove(f),
                     lambda: feather.write_feather(frame, f),
                     lambda: feather.read_feather(f),
                 ),
-                "raw pyarrow feather, arrow only": (
+                "cairn, pandas frame": through_cairn("frame.feather"),
+                "raw pyarrow, arrow table": (
                     remove(f),
                     lambda: feather.write_feather(table, f),
                     lambda: feather.read_table(f),
                 ),
-                "cairn .feather": through_cairn("frame.feather"),
+                "cairn, arrow table": through_cairn("table.feather", table),
             },
         ),
-        "raw pyarrow feather, pandas",
+        {
+            "cairn, pandas frame": "raw pyarrow, pandas in and out",
+            "cairn, arrow table": "raw pyarrow, arrow table",
+        },
     )
     store.delete("frame.feather")
+    store.delete("table.feather")
     table = None  # free it before gokart runs
     shutil.rmtree(raw)
     os.makedirs(raw)
@@ -185,25 +214,26 @@ def bench(rows: int, repeat: int, directory: str) -> None:
     except ImportError:
         print("\ngokart is not installed (pip install 'cairn[bench]'): no gokart comparison")
     else:
-        cases = {
-            "cairn .parquet": through_cairn("frame.parquet"),
-            "cairn .pkl": through_cairn("frame.pkl"),
-        }
+        if not with_gokart:
+            return
         for ext in ("parquet", "pkl"):
             path = os.path.join(raw, f"gokart.{ext}")
             target = gokart.target.make_target(path)
-            cases[f"gokart {version('gokart')} .{ext}"] = (
-                remove(path),
-                lambda target=target: target.dump(frame),
-                target.load,
+            ours = f"cairn .{ext}, pandas frame"
+            cases = {
+                ours: through_cairn(f"frame.{ext}"),
+                f"gokart {version('gokart')} .{ext}, pandas": (
+                    remove(path),
+                    lambda target=target: target.dump(frame),
+                    target.load,
+                ),
+            }
+            report(
+                f"gokart .{ext}, same frame, one run each",
+                best_of(1, cases),
+                {name: ours for name in cases if name != ours},
             )
-        best = best_of(1, cases)
-        print("\ngokart, same frame, one run each")
-        print(f"  {'':34} {'dump s':>8} {'load s':>8} {'total s':>8}  vs cairn")
-        for name, (t_dump, t_load) in best.items():
-            ours = sum(best["cairn .parquet" if "parquet" in name else "cairn .pkl"])
-            total = t_dump + t_load
-            print(f"  {name:34} {t_dump:8.3f} {t_load:8.3f} {total:8.3f}  {total / ours:.2f}x")
+            store.delete(f"frame.{ext}")
         shutil.rmtree(raw)
 
 
@@ -281,10 +311,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-memory", action="store_true", help="skip the memory probe")
+    parser.add_argument("--no-gokart", action="store_true", help="skip the gokart comparison")
     args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="cairn-bench-", dir=os.environ.get("CAIRN_BENCH_DIR"))
     try:
-        bench(args.rows, args.repeat, directory)
+        bench(args.rows, args.repeat, directory, with_gokart=not args.no_gokart)
         gc.collect()
         if not args.no_memory:
             memory(args.rows, directory)
