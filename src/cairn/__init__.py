@@ -5,6 +5,8 @@ upstream ids and code; a run record beside every output; the same pipeline inlin
 threads, processes or Dask.
 """
 
+from typing import TYPE_CHECKING
+
 from cairn._build import build, plan
 from cairn._errors import (
     BuildError,
@@ -19,28 +21,60 @@ from cairn._errors import (
     MissingExtraError,
     OutputNotFoundError,
     ParameterError,
+    PipelineError,
     RequirementError,
     SchemaError,
     StoreError,
     TargetError,
 )
 from cairn._graph import Plan, PlanEntry
-from cairn._params import (
-    BoolParameter,
-    DateParameter,
-    DateTimeParameter,
-    DictParameter,
-    EnumParameter,
-    FloatParameter,
-    IntParameter,
-    ListParameter,
-    Parameter,
-    TaskListParameter,
-    TaskParameter,
-)
 from cairn._targets import Target
 from cairn._task import Task
 from cairn._version import __version__
+
+if TYPE_CHECKING:
+    from cairn.pipeline import Pipeline, node
+else:
+
+    def __getattr__(name: str) -> object:
+        # The function style is imported on first use, so `import cairn` stays light.
+        if name in ("Pipeline", "node"):
+            from cairn import pipeline
+
+            return getattr(pipeline, name)
+        raise AttributeError(f"module 'cairn' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
+    from cairn._param_specs import (
+        BoolParameter,
+        DateParameter,
+        DateTimeParameter,
+        DictParameter,
+        EnumParameter,
+        FloatParameter,
+        IntParameter,
+        ListParameter,
+        Parameter,
+        SerializableParameter,
+        TaskListParameter,
+        TaskParameter,
+    )
+else:
+    from cairn._params import (
+        BoolParameter,
+        DateParameter,
+        DateTimeParameter,
+        DictParameter,
+        EnumParameter,
+        FloatParameter,
+        IntParameter,
+        ListParameter,
+        Parameter,
+        SerializableParameter,
+        TaskListParameter,
+        TaskParameter,
+    )
 
 __all__ = [
     "BoolParameter",
@@ -64,10 +98,13 @@ __all__ = [
     "OutputNotFoundError",
     "Parameter",
     "ParameterError",
+    "Pipeline",
+    "PipelineError",
     "Plan",
     "PlanEntry",
     "RequirementError",
     "SchemaError",
+    "SerializableParameter",
     "StoreError",
     "Target",
     "TargetError",
@@ -76,5 +113,6 @@ __all__ = [
     "TaskParameter",
     "__version__",
     "build",
+    "node",
     "plan",
 ]

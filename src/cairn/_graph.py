@@ -60,9 +60,9 @@ class Plan(Sequence[PlanEntry]):
         return [e for e in self.entries if e.will_run]
 
     def __str__(self) -> str:
-        rows = [(e.state, repr(e.task), e.reason or "") for e in self.entries]
+        rows = [(e.state, e.task.label(), e.reason or "") for e in self.entries]
         width = max((len(r[1]) for r in rows), default=4)
-        width = min(width, 80)
+        width = min(width, 100)
         lines = [f"{'state':<9} {'task':<{width}} reason"]
         for state, name, reason in rows:
             shown = name if len(name) <= width else name[: width - 3] + "..."
@@ -115,6 +115,8 @@ def make_plan(roots: list[Task[Any]], store: Store, *, rerun: Rerun = False) -> 
             will_run, reason = False, None
         else:
             will_run, reason = True, NO_OUTPUT
+        if will_run:
+            task._outputs()  # a bad output() (path, format) fails here, before anything runs
         deps = task._dependencies() if will_run else []
         entries[tid] = PlanEntry(task, will_run, reason, tuple(d.task_id for d in deps))
         stack.append((task, True))
