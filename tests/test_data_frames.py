@@ -533,3 +533,25 @@ def test_fail_on_empty_dump_refuses_an_empty_frame(workspace, library) -> None:
 def test_empty_frames_are_dumped_when_not_asked_to_fail(workspace, library) -> None:
     loaded = cairn.build(EmptyAllowed(library=library), workspace=workspace)
     assert type(loaded) is TYPES[library]
+
+
+# --- function pipelines --------------------------------------------------------------------
+
+
+def make_polars() -> pl.DataFrame:
+    return pl.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+
+
+def library_of(frame: Any) -> str:
+    return type(frame).__module__.partition(".")[0]
+
+
+@pytest.mark.parametrize("extension", [None, ".csv", ".feather"])
+def test_a_pipeline_node_receives_the_frame_type_its_upstream_returned(workspace, extension):
+    pipe = cairn.Pipeline(
+        [
+            cairn.node(make_polars, outputs="frame", extension=extension),
+            cairn.node(library_of, inputs=["frame"], outputs="library"),
+        ]
+    )
+    assert pipe.run()["library"] == "polars"

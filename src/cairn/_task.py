@@ -42,6 +42,7 @@ __all__ = [
     "compute_ids",
     "default_workspace",
     "flatten",
+    "load_one",
     "load_output",
     "map_structure",
 ]
@@ -569,22 +570,34 @@ def load_output(task: Task[Any], store: Store, kind: str | None = None) -> Any:
     else as the library that wrote them: formats with metadata keep that in the file, for
     the others (csv, tsv) the run record's ``type`` says.
     """
-    kind = kind or declared_kind(type(task))
     outputs = task._outputs()
-    record: list[dict[str, Any]] = []
-
-    def load(key: str | None, target: Target) -> Any:
-        want = kind
-        if want is None and getattr(target.format, "records_kind", False):
-            if not record:
-                record.append(_read_record(task, store))
-            entry = record[0].get("outputs", {}).get("" if key is None else key, {})
-            want = kind_of_type_name(entry.get("type"))
-        return target.load(store, want)
-
     if list(outputs) == [None]:
-        return load(None, outputs[None])
-    return {key: load(key, target) for key, target in outputs.items()}
+        return load_one(task, None, store, kind)
+    record: dict[str, Any] = {}
+    return {key: load_one(task, key, store, kind, record) for key in outputs}
+
+
+def load_one(
+    task: Task[Any],
+    key: str | None,
+    store: Store,
+    kind: str | None = None,
+    record: dict[str, Any] | None = None,
+) -> Any:
+    """Load ``task``'s output ``key`` (None: its single output), as :func:`load_output` does.
+
+    ``record``, when given, caches the task's run record across calls.
+    """
+    target = task._outputs()[key]
+    kind = kind or declared_kind(type(task))
+    if kind is None and getattr(target.format, "records_kind", False):
+        if record is None:
+            record = {}
+        if not record:
+            record.update(_read_record(task, store))
+        entry = record.get("outputs", {}).get("" if key is None else key, {})
+        kind = kind_of_type_name(entry.get("type"))
+    return target.load(store, kind)
 
 
 def _read_record(task: Task[Any], store: Store) -> dict[str, Any]:
