@@ -96,7 +96,9 @@ def report(title: str, best: Best, versus: dict[str, str]) -> None:
         print(line)
 
 
-def bench(rows: int, repeat: int, directory: str, with_gokart: bool = True) -> None:
+def bench(
+    rows: int, repeat: int, directory: str, formats: set[str], with_gokart: bool = True
+) -> None:
     import pyarrow as pa
     import pyarrow.feather as feather
     import pyarrow.parquet as pq
@@ -127,84 +129,87 @@ def bench(rows: int, repeat: int, directory: str, with_gokart: bool = True) -> N
     def remove(path: str) -> Callable[[], None]:
         return lambda: os.path.exists(path) and os.unlink(path)
 
-    p = os.path.join(raw, "frame.parquet")
-    report(
-        ".parquet (zstd)",
-        best_of(
-            repeat,
+    if "parquet" in formats:
+        p = os.path.join(raw, "frame.parquet")
+        report(
+            ".parquet (zstd)",
+            best_of(
+                repeat,
+                {
+                    "raw pyarrow, pandas in and out": (
+                        remove(p),
+                        lambda: pq.write_table(pa.Table.from_pandas(frame), p, compression="zstd"),
+                        lambda: pq.read_table(p).to_pandas(),
+                    ),
+                    "cairn, pandas frame": through_cairn("frame.parquet"),
+                    "raw pyarrow, arrow table": (
+                        remove(p),
+                        lambda: pq.write_table(table, p, compression="zstd"),
+                        lambda: pq.read_table(p),
+                    ),
+                    "cairn, arrow table": through_cairn("table.parquet", table),
+                },
+            ),
             {
-                "raw pyarrow, pandas in and out": (
-                    remove(p),
-                    lambda: pq.write_table(pa.Table.from_pandas(frame), p, compression="zstd"),
-                    lambda: pq.read_table(p).to_pandas(),
-                ),
-                "cairn, pandas frame": through_cairn("frame.parquet"),
-                "raw pyarrow, arrow table": (
-                    remove(p),
-                    lambda: pq.write_table(table, p, compression="zstd"),
-                    lambda: pq.read_table(p),
-                ),
-                "cairn, arrow table": through_cairn("table.parquet", table),
+                "cairn, pandas frame": "raw pyarrow, pandas in and out",
+                "cairn, arrow table": "raw pyarrow, arrow table",
             },
-        ),
-        {
-            "cairn, pandas frame": "raw pyarrow, pandas in and out",
-            "cairn, arrow table": "raw pyarrow, arrow table",
-        },
-    )
-    store.delete("frame.parquet")
-    store.delete("table.parquet")
+        )
+        store.delete("frame.parquet")
+        store.delete("table.parquet")
 
-    k = os.path.join(raw, "frame.pkl")
+    if "pkl" in formats:
+        k = os.path.join(raw, "frame.pkl")
 
-    def pickle_dump() -> None:
-        with open(k, "wb") as f:
-            pickle.dump(frame, f, protocol=5)
+        def pickle_dump() -> None:
+            with open(k, "wb") as f:
+                pickle.dump(frame, f, protocol=5)
 
-    def pickle_load() -> Any:
-        with open(k, "rb") as f:
-            return pickle.load(f)
+        def pickle_load() -> Any:
+            with open(k, "rb") as f:
+                return pickle.load(f)
 
-    report(
-        ".pkl",
-        best_of(
-            repeat,
+        report(
+            ".pkl",
+            best_of(
+                repeat,
+                {
+                    "raw pickle, protocol 5": (remove(k), pickle_dump, pickle_load),
+                    "cairn, pandas frame": through_cairn("frame.pkl"),
+                },
+            ),
+            {"cairn, pandas frame": "raw pickle, protocol 5"},
+        )
+        store.delete("frame.pkl")
+
+    if "feather" in formats:
+        f = os.path.join(raw, "frame.feather")
+        report(
+            ".feather (pyarrow's default compression, lz4)",
+            best_of(
+                repeat,
+                {
+                    "raw pyarrow, pandas in and out": (
+                        remove(f),
+                        lambda: feather.write_feather(frame, f),
+                        lambda: feather.read_feather(f),
+                    ),
+                    "cairn, pandas frame": through_cairn("frame.feather"),
+                    "raw pyarrow, arrow table": (
+                        remove(f),
+                        lambda: feather.write_feather(table, f),
+                        lambda: feather.read_table(f),
+                    ),
+                    "cairn, arrow table": through_cairn("table.feather", table),
+                },
+            ),
             {
-                "raw pickle, protocol 5": (remove(k), pickle_dump, pickle_load),
-                "cairn, pandas frame": through_cairn("frame.pkl"),
+                "cairn, pandas frame": "raw pyarrow, pandas in and out",
+                "cairn, arrow table": "raw pyarrow, arrow table",
             },
-        ),
-        {"cairn, pandas frame": "raw pickle, protocol 5"},
-    )
-    store.delete("frame.pkl")
-
-    f = os.path.join(raw, "frame.feather")
-    report(
-        ".feather (pyarrow's default compression, lz4)",
-        best_of(
-            repeat,
-            {
-                "raw pyarrow, pandas in and out": (
-                    remove(f),
-                    lambda: feather.write_feather(frame, f),
-                    lambda: feather.read_feather(f),
-                ),
-                "cairn, pandas frame": through_cairn("frame.feather"),
-                "raw pyarrow, arrow table": (
-                    remove(f),
-                    lambda: feather.write_feather(table, f),
-                    lambda: feather.read_table(f),
-                ),
-                "cairn, arrow table": through_cairn("table.feather", table),
-            },
-        ),
-        {
-            "cairn, pandas frame": "raw pyarrow, pandas in and out",
-            "cairn, arrow table": "raw pyarrow, arrow table",
-        },
-    )
-    store.delete("frame.feather")
-    store.delete("table.feather")
+        )
+        store.delete("frame.feather")
+        store.delete("table.feather")
     table = None  # free it before gokart runs
     shutil.rmtree(raw)
     os.makedirs(raw)
@@ -217,6 +222,8 @@ def bench(rows: int, repeat: int, directory: str, with_gokart: bool = True) -> N
         if not with_gokart:
             return
         for ext in ("parquet", "pkl"):
+            if ext not in formats:
+                continue
             path = os.path.join(raw, f"gokart.{ext}")
             target = gokart.target.make_target(path)
             ours = f"cairn .{ext}, pandas frame"
@@ -312,10 +319,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-memory", action="store_true", help="skip the memory probe")
     parser.add_argument("--no-gokart", action="store_true", help="skip the gokart comparison")
+    parser.add_argument(
+        "--formats", default="parquet,pkl,feather", help="comma-separated subset to run"
+    )
     args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="cairn-bench-", dir=os.environ.get("CAIRN_BENCH_DIR"))
     try:
-        bench(args.rows, args.repeat, directory, with_gokart=not args.no_gokart)
+        formats = set(args.formats.split(","))
+        bench(args.rows, args.repeat, directory, formats, with_gokart=not args.no_gokart)
         gc.collect()
         if not args.no_memory:
             memory(args.rows, directory)
