@@ -17,6 +17,7 @@ from cairn._errors import (
     LockError,
     MissingColumnsError,
     MissingExtraError,
+    MissingInputError,
     OutputNotFoundError,
     ParameterError,
     RequirementError,
@@ -24,6 +25,9 @@ from cairn._errors import (
     StoreError,
     TargetError,
 )
+from cairn._external import ExternalFile
+from cairn._files import FileParameter
+from cairn._fingerprint import FingerprintWarning
 from cairn._graph import Plan, PlanEntry
 from cairn._params import (
     BoolParameter,
@@ -53,6 +57,9 @@ __all__ = [
     "DictParameter",
     "EmptyDumpError",
     "EnumParameter",
+    "ExternalFile",
+    "FileParameter",
+    "FingerprintWarning",
     "FloatParameter",
     "FormatError",
     "IntParameter",
@@ -61,6 +68,7 @@ __all__ = [
     "LockError",
     "MissingColumnsError",
     "MissingExtraError",
+    "MissingInputError",
     "OutputNotFoundError",
     "Parameter",
     "ParameterError",

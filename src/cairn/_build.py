@@ -7,6 +7,7 @@ from typing import Any
 
 from cairn._errors import BuildError
 from cairn._graph import Plan, Rerun, as_roots, make_plan
+from cairn._history import HistoryRecorder
 from cairn._store import Store, open_store
 from cairn._task import default_workspace, load_output
 from cairn.executors import Executor, get_executor
@@ -31,8 +32,15 @@ def plan(
 ) -> Plan:
     """Return what :func:`build` would do for ``tasks``, without running anything.
 
-    The plan lists every task reached, in dependency order, with ``will_run`` and a
-    ``reason`` for each that will run.
+    The plan lists every task reached, in dependency order, with ``will_run`` and, for each
+    that will run, a ``reason`` found by comparing it with the latest earlier run of its
+    family in the store: no earlier output, a parameter changed (old -> new), code changed
+    (naming the functions, methods or constants), an upstream task will run or changed, an
+    input file changed, or forced by ``rerun``. ``str(plan)`` is a table.
+
+    Raises:
+        MissingInputError: when an input file a task needs (``ExternalFile``,
+            ``FileParameter``) does not exist, naming the task.
     """
     roots, _ = as_roots(tasks)
     return make_plan(roots, _open(workspace, storage_options), rerun=rerun)
@@ -94,6 +102,7 @@ def execute_plan(
     """Run what ``the_plan`` says will run; return the outcome (no exception on failure)."""
     exe = get_executor(executor, workers)
     the_lock = get_lock(lock, store.url)
+    history = HistoryRecorder(store, listener)  # what later plans compare against
     try:
         outcome = run_plan(
             the_plan,
@@ -101,10 +110,11 @@ def execute_plan(
             exe,
             the_lock,
             workspace=store.url,
-            listener=listener,
+            listener=history,
             lock_wait=lock_wait,
         )
     finally:
+        history.flush()
         if exe is not executor:
             exe.close()
         if the_lock is not lock:

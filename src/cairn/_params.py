@@ -211,6 +211,11 @@ class Parameter(Generic[T]):
         """Return the canonical text of ``value`` for the task id."""
         return canonical(value)
 
+    def fingerprint(self, value: T) -> str:
+        """Return what enters the task id: :meth:`encode`, plus a fingerprint of the data the
+        value points to for parameters that name outside data (``FileParameter``)."""
+        return self.encode(value)
+
     def __repr__(self) -> str:
         default = "" if self._default is MISSING else f"default={self._default!r}"
         return f"{type(self).__name__}({default})"

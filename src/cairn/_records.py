@@ -3,9 +3,10 @@
 :func:`execute` seeds the random generators, runs ``task.run()`` with its log captured,
 checks every output was dumped, and writes the run record *last*: the record's presence is
 what marks a task complete, so a process killed at any moment leaves nothing that reads as
-complete. The record holds the task's parameters, requirement ids, code fingerprint (with its
-components), versions of the imported packages, Python and platform, host, timing, seed, log,
-and each output's size and checksum.
+complete. The record holds the task's parameters, requirement ids, code fingerprint (its
+components are in the code manifest the record names, see :mod:`cairn._history`), content
+fingerprints of its input files, versions of the imported packages, Python and platform,
+host, timing, seed, log, and each output's size and checksum.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from functools import cache, lru_cache
 from typing import Any
 
 from cairn._errors import CairnError, StoreError
+from cairn._files import FileParameter
+from cairn._history import ensure_manifest
 from cairn._store import Store
 from cairn._targets import RunContext, reset_context, run_context
 from cairn._task import Task, map_structure
@@ -248,7 +251,13 @@ def record_for(
         "code": {
             "fingerprint": fingerprint.digest,
             "code_version": cls.code_version,
-            "components": fingerprint.components,
+            # the components (qualified name -> digest), once per fingerprint in the store
+            "manifest": ensure_manifest(ctx.store, fingerprint),
+        },
+        "files": {
+            name: param.content(task._values[name])
+            for name, param in cls._params.items()
+            if isinstance(param, FileParameter)
         },
         "outputs": outputs,
         "environment": {**_static_environment(), "packages": dict(imported_packages())},
@@ -261,7 +270,10 @@ def record_for(
 
 
 def is_complete(task: Task[Any], store: Store) -> bool:
-    """True when ``task``'s run record is in ``store``."""
+    """True when ``task``'s run record is in ``store`` (for a task made outside cairn, such as
+    ``ExternalFile``: when its outputs exist)."""
+    if type(task)._external:
+        return all(target.exists(store) for target in task._outputs().values())
     return store.exists(task.record_path())
 
 

@@ -23,6 +23,7 @@ from cairn._errors import (
     RequirementError,
     suggest,
 )
+from cairn._files import FileParameter
 from cairn._identity import TASK_MARKER, canonical, digest
 from cairn._params import (
     BoolParameter,
@@ -115,6 +116,7 @@ def map_structure(structure: Any, func: Any) -> Any:
         DictParameter,
         TaskParameter,
         TaskListParameter,
+        FileParameter,
     ),
 )
 class TaskMeta(type):
@@ -152,6 +154,9 @@ class Task(Generic[T], metaclass=TaskMeta):
     family: ClassVar[str]
     code_version: ClassVar[str | None] = None
     random_seed: ClassVar[int | None] = None
+    #: True for tasks made outside cairn (``ExternalFile``): they never run, and they are
+    #: complete when their outputs exist.
+    _external: ClassVar[bool] = False
 
     _values: dict[str, Any]
     _vkey: str
@@ -225,7 +230,7 @@ class Task(Generic[T], metaclass=TaskMeta):
         parts = [cls.family, "code:" + cls.code_fingerprint().digest]
         for name, param in cls._params.items():
             if param.significant:
-                parts.append(f"{name}={param.encode(self._values[name])}")
+                parts.append(f"{name}={param.fingerprint(self._values[name])}")
         parts.append("requires:" + canonical(self._requirements()))
         return digest(*parts)
 

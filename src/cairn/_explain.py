@@ -1,0 +1,247 @@
+"""Why a task will run: what differs from the latest earlier run of its family.
+
+For a task that is not complete, the plan looks up its family's history (one small file per
+family, see :mod:`cairn._history`) and picks the earlier run to compare with: the run of the
+same parameter values if there was one, else the latest run that differs in one parameter
+only, else the family's latest run. It then names what differs: parameters (with old and new
+values), code (which functions, methods or constants), ``code_version``, input files, and
+upstream tasks (that will run, or that changed). A family with no history has "no earlier
+output".
+
+Only tasks that will run are explained, so a build where everything is complete reads
+nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from cairn._files import FileParameter
+from cairn._fingerprint import DISABLED
+from cairn._history import display, read_history, read_manifest
+from cairn._identity import digest
+from cairn._store import Store
+from cairn._task import Task
+
+__all__ = ["Change", "Explainer", "FORCED", "NO_OUTPUT"]
+
+NO_OUTPUT = "no earlier output"
+FORCED = "forced by rerun"
+_ABSENT: Any = object()
+_MAX_NAMES = 4
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str) or value is None or isinstance(value, bool | int | float):
+        text = repr(value)
+    else:
+        try:
+            text = json.dumps(value, sort_keys=True)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _names(items: Iterable[str]) -> str:
+    unique = list(dict.fromkeys(items))
+    shown = ", ".join(unique[:_MAX_NAMES])
+    more = len(unique) - _MAX_NAMES
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+@dataclass(frozen=True)
+class Change:
+    """One reason a task will run.
+
+    ``kind`` is one of ``"new"`` (no earlier output), ``"forced"`` (``rerun``),
+    ``"parameter"`` (``subject`` changed from ``old`` to ``new``), ``"code"`` (``subject``
+    names the functions, methods or constants that changed), ``"code_version"``, ``"input"``
+    (an input file's content changed; ``subject`` is its path), ``"upstream"`` (``subject``
+    names upstream tasks; ``new`` is ``"will run"`` or ``"changed"``), ``"deleted"`` (the
+    earlier output of this very id is gone) or ``"other"``.
+    """
+
+    kind: str
+    subject: str = ""
+    old: Any = None
+    new: Any = None
+
+    def __str__(self) -> str:
+        kind, subject = self.kind, self.subject
+        if kind == "new":
+            return NO_OUTPUT
+        if kind == "forced":
+            return FORCED
+        if kind == "parameter":
+            if self.old is _ABSENT:
+                return f"parameter {subject} added ({_show(self.new)})"
+            if self.new is _ABSENT:
+                return f"parameter {subject} removed (was {_show(self.old)})"
+            return f"parameter {subject} changed {_show(self.old)} -> {_show(self.new)}"
+        if kind == "code":
+            if self.new in ("turned on", "turned off"):
+                return f"code fingerprinting {self.new}"
+            return f"code changed in {subject}" if subject else "code changed"
+        if kind == "code_version":
+            if self.old is None:
+                return f"code_version set to {_show(self.new)}"
+            if self.new is None:
+                return f"code_version removed (was {_show(self.old)})"
+            return f"code_version changed {_show(self.old)} -> {_show(self.new)}"
+        if kind == "input":
+            return f"input file {subject} changed"
+        if kind == "upstream":
+            return f"upstream {subject} {self.new}"
+        if kind == "deleted":
+            return "its earlier output is gone"
+        return subject or "inputs changed since the last run"
+
+
+def _short(task: Task[Any]) -> str:
+    return type(task).__qualname__
+
+
+class Explainer:
+    """Explains tasks of one plan against one store; reads each history file once."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._histories: dict[str, dict[str, dict[str, Any]]] = {}
+        self._near: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self._manifests: dict[str, dict[str, str] | None] = {}
+
+    def _history(self, family: str) -> dict[str, dict[str, Any]]:
+        found = self._histories.get(family)
+        if found is None:
+            found = self._histories[family] = read_history(self.store, family)
+        return found
+
+    def _manifest(self, fingerprint: str) -> dict[str, str] | None:
+        if fingerprint not in self._manifests:
+            self._manifests[fingerprint] = read_manifest(self.store, fingerprint)
+        return self._manifests[fingerprint]
+
+    def explain(self, task: Task[Any], will_run: set[str]) -> tuple[Change, ...]:
+        """The reasons ``task`` (not complete) will run; ``will_run`` holds the ids that will."""
+        history = self._history(type(task).family)
+        if not history:
+            return (Change("new"),)
+        entry = history.get(task._vkey)
+        exact = entry is not None
+        if entry is None:
+            entry = self._nearest(task, history)
+        if entry.get("id") == task.task_id:
+            return (Change("deleted"),)
+        changes: list[Change] = []
+        if not exact:
+            changes.extend(self._parameters(task, entry))
+        changes.extend(self._code(task, entry))
+        if exact:
+            changes.extend(self._files(task, entry))
+        changes.extend(self._upstream(task, entry if exact else None, will_run))
+        return tuple(changes) or (Change("other"),)
+
+    # --- choosing the earlier run ---------------------------------------------------------
+    def _nearest(self, task: Task[Any], history: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        keys = {n: digest(t)[:16] for n, _, t in (p.partition("=") for p in task._vkey_parts())}
+        near = self._near_index(type(task).family, history)
+        best: dict[str, Any] | None = None
+        for name, index in near.items():
+            rest = {k: v for k, v in keys.items() if k != name}
+            candidate = index.get(digest(json.dumps(rest, sort_keys=True)))
+            if candidate is not None and (
+                best is None or str(candidate.get("end")) > str(best.get("end"))
+            ):
+                best = candidate
+        if best is None:
+            best = max(history.values(), key=lambda e: str(e.get("end", "")))
+        return best
+
+    def _near_index(
+        self, family: str, history: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        """For each parameter name: digest of the other parameters -> latest such run."""
+        found = self._near.get(family)
+        if found is None:
+            found = {}
+            for entry in history.values():
+                keys = entry.get("keys") or {}
+                for name in keys:
+                    rest = {k: v for k, v in keys.items() if k != name}
+                    slot = found.setdefault(name, {})
+                    key = digest(json.dumps(rest, sort_keys=True))
+                    old = slot.get(key)
+                    if old is None or str(old.get("end")) < str(entry.get("end")):
+                        slot[key] = entry
+            self._near[family] = found
+        return found
+
+    # --- what differs ---------------------------------------------------------------------
+    def _parameters(self, task: Task[Any], entry: dict[str, Any]) -> Iterable[Change]:
+        cls = type(task)
+        old_keys: dict[str, str] = entry.get("keys") or {}
+        old_params: dict[str, Any] = entry.get("params") or {}
+        for part in task._vkey_parts():
+            name, _, text = part.partition("=")
+            if old_keys.get(name) != digest(text)[:16]:
+                new = display(cls._params[name], task._values[name])
+                yield Change("parameter", name, old_params.get(name, _ABSENT), new)
+        current = {p.partition("=")[0] for p in task._vkey_parts()}
+        for name in old_keys:
+            if name not in current:
+                yield Change("parameter", name, old_params.get(name), _ABSENT)
+
+    def _code(self, task: Task[Any], entry: dict[str, Any]) -> Iterable[Change]:
+        cls = type(task)
+        fp = cls.code_fingerprint()
+        old = entry.get("code")
+        if old == fp.digest:
+            return
+        old_version = entry.get("code_version")
+        if old_version != cls.code_version:
+            yield Change("code_version", "", old_version, cls.code_version)
+            return
+        if DISABLED.digest in (fp.digest, old):
+            state = "turned off" if fp.digest == DISABLED.digest else "turned on"
+            yield Change("code", "", new=state)
+            return
+        before = self._manifest(str(old)) if old else None
+        if before is None:
+            yield Change("code")
+            return
+        now = fp.components
+        names = [k for k in now if k in before and before[k] != now[k]]
+        names += [f"{k} (new)" for k in now if k not in before]
+        names += [f"{k} (removed)" for k in before if k not in now]
+        yield Change("code", _names(names), old=sorted(before), new=sorted(now))
+
+    def _files(self, task: Task[Any], entry: dict[str, Any]) -> Iterable[Change]:
+        old = entry.get("files") or {}
+        for name, param in type(task)._params.items():
+            if isinstance(param, FileParameter) and param.significant:
+                value = task._values[name]
+                if name in old and old[name] != param.content(value):
+                    yield Change("input", str(value))
+
+    def _upstream(
+        self, task: Task[Any], entry: dict[str, Any] | None, will_run: set[str]
+    ) -> Iterable[Change]:
+        deps = task._dependencies()
+        running = [d for d in deps if d.task_id in will_run]
+        if running:
+            yield Change("upstream", _names(_short(d) for d in running), new="will run")
+        if entry is None:
+            return
+        before = set(entry.get("deps") or ())
+        changed = [d for d in deps if d.task_id not in will_run and d.task_id not in before]
+        for dep in changed:
+            if type(dep)._external:
+                yield Change("input", str(dep._values.get("path", repr(dep))))
+        others = [d for d in changed if not type(d)._external]
+        if others:
+            yield Change("upstream", _names(_short(d) for d in others), new="changed")
+        elif not running and not changed and len(before) != len({d.task_id for d in deps}):
+            yield Change("other", "requirements changed")
