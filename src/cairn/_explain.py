@@ -21,7 +21,7 @@ from typing import Any
 
 from cairn._files import FileParameter
 from cairn._fingerprint import DISABLED
-from cairn._history import display, read_history, read_manifest
+from cairn._history import at_default, display, read_history, read_manifest
 from cairn._identity import digest
 from cairn._store import Store
 from cairn._task import Task
@@ -68,8 +68,13 @@ class Change:
     subject: str = ""
     old: Any = None
     new: Any = None
+    note: str = ""
 
     def __str__(self) -> str:
+        text = self._text()
+        return f"{text} ({self.note})" if self.note else text
+
+    def _text(self) -> str:
         kind, subject = self.kind, self.subject
         if kind == "new":
             return NO_OUTPUT
@@ -110,7 +115,7 @@ class Explainer:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._histories: dict[str, dict[str, dict[str, Any]]] = {}
-        self._near: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self._near: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {}
         self._manifests: dict[str, dict[str, str] | None] = {}
 
     def _history(self, family: str) -> dict[str, dict[str, Any]]:
@@ -146,24 +151,28 @@ class Explainer:
 
     # --- choosing the earlier run ---------------------------------------------------------
     def _nearest(self, task: Task[Any], history: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """The latest run that differs from ``task`` in one parameter only (preferring one
+        where that parameter was at its default, as it is now), else the latest run."""
         keys = {n: digest(t)[:16] for n, _, t in (p.partition("=") for p in task._vkey_parts())}
+        defaults = set(at_default(task))
         near = self._near_index(type(task).family, history)
-        best: dict[str, Any] | None = None
+        best: tuple[bool, str] | None = None
+        chosen: dict[str, Any] | None = None
         for name, index in near.items():
             rest = {k: v for k, v in keys.items() if k != name}
-            candidate = index.get(digest(json.dumps(rest, sort_keys=True)))
-            if candidate is not None and (
-                best is None or str(candidate.get("end")) > str(best.get("end"))
-            ):
-                best = candidate
-        if best is None:
-            best = max(history.values(), key=lambda e: str(e.get("end", "")))
-        return best
+            for candidate in index.get(digest(json.dumps(rest, sort_keys=True)), ()):
+                both = name in defaults and name in (candidate.get("defaults") or ())
+                score = (both, str(candidate.get("end", "")))
+                if best is None or score > best:
+                    best, chosen = score, candidate
+        if chosen is None:
+            chosen = max(history.values(), key=lambda e: str(e.get("end", "")))
+        return chosen
 
     def _near_index(
         self, family: str, history: dict[str, dict[str, Any]]
-    ) -> dict[str, dict[str, dict[str, Any]]]:
-        """For each parameter name: digest of the other parameters -> latest such run."""
+    ) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """For each parameter name: digest of the other parameters -> runs with those."""
         found = self._near.get(family)
         if found is None:
             found = {}
@@ -172,10 +181,7 @@ class Explainer:
                 for name in keys:
                     rest = {k: v for k, v in keys.items() if k != name}
                     slot = found.setdefault(name, {})
-                    key = digest(json.dumps(rest, sort_keys=True))
-                    old = slot.get(key)
-                    if old is None or str(old.get("end")) < str(entry.get("end")):
-                        slot[key] = entry
+                    slot.setdefault(digest(json.dumps(rest, sort_keys=True)), []).append(entry)
             self._near[family] = found
         return found
 
@@ -184,11 +190,14 @@ class Explainer:
         cls = type(task)
         old_keys: dict[str, str] = entry.get("keys") or {}
         old_params: dict[str, Any] = entry.get("params") or {}
+        defaults = set(at_default(task)) & set(entry.get("defaults") or ())
         for part in task._vkey_parts():
             name, _, text = part.partition("=")
             if old_keys.get(name) != digest(text)[:16]:
                 new = display(cls._params[name], task._values[name])
-                yield Change("parameter", name, old_params.get(name, _ABSENT), new)
+                old = old_params.get(name, _ABSENT)
+                note = "its default" if name in defaults else ""
+                yield Change("parameter", name, old, new, note)
         current = {p.partition("=")[0] for p in task._vkey_parts()}
         for name in old_keys:
             if name not in current:

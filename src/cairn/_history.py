@@ -8,7 +8,8 @@ Two kinds of small JSON files live in the store beside the outputs, under ``.cai
   class do not repeat 200 components each.
 - **family histories**, ``.cairn/history/{family}.json``: for each parameter set of a task
   family (keyed by the task's value key, which does not change with code), its latest run:
-  id, end time, parameters (for display, and short digests for matching), code fingerprint
+  id, end time, parameters (for display, short digests for matching, and which were at
+  their default), code fingerprint
   and ``code_version``, dependency ids, and input-file fingerprints. One read per family
   tells a plan what every earlier run of that family looked like.
 
@@ -144,8 +145,23 @@ def entry_for(task: Task[Any], record: dict[str, Any]) -> dict[str, Any]:
         "deps": list(record.get("dependencies") or []),
         "params": params,
         "keys": keys,
+        "defaults": at_default(task),
         "files": files,
     }
+
+
+def at_default(task: Task[Any]) -> list[str]:
+    """Names of ``task``'s significant parameters whose value is the parameter's default."""
+    out = []
+    for name, param in type(task)._params.items():
+        if param.significant and param.has_default:
+            try:
+                same = bool(task._values[name] == param.default)
+            except Exception:  # a value whose == does not give a bool
+                same = False
+            if same:
+                out.append(name)
+    return out
 
 
 def write_history(store: Store, family: str, new: dict[str, dict[str, Any]]) -> None:

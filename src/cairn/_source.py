@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import ast
 import linecache
+import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "function_nodes",
     "normalised_ast",
     "source_file",
+    "stamp",
     "uses",
 ]
 
@@ -113,17 +115,32 @@ class SourceFile:
                 self.bindings.setdefault(name, []).append(stmt)
 
 
-_files: dict[str, SourceFile | None] = {}
+Stamp = tuple[int, int] | None
+_files: dict[str, tuple[Stamp, SourceFile | None]] = {}
 _files_lock = threading.Lock()
 
 
+def stamp(filename: str) -> Stamp:
+    """``(mtime_ns, size)`` of a file, or None when it is not a file on disk (a notebook cell)."""
+    try:
+        st = os.stat(filename)
+    except (OSError, ValueError):
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
 def source_file(filename: str, module_globals: dict[str, Any] | None = None) -> SourceFile | None:
-    """The parsed file ``filename`` (None when its source cannot be read or parsed)."""
-    if filename in _files:
-        return _files[filename]
+    """The parsed file ``filename`` (None when its source cannot be read or parsed).
+
+    Parsed once, and again only when the file's modification time or size changed.
+    """
+    now = stamp(filename)
+    cached = _files.get(filename)
+    if cached is not None and cached[0] == now:
+        return cached[1]
     with _files_lock:
-        if filename in _files:
-            return _files[filename]
+        if now is not None:
+            linecache.checkcache(filename)
         lines = linecache.getlines(filename, module_globals)
         parsed: SourceFile | None = None
         if lines:
@@ -135,7 +152,7 @@ def source_file(filename: str, module_globals: dict[str, Any] | None = None) -> 
                 _strip_docstrings(tree)
                 parsed = SourceFile(tree)
                 parsed._index()
-        _files[filename] = parsed
+        _files[filename] = (now, parsed)
         return parsed
 
 
@@ -194,8 +211,8 @@ def unwrap_function(value: Any) -> Any:
     return value if hasattr(value, "__code__") and hasattr(value, "__globals__") else None
 
 
-def class_node(cls: type) -> ast.ClassDef | None:
-    """The ``class`` statement that defined ``cls``, or None when it cannot be found."""
+def class_node(cls: type) -> tuple[str, ast.ClassDef] | None:
+    """The file and ``class`` statement that defined ``cls`` (None when not found)."""
     first = getattr(cls, "__firstlineno__", None)  # Python 3.13+
     for filename, module_globals, inside in _class_filenames(cls):
         sf = source_file(filename, module_globals)
@@ -207,12 +224,12 @@ def class_node(cls: type) -> ast.ClassDef | None:
         if first is not None:
             exact = [c for c in candidates if c.lineno == first]
             if exact:
-                return exact[0]
+                return filename, exact[0]
         if inside is not None:
             around = [c for c in candidates if c.lineno <= inside <= (c.end_lineno or c.lineno)]
             if around:
-                return around[-1]
-        return candidates[-1]
+                return filename, around[-1]
+        return filename, candidates[-1]
     return None
 
 
@@ -225,7 +242,7 @@ class Uses:
     imports: tuple[tuple[str, int, tuple[tuple[str, str], ...] | None], ...]
 
 
-def uses(nodes: list[ast.AST]) -> Uses:
+def uses(nodes: Sequence[ast.AST]) -> Uses:
     """Collect the names loaded, attributes read and imports made in ``nodes``.
 
     Annotations are skipped. ``imports`` holds ``(module, level, ((name, bound_as), ...))``
