@@ -164,8 +164,9 @@ class Resolver:
 
     def _closure_value(self, name: str, value: Any, attrs: frozenset[str]) -> Iterator[Node]:
         refs = list(self.value(value, attrs))
-        if refs or _is_code_like(value) or isinstance(value, types.ModuleType):
-            yield from refs
+        code = (type, types.ModuleType, types.FunctionType, types.MethodType, functools.partial)
+        if refs or isinstance(value, code) or _is_code_like(value) or _is_task(value):
+            yield from refs  # code: the user's counts through its nodes, a library's by version
             return
         key = f"{self.owner}.<closure>.{name}"
         try:

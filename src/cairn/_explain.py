@@ -35,7 +35,9 @@ _MAX_NAMES = 4
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, str) or value is None or isinstance(value, bool | int | float):
+    if isinstance(value, dict) and set(value) == {"task"}:  # a task parameter
+        text = str(value["task"])
+    elif isinstance(value, str) or value is None or isinstance(value, bool | int | float):
         text = repr(value)
     else:
         try:

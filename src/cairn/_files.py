@@ -108,6 +108,7 @@ def _url_fingerprint(url: str, storage_options: dict[str, Any] | None) -> str | 
     import fsspec
 
     fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
+    fs.invalidate_cache(path)  # another process may have replaced it since we last looked
     try:
         info = fs.info(path)
     except FileNotFoundError:
@@ -148,6 +149,7 @@ def file_exists(path: str, storage_options: dict[str, Any] | None = None) -> boo
     import fsspec
 
     fs, inner = fsspec.core.url_to_fs(path, **(storage_options or {}))
+    fs.invalidate_cache(inner)
     return bool(fs.isfile(inner))
 
 

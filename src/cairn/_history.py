@@ -111,7 +111,7 @@ def display(param: Any, value: Any) -> Any:
     """A short JSON-compatible form of a parameter value, for explanations."""
     if getattr(type(value), "__cairn_task__", False):
         text = repr(value)
-        return text if len(text) <= 80 else text[:77] + "..."
+        return {"task": text if len(text) <= 80 else text[:77] + "..."}
     if isinstance(value, tuple) and value and getattr(type(value[0]), "__cairn_task__", False):
         return f"[{len(value)} task(s)]"
     try:

@@ -25,6 +25,7 @@ import site
 import sys
 import sysconfig
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -88,11 +89,30 @@ def _parse_enabled(value: Any, where: str) -> bool:
     raise ConfigError(f"{where}: fingerprint must be true or false (or on/off), not {value!r}")
 
 
+_CONFIG_FILES = ("cairn.toml", "pyproject.toml")
+#: How often, at most, the config files are checked for changes.
+RECHECK_SECONDS = 0.5
+
+
+def _stamps(cwd: str) -> tuple[tuple[int, int] | None, ...]:
+    out = []
+    for name in _CONFIG_FILES:
+        try:
+            st = os.stat(os.path.join(cwd, name))
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
 @lru_cache(maxsize=8)
-def _file_settings(cwd: str) -> tuple[bool | None, tuple[str, ...] | None, str]:
+def _file_settings(
+    cwd: str, stamps: tuple[tuple[int, int] | None, ...]
+) -> tuple[bool | None, tuple[str, ...] | None, str]:
     """``(enabled, patterns, file)`` from cairn.toml or pyproject.toml in ``cwd``."""
     import tomllib
 
+    del stamps  # part of the cache key only
     if not cwd:
         return None, None, ""
     for name, table_path in (("cairn.toml", ()), ("pyproject.toml", ("tool", "cairn"))):
@@ -126,7 +146,8 @@ def _file_settings(cwd: str) -> tuple[bool | None, tuple[str, ...] | None, str]:
 
 
 _state_lock = threading.Lock()
-_last_key: tuple[str | None, str | None, str] | None = None
+_last_key: tuple[Any, ...] | None = None
+_last_check = 0.0
 _last_settings = FingerprintSettings()
 _listeners: list[Callable[[], None]] = []
 
@@ -142,16 +163,21 @@ def current_settings() -> FingerprintSettings:
     Raises:
         ConfigError: when the environment or a config file holds an invalid value.
     """
-    global _last_key, _last_settings
+    global _last_key, _last_settings, _last_check
     try:
         cwd = os.getcwd()
     except OSError:  # the working directory was deleted
         cwd = ""
-    key = (os.environ.get(ENV_ENABLED), os.environ.get(ENV_MODULES), cwd)
+    key: tuple[Any, ...] = (os.environ.get(ENV_ENABLED), os.environ.get(ENV_MODULES), cwd)
+    now = time.monotonic()
+    if _last_key is not None and key == _last_key[:3] and now - _last_check < RECHECK_SECONDS:
+        return _last_settings
+    key += (_stamps(cwd) if cwd else (),)
+    _last_check = now
     if key == _last_key:
         return _last_settings
     with _state_lock:
-        file_enabled, file_modules, file_path = _file_settings(key[2])
+        file_enabled, file_modules, file_path = _file_settings(cwd, key[3])
         enabled = True if file_enabled is None else file_enabled
         patterns: tuple[str, ...] = file_modules or ()
         where = file_path
