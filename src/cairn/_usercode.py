@@ -95,7 +95,7 @@ RECHECK_SECONDS = 0.5
 
 
 def _stamps(cwd: str) -> tuple[tuple[int, int] | None, ...]:
-    out = []
+    out: list[tuple[int, int] | None] = []
     for name in _CONFIG_FILES:
         try:
             st = os.stat(os.path.join(cwd, name))
