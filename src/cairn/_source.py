@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 _DEFS = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 _SKIP_FIELDS = {"annotation", "returns"}  # annotations do not change what code does
 
 
@@ -38,17 +39,17 @@ def normalised_ast(node: ast.AST) -> str:
     return ast.dump(node, annotate_fields=False, include_attributes=False)
 
 
-def _strip_docstrings(tree: ast.AST) -> None:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                node.body = body[1:] or [ast.Pass()]
+def _strip_docstring(
+    node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef,
+) -> None:
+    body = node.body
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        node.body = body[1:] or [ast.Pass()]
 
 
 def _bound_names(stmt: ast.stmt) -> Iterator[str]:
@@ -82,9 +83,12 @@ class SourceFile:
     bindings: dict[str, list[ast.stmt]] = field(default_factory=dict)
 
     def _index(self) -> None:
+        """Index definitions by line and qualified name, removing docstrings on the way."""
         stack: list[tuple[ast.AST, str]] = [(self.tree, "")]
         while stack:
             node, prefix = stack.pop()
+            if isinstance(node, ast.Module | _DEFS):
+                _strip_docstring(node)
             for child in ast.iter_child_nodes(node):
                 child_prefix = prefix
                 if isinstance(child, _DEFS | ast.Lambda):
@@ -149,7 +153,6 @@ def source_file(filename: str, module_globals: dict[str, Any] | None = None) -> 
             except (SyntaxError, ValueError):
                 tree = None
             if tree is not None:
-                _strip_docstrings(tree)
                 parsed = SourceFile(tree)
                 parsed._index()
         _files[filename] = (now, parsed)

@@ -13,8 +13,9 @@ site-packages. Two settings adjust that:
 
 Both are read from, in order of precedence: the environment (``CAIRN_FINGERPRINT=off``,
 ``CAIRN_FINGERPRINT_MODULES="mycorp_*,!mypkg.vendored"``), then ``cairn.toml`` (top-level
-keys) or ``[tool.cairn]`` in ``pyproject.toml`` in the working directory. Settings are looked
-up on every use (a dictionary read), so a notebook can change the environment between builds.
+keys) or ``[tool.cairn]`` in ``pyproject.toml`` in the working directory. They are read again
+at most every :data:`RECHECK_SECONDS` (reading the environment costs microseconds, and ids
+are computed for every task), so a notebook can change them between builds.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def _file_settings(
 
 _state_lock = threading.Lock()
 _last_key: tuple[Any, ...] | None = None
-_last_check = 0.0
+_last_check = -1e9
 _last_settings = FingerprintSettings()
 _listeners: list[Callable[[], None]] = []
 
@@ -164,15 +165,15 @@ def current_settings() -> FingerprintSettings:
         ConfigError: when the environment or a config file holds an invalid value.
     """
     global _last_key, _last_settings, _last_check
+    now = time.monotonic()
+    if now - _last_check < RECHECK_SECONDS:
+        return _last_settings
     try:
         cwd = os.getcwd()
     except OSError:  # the working directory was deleted
         cwd = ""
-    key: tuple[Any, ...] = (os.environ.get(ENV_ENABLED), os.environ.get(ENV_MODULES), cwd)
-    now = time.monotonic()
-    if _last_key is not None and key == _last_key[:3] and now - _last_check < RECHECK_SECONDS:
-        return _last_settings
-    key += (_stamps(cwd) if cwd else (),)
+    environ = os.environ
+    key = (environ.get(ENV_ENABLED), environ.get(ENV_MODULES), cwd, _stamps(cwd) if cwd else ())
     _last_check = now
     if key == _last_key:
         return _last_settings
