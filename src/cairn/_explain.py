@@ -83,21 +83,13 @@ class Change:
         if kind == "forced":
             return FORCED
         if kind == "parameter":
-            if self.old is _ABSENT:
-                return f"parameter {subject} added ({_show(self.new)})"
-            if self.new is _ABSENT:
-                return f"parameter {subject} removed (was {_show(self.old)})"
-            return f"parameter {subject} changed {_show(self.old)} -> {_show(self.new)}"
+            return _transition(f"parameter {subject}", self.old, self.new, _ABSENT, "added")
         if kind == "code":
             if self.new in ("turned on", "turned off"):
                 return f"code fingerprinting {self.new}"
             return f"code changed in {subject}" if subject else "code changed"
         if kind == "code_version":
-            if self.old is None:
-                return f"code_version set to {_show(self.new)}"
-            if self.new is None:
-                return f"code_version removed (was {_show(self.old)})"
-            return f"code_version changed {_show(self.old)} -> {_show(self.new)}"
+            return _transition("code_version", self.old, self.new, None, "set")
         if kind == "input":
             return f"input file {subject} changed"
         if kind == "upstream":
@@ -105,6 +97,15 @@ class Change:
         if kind == "deleted":
             return "its earlier output is gone"
         return subject or "inputs changed since the last run"
+
+
+def _transition(what: str, old: Any, new: Any, absent: Any, appeared: str) -> str:
+    """``what changed old -> new``, or that it appeared or went away (``absent``)."""
+    if old is absent:
+        return f"{what} {appeared} ({_show(new)})"
+    if new is absent:
+        return f"{what} removed (was {_show(old)})"
+    return f"{what} changed {_show(old)} -> {_show(new)}"
 
 
 def _short(task: Task[Any]) -> str:
@@ -119,6 +120,7 @@ class Explainer:
         self._histories: dict[str, dict[str, dict[str, Any]]] = {}
         self._near: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {}
         self._manifests: dict[str, dict[str, str] | None] = {}
+        self._code_changes: dict[tuple[Any, ...], tuple[Change, ...]] = {}
 
     def _history(self, family: str) -> dict[str, dict[str, Any]]:
         found = self._histories.get(family)
@@ -205,13 +207,18 @@ class Explainer:
             if name not in current:
                 yield Change("parameter", name, old_params.get(name), _ABSENT)
 
-    def _code(self, task: Task[Any], entry: dict[str, Any]) -> Iterable[Change]:
+    def _code(self, task: Task[Any], entry: dict[str, Any]) -> tuple[Change, ...]:
         cls = type(task)
+        key = (cls, entry.get("code"), entry.get("code_version"))
+        found = self._code_changes.get(key)
+        if found is None:
+            found = self._code_changes[key] = tuple(self._code_diff(cls, key[1], key[2]))
+        return found
+
+    def _code_diff(self, cls: type[Task[Any]], old: Any, old_version: Any) -> Iterable[Change]:
         fp = cls.code_fingerprint()
-        old = entry.get("code")
         if old == fp.digest:
             return
-        old_version = entry.get("code_version")
         if old_version != cls.code_version:
             yield Change("code_version", "", old_version, cls.code_version)
             return
@@ -227,7 +234,7 @@ class Explainer:
         names = [k for k in now if k in before and before[k] != now[k]]
         names += [f"{k} (new)" for k in now if k not in before]
         names += [f"{k} (removed)" for k in before if k not in now]
-        yield Change("code", _names(names), old=sorted(before), new=sorted(now))
+        yield Change("code", _names(names))
 
     def _files(self, task: Task[Any], entry: dict[str, Any]) -> Iterable[Change]:
         old = entry.get("files") or {}
