@@ -119,6 +119,16 @@ def test_a_file_parameter_reruns_its_task_when_the_content_changes(tmp_path, wor
     assert cairn.build(Lookup(table=str(table))) == "b"
 
 
+def test_a_file_parameter_may_default_to_no_file(workspace):
+    class Optional(cairn.Task):
+        table = cairn.FileParameter(default=None)
+
+        def run(self):
+            return {"table": self.table}
+
+    assert cairn.build(Optional()) == {"table": None}
+
+
 def test_external_files_never_run_even_when_every_task_is_forced(tmp_path, workspace):
     data = tmp_path / "numbers.json"
     data.write_text("[1]")

@@ -177,10 +177,14 @@ class FileParameter(Parameter[str]):
         self.storage_options = dict(storage_options or {})
         super().__init__(default, significant=significant, description=description)
 
-    def content(self, value: str) -> str | None:
+    def content(self, value: str | None) -> str | None:
         """The content fingerprint of the file ``value`` names (None when it is missing)."""
+        if value is None:
+            return None
         return content_fingerprint(value, self.storage_options)
 
-    def fingerprint(self, value: str) -> str:
+    def fingerprint(self, value: str | None) -> str:
         """The path and the content fingerprint: what enters the task id."""
+        if value is None:  # no file given (default=None)
+            return canonical(value)
         return canonical(value) + "#" + (self.content(value) or "missing")
