@@ -135,9 +135,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_package(root)
-        print(
-            f"task class reaching {MODULES * HELPERS_PER_MODULE} helpers in {MODULES} modules"
-        )
+        print(f"task class reaching {MODULES * HELPERS_PER_MODULE} helpers in {MODULES} modules")
         firsts = [child(root, "first", 0, True) for _ in range(args.repeat)]
         first = min(f["first_s"] for f in firsts)
         cached = min(f["cached_s"] for f in firsts)

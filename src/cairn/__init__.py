@@ -5,6 +5,8 @@ upstream ids and code; a run record beside every output; the same pipeline inlin
 threads, processes or Dask.
 """
 
+from typing import TYPE_CHECKING
+
 from cairn._build import build, plan
 from cairn._errors import (
     BuildError,
@@ -26,25 +28,44 @@ from cairn._errors import (
     TargetError,
 )
 from cairn._external import ExternalFile
-from cairn._files import FileParameter
 from cairn._fingerprint import FingerprintWarning
 from cairn._graph import Plan, PlanEntry
-from cairn._params import (
-    BoolParameter,
-    DateParameter,
-    DateTimeParameter,
-    DictParameter,
-    EnumParameter,
-    FloatParameter,
-    IntParameter,
-    ListParameter,
-    Parameter,
-    TaskListParameter,
-    TaskParameter,
-)
 from cairn._targets import Target
 from cairn._task import Task
 from cairn._version import __version__
+
+if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
+    from cairn._param_specs import (
+        BoolParameter,
+        DateParameter,
+        DateTimeParameter,
+        DictParameter,
+        EnumParameter,
+        FileParameter,
+        FloatParameter,
+        IntParameter,
+        ListParameter,
+        Parameter,
+        SerializableParameter,
+        TaskListParameter,
+        TaskParameter,
+    )
+else:
+    from cairn._params import (
+        BoolParameter,
+        DateParameter,
+        DateTimeParameter,
+        DictParameter,
+        EnumParameter,
+        FileParameter,
+        FloatParameter,
+        IntParameter,
+        ListParameter,
+        Parameter,
+        SerializableParameter,
+        TaskListParameter,
+        TaskParameter,
+    )
 
 __all__ = [
     "BoolParameter",
@@ -76,6 +97,7 @@ __all__ = [
     "PlanEntry",
     "RequirementError",
     "SchemaError",
+    "SerializableParameter",
     "StoreError",
     "Target",
     "TargetError",

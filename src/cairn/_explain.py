@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cairn._files import FileParameter
 from cairn._fingerprint import DISABLED
 from cairn._history import at_default, display, read_history, read_manifest
 from cairn._identity import digest
+from cairn._params import FileParameter
 from cairn._store import Store
 from cairn._task import Task
 
@@ -109,7 +109,7 @@ def _transition(what: str, old: Any, new: Any, absent: Any, appeared: str) -> st
 
 
 def _short(task: Task[Any]) -> str:
-    return type(task).__qualname__
+    return type(task).__name__
 
 
 class Explainer:

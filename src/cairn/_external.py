@@ -13,7 +13,8 @@ from typing import Any, BinaryIO, ClassVar
 
 from cairn import formats
 from cairn._errors import CairnError, FormatError, MissingInputError
-from cairn._files import FileParameter, file_exists, is_url
+from cairn._files import file_exists, is_url
+from cairn._params import FileParameter
 from cairn._store import Store
 from cairn._targets import Target
 from cairn._task import Task

@@ -1,4 +1,5 @@
-"""Content fingerprints of files that live outside the store, and ``FileParameter``.
+"""Content fingerprints of files that live outside the store (``ExternalFile``,
+``FileParameter``).
 
 A raw input (a CSV someone drops in place, a file on S3) counts in the ids of the tasks that
 read it by a fingerprint of its *content*, so replacing it reruns exactly its readers and
@@ -24,10 +25,9 @@ import os
 import threading
 from typing import Any
 
-from cairn._identity import canonical, digest
-from cairn._params import MISSING, Parameter
+from cairn._identity import digest
 
-__all__ = ["FileParameter", "content_fingerprint", "file_exists", "is_url"]
+__all__ = ["content_fingerprint", "file_exists", "is_url"]
 
 _CHECKSUM_KEYS = ("ETag", "etag", "md5Hash", "md5", "crc32c", "checksum", "sha256")
 _CHUNK = 1 << 20
@@ -151,40 +151,3 @@ def file_exists(path: str, storage_options: dict[str, Any] | None = None) -> boo
     fs, inner = fsspec.core.url_to_fs(path, **(storage_options or {}))
     fs.invalidate_cache(inner)
     return bool(fs.isfile(inner))
-
-
-class FileParameter(Parameter[str]):
-    """A path or fsspec URL of an input file outside the store.
-
-    The task id includes a fingerprint of the file's content (see :mod:`cairn._files`), so
-    replacing the file reruns the task and touching it does not. The plan fails, naming the
-    task, when the file does not exist.
-
-    Args:
-        storage_options: passed to fsspec for URLs (credentials, endpoint); not part of the id.
-    """
-
-    type_name = "file path"
-
-    def __init__(
-        self,
-        default: Any = MISSING,
-        *,
-        storage_options: dict[str, Any] | None = None,
-        significant: bool = True,
-        description: str = "",
-    ) -> None:
-        self.storage_options = dict(storage_options or {})
-        super().__init__(default, significant=significant, description=description)
-
-    def content(self, value: str | None) -> str | None:
-        """The content fingerprint of the file ``value`` names (None when it is missing)."""
-        if value is None:
-            return None
-        return content_fingerprint(value, self.storage_options)
-
-    def fingerprint(self, value: str | None) -> str:
-        """The path and the content fingerprint: what enters the task id."""
-        if value is None:  # no file given (default=None)
-            return canonical(value)
-        return canonical(value) + "#" + (self.content(value) or "missing")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from cairn._errors import CairnError, MissingInputError
 from cairn._explain import FORCED, NO_OUTPUT, Change, Explainer
-from cairn._files import FileParameter
+from cairn._params import FileParameter
 from cairn._records import is_complete
 from cairn._store import Store
 from cairn._task import Task, compute_ids
@@ -85,9 +85,9 @@ class Plan(Sequence[PlanEntry]):
         return [e.to_dict() for e in self.entries]
 
     def __str__(self) -> str:
-        rows = [(e.state, repr(e.task), e.reason or "") for e in self.entries]
+        rows = [(e.state, e.task.label(), e.reason or "") for e in self.entries]
         width = max((len(r[1]) for r in rows), default=4)
-        width = min(max(width, 4), 60)
+        width = min(max(width, 4), 100)
         lines = [f"{'state':<9} {'task':<{width}} reason"]
         for state, name, reason in rows:
             shown = name if len(name) <= width else name[: width - 3] + "..."
@@ -174,6 +174,7 @@ def make_plan(roots: list[Task[Any]], store: Store, *, rerun: Rerun = False) -> 
         else:
             will_run = not is_complete(task, store)
         if will_run:
+            task._outputs()  # a bad output() (path, format) fails here, before anything runs
             _check_files(task)
         deps = task._dependencies() if will_run else []
         decided[tid] = (will_run, forced, tuple(d.task_id for d in deps))

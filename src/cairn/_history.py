@@ -29,9 +29,9 @@ import time
 from typing import Any
 
 from cairn._errors import CairnError, OutputNotFoundError
-from cairn._files import FileParameter
 from cairn._fingerprint import Fingerprint
 from cairn._identity import digest
+from cairn._params import FileParameter
 from cairn._store import Store
 from cairn._task import Task
 

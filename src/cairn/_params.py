@@ -19,19 +19,22 @@ import enum
 import json
 import operator
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, NoReturn, Self, TypeVar, overload
 
 from cairn._errors import ParameterError
+from cairn._files import content_fingerprint
 from cairn._identity import TASK_MARKER, canonical
 
 __all__ = [
     "MISSING",
+    "SerializableParameter",
     "BoolParameter",
     "DateParameter",
     "DateTimeParameter",
     "DictParameter",
     "EnumParameter",
+    "FileParameter",
     "FloatParameter",
     "FrozenDict",
     "IntParameter",
@@ -124,7 +127,7 @@ class Parameter(Generic[T]):
     # --- descriptor -----------------------------------------------------------------------
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
-        self.owner_name = owner.__qualname__
+        self.owner_name = owner.__name__
         if self._default is not MISSING and self._default is not None:
             self._default = self.normalize(self._default)
 
@@ -473,6 +476,104 @@ class TaskListParameter(Parameter[tuple[T, ...]]):
 
     def serialize(self, value: tuple[T, ...]) -> Any:
         return [_task_ref(v) for v in value]
+
+
+class SerializableParameter(Parameter[T]):
+    """A value of your own type that knows how to become a string and back.
+
+    The type defines ``__cairn_serialize__(self) -> str`` and a classmethod
+    ``__cairn_deserialize__(cls, text) -> instance``; or pass ``serialize=`` and
+    ``deserialize=`` functions. The string enters the task id and the run record, and the
+    command line and config files give values as that string.
+    """
+
+    def __init__(
+        self,
+        value_type: type[T],
+        default: Any = MISSING,
+        *,
+        serialize: Callable[[T], str] | None = None,
+        deserialize: Callable[[str], T] | None = None,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.value_type = value_type
+        self.type_name = value_type.__name__
+        to_text = serialize or getattr(value_type, "__cairn_serialize__", None)
+        from_text = deserialize or getattr(value_type, "__cairn_deserialize__", None)
+        if to_text is None or from_text is None:
+            raise ParameterError(
+                f"SerializableParameter({value_type.__name__}) needs a way to write the value "
+                "as a string and read it back: define __cairn_serialize__(self) and a "
+                "classmethod __cairn_deserialize__(cls, text) on the type, or pass "
+                "serialize= and deserialize= functions"
+            )
+        self._to_text: Callable[[T], str] = to_text
+        self._from_text: Callable[[str], T] = from_text
+        super().__init__(default, significant=significant, description=description)
+
+    def _convert(self, value: Any) -> T:
+        if isinstance(value, self.value_type):
+            return value
+        self._fail(value, f"a {self.value_type.__name__} or its string form")
+
+    def _parse(self, text: str) -> T:
+        value = self._from_text(text)
+        return self._convert(value)
+
+    def text(self, value: T) -> str:
+        """The value's string form, checked to be a string."""
+        out = self._to_text(value)
+        if not isinstance(out, str):
+            raise ParameterError(
+                f"{self.owner_name}.{self.name}: serializing {value!r} gave "
+                f"{type(out).__name__}, not a string"
+            )
+        return out
+
+    def serialize(self, value: T) -> Any:
+        return self.text(value)
+
+    def encode(self, value: T) -> str:
+        cls = self.value_type
+        return f"O{cls.__module__}.{cls.__qualname__}:" + canonical(self.text(value))
+
+
+class FileParameter(Parameter[str]):
+    """A path or fsspec URL of an input file outside the store.
+
+    The task id includes a fingerprint of the file's content (see :mod:`cairn._files`), so
+    replacing the file reruns the task and touching it does not. The plan fails, naming the
+    task, when the file does not exist.
+
+    Args:
+        storage_options: passed to fsspec for URLs (credentials, endpoint); not part of the id.
+    """
+
+    type_name = "file path"
+
+    def __init__(
+        self,
+        default: Any = MISSING,
+        *,
+        storage_options: dict[str, Any] | None = None,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.storage_options = dict(storage_options or {})
+        super().__init__(default, significant=significant, description=description)
+
+    def content(self, value: str | None) -> str | None:
+        """The content fingerprint of the file ``value`` names (None when it is missing)."""
+        if value is None:
+            return None
+        return content_fingerprint(value, self.storage_options)
+
+    def fingerprint(self, value: str | None) -> str:
+        """The path and the content fingerprint: what enters the task id."""
+        if value is None:  # no file given (default=None)
+            return canonical(value)
+        return canonical(value) + "#" + (self.content(value) or "missing")
 
 
 def iter_tasks(value: Any) -> Iterable[Any]:

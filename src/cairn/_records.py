@@ -11,10 +11,12 @@ host, timing, seed, log, and each output's size and checksum.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.util
 import json
 import logging
+import os
 import platform
 import random
 import socket
@@ -24,12 +26,12 @@ import time
 import warnings
 from collections.abc import Mapping
 from contextvars import ContextVar
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from cairn._errors import CairnError, StoreError
-from cairn._files import FileParameter
 from cairn._history import ensure_manifest
+from cairn._params import FileParameter
 from cairn._store import Store
 from cairn._targets import RunContext, reset_context, run_context
 from cairn._task import Task, map_structure
@@ -54,33 +56,41 @@ class _RouteToRecord(logging.Handler):
 
 
 def _install_capture() -> None:
+    """Route task loggers and warnings to the running task's record (idempotent)."""
     global _installed
-    with _install_lock:
-        if _installed:
-            return
-        handler = _RouteToRecord()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        task_logger = logging.getLogger("cairn.task")
-        task_logger.addHandler(handler)
-        if task_logger.level == logging.NOTSET:
-            task_logger.setLevel(logging.INFO)
-        original = warnings.showwarning
+    if not _installed:
+        with _install_lock:
+            if not _installed:
+                handler = _RouteToRecord()
+                handler.setFormatter(
+                    logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+                )
+                task_logger = logging.getLogger("cairn.task")
+                task_logger.addHandler(handler)
+                if task_logger.level == logging.NOTSET:
+                    task_logger.setLevel(logging.INFO)
+                _installed = True
+    # Checked on every run: code such as warnings.catch_warnings() may have replaced it.
+    if not getattr(warnings.showwarning, "_cairn_capture", False):
+        warnings.showwarning = _wrap_showwarning(warnings.showwarning)
 
-        def showwarning(  # noqa: PLR0917 - the signature warnings.showwarning has
-            message: Warning | str,
-            category: type[Warning],
-            filename: str,
-            lineno: int,
-            file: Any = None,
-            line: str | None = None,
-        ) -> None:
-            sink = _log_sink.get()
-            if sink is not None:
-                sink.append(f"WARNING {category.__name__}: {message} ({filename}:{lineno})")
-            original(message, category, filename, lineno, file, line)
 
-        warnings.showwarning = showwarning
-        _installed = True
+def _wrap_showwarning(original: Any) -> Any:
+    def showwarning(  # noqa: PLR0917 - the signature warnings.showwarning has
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        sink = _log_sink.get()
+        if sink is not None:
+            sink.append(f"WARNING {category.__name__}: {message} ({filename}:{lineno})")
+        original(message, category, filename, lineno, file, line)
+
+    showwarning._cairn_capture = True  # type: ignore[attr-defined]
+    return showwarning
 
 
 @lru_cache(maxsize=1)
@@ -100,20 +110,52 @@ _packages_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _distributions() -> Mapping[str, list[str]]:
-    import importlib.metadata
+def _installed_distributions() -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, str]]]:
+    """What is installed: top-level module -> (distribution, version), and the
+    ``(record file, distribution, version)`` of distributions that do not list their modules.
 
-    return importlib.metadata.packages_distributions()
+    Reads ``*.dist-info`` folder names and their small ``top_level.txt`` files only;
+    ``importlib.metadata.packages_distributions()`` parses every RECORD and takes hundreds
+    of milliseconds in a large environment.
+    """
+    mapping: dict[str, tuple[str, str]] = {}
+    unlisted: list[tuple[str, str, str]] = []
+    for directory in sys.path:
+        try:
+            entries = os.listdir(directory or ".")
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.endswith(".dist-info"):
+                continue
+            name, _, version = entry[: -len(".dist-info")].partition("-")
+            folder = os.path.join(directory, entry)
+            tops: list[str] = []
+            with contextlib.suppress(OSError), open(os.path.join(folder, "top_level.txt")) as f:
+                tops = f.read().split()
+            if not tops:
+                unlisted.append((os.path.join(folder, "RECORD"), name, version))
+            for top in tops or [name.lower()]:
+                mapping.setdefault(top.replace("/", "."), (name, version))
+    return mapping, unlisted
 
 
-@cache
-def _version(dist: str) -> str | None:
-    import importlib.metadata
+_unresolved: dict[str, tuple[str, str] | None] = {}
 
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+
+def _find_in_records(top: str, unlisted: list[tuple[str, str, str]]) -> tuple[str, str] | None:
+    """Find the distribution that installs module ``top`` by reading RECORD files (cached)."""
+    if top in _unresolved:
+        return _unresolved[top]
+    prefixes = (f"{top}/", f"{top}.py,")
+    found = None
+    for record, name, version in unlisted:
+        with contextlib.suppress(OSError), open(record) as file:
+            if any(line.startswith(prefixes) for line in file):
+                found = (name, version)
+                break
+    _unresolved[top] = found
+    return found
 
 
 def imported_packages() -> dict[str, str]:
@@ -122,13 +164,16 @@ def imported_packages() -> dict[str, str]:
     with _packages_lock:
         if len(sys.modules) == _packages_seen:
             return _packages
-        dists = _distributions()
+        installed, unlisted = _installed_distributions()
         found: dict[str, str] = {}
         for top in {name.partition(".")[0] for name in list(sys.modules)}:
-            for dist in dists.get(top, ()):
-                version = _version(dist)
-                if version is not None:
-                    found[dist] = version
+            dist = installed.get(top)
+            if dist is None and not top.startswith("_") and top not in sys.stdlib_module_names:
+                path = getattr(sys.modules.get(top), "__file__", None) or ""
+                if "-packages" in path:
+                    dist = _find_in_records(top, unlisted)
+            if dist is not None:
+                found[dist[0]] = dist[1]
         _packages.clear()
         _packages.update(sorted(found.items()))
         _packages_seen = len(sys.modules)
@@ -210,7 +255,7 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
     record = record_for(task, ctx, started=started, duration=duration, seed=seed, log=log)
     record["attempt"] = attempt
     try:
-        store.write_bytes(task.record_path(), json.dumps(record, indent=1).encode("utf-8"))
+        store.write_bytes(task.record_path(), json.dumps(record, separators=(",", ":")).encode())
     except OSError as exc:
         raise StoreError(f"could not write the run record of {task!r}: {exc}") from exc
     return record
@@ -240,6 +285,8 @@ def record_for(
         "cairn_record": RECORD_VERSION,
         "task_id": task.task_id,
         "family": cls.family,
+        "module": cls.__module__,
+        "qualname": cls.__qualname__,
         "params": {
             name: param.serialize(task._values[name]) for name, param in cls._params.items()
         },

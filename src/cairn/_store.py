@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import posixpath
 import threading
@@ -93,6 +94,10 @@ class _ChecksumWriter(io.RawIOBase):
 
 Writer = Callable[[BinaryIO], None]
 
+# Temporary names: unique per process (random token) and per write (counter).
+_TOKEN = uuid.uuid4().hex[:8]
+_counter = itertools.count()
+
 
 class Store(Protocol):
     """What cairn needs of a place to keep outputs and records."""
@@ -162,7 +167,7 @@ class LocalStore:
         full = self._full(path)
         directory = os.path.dirname(full)
         self._ensure_dir(directory)
-        tmp = os.path.join(directory, f".{os.path.basename(full)}.{uuid.uuid4().hex[:12]}.tmp")
+        tmp = f"{directory}/.{os.path.basename(full)}.{_TOKEN}{next(_counter)}.tmp"
         try:
             with open(tmp, "wb") as raw:
                 stream = _ChecksumWriter(raw)

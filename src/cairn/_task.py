@@ -8,10 +8,15 @@ family, its significant parameters (type-tagged canonical encoding), the ids of 
 
 from __future__ import annotations
 
+import importlib
+import json
 import logging
 import os
+import warnings
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, Generic, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast, dataclass_transform
+
+from typing_extensions import TypeVar
 
 from cairn import _fingerprint
 from cairn._errors import (
@@ -19,27 +24,14 @@ from cairn._errors import (
     DependencyCycleError,
     KeyNotFoundError,
     MissingColumnsError,
+    OutputNotFoundError,
     ParameterError,
     RequirementError,
     suggest,
 )
-from cairn._files import FileParameter
 from cairn._identity import TASK_MARKER, canonical, digest
-from cairn._params import (
-    BoolParameter,
-    DateParameter,
-    DateTimeParameter,
-    DictParameter,
-    EnumParameter,
-    FloatParameter,
-    IntParameter,
-    ListParameter,
-    Parameter,
-    TaskListParameter,
-    TaskParameter,
-    iter_tasks,
-)
-from cairn._store import LocalStore, Store
+from cairn._params import Parameter, TaskListParameter, TaskParameter, iter_tasks
+from cairn._store import LocalStore, Store, open_store
 from cairn._targets import Target, current_context
 from cairn.formats import extension_of
 
@@ -52,7 +44,8 @@ __all__ = [
     "map_structure",
 ]
 
-T = TypeVar("T")
+T = TypeVar("T", default=Any)
+TaskT = TypeVar("TaskT", bound="Task[Any]")
 
 
 def default_workspace() -> str:
@@ -102,21 +95,28 @@ def map_structure(structure: Any, func: Any) -> Any:
     return structure
 
 
+if TYPE_CHECKING:
+    from cairn import _param_specs as _spec
+else:
+    from cairn import _params as _spec
+
+
 @dataclass_transform(
     kw_only_default=True,
     field_specifiers=(
-        Parameter,
-        IntParameter,
-        FloatParameter,
-        BoolParameter,
-        DateParameter,
-        DateTimeParameter,
-        EnumParameter,
-        ListParameter,
-        DictParameter,
-        TaskParameter,
-        TaskListParameter,
-        FileParameter,
+        _spec.Parameter,
+        _spec.IntParameter,
+        _spec.FloatParameter,
+        _spec.BoolParameter,
+        _spec.DateParameter,
+        _spec.DateTimeParameter,
+        _spec.EnumParameter,
+        _spec.ListParameter,
+        _spec.DictParameter,
+        _spec.TaskParameter,
+        _spec.TaskListParameter,
+        _spec.SerializableParameter,
+        _spec.FileParameter,
     ),
 )
 class TaskMeta(type):
@@ -132,7 +132,14 @@ class TaskMeta(type):
                 elif key in params:
                     del params[key]  # a subclass replaced the parameter with something else
         cls._params = params  # type: ignore[attr-defined]
-        cls.family = f"{cls.__module__}.{cls.__qualname__}"  # type: ignore[attr-defined]
+        namespace = getattr(cls, "namespace", None)
+        if namespace is not None and not isinstance(namespace, str):
+            namespace = None  # e.g. a parameter that happens to be called "namespace"
+        prefix = f"{namespace}." if namespace else ""
+        cls.family = f"{prefix}{cls.__module__}.{cls.__qualname__}"  # type: ignore[attr-defined]
+        cls._path_prefix = (  # type: ignore[attr-defined]
+            (f"{namespace}/" if namespace else "") + cls.__module__.replace(".", "/")
+        )
         return cls
 
 
@@ -145,6 +152,8 @@ class Task(Generic[T], metaclass=TaskMeta):
 
     Class attributes:
         code_version: a string that replaces the code fingerprint in the id.
+        namespace: a prefix for the family, the output folder and the run record, which
+            keeps two projects' same-named tasks apart.
         random_seed: the seed of ``random`` (and numpy) for ``run()``; by default derived
             from the task id.
     """
@@ -152,22 +161,20 @@ class Task(Generic[T], metaclass=TaskMeta):
     __cairn_task__: ClassVar[bool] = True
     _params: ClassVar[dict[str, Parameter[Any]]]
     family: ClassVar[str]
+    _path_prefix: ClassVar[str]
+    namespace: ClassVar[str | None] = None
     code_version: ClassVar[str | None] = None
     random_seed: ClassVar[int | None] = None
     #: True for tasks made outside cairn (``ExternalFile``): they never run, and they are
     #: complete when their outputs exist.
     _external: ClassVar[bool] = False
 
-    _values: dict[str, Any]
-    _vkey: str
-    _id: str | None
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
         if args:
             raise ParameterError(
-                f"{cls.__qualname__} takes parameters by name only, "
-                f"like {cls.__qualname__}({', '.join(f'{n}=...' for n in cls._params)})"
+                f"{cls.__name__} takes parameters by name only, "
+                f"like {cls.__name__}({', '.join(f'{n}=...' for n in cls._params)})"
             )
         params = cls._params
         values: dict[str, Any] = {}
@@ -176,7 +183,7 @@ class Task(Generic[T], metaclass=TaskMeta):
             if param is None:
                 valid = ", ".join(params) or "none"
                 raise ParameterError(
-                    f"{cls.__qualname__} has no parameter {name!r}.{suggest(name, params)} "
+                    f"{cls.__name__} has no parameter {name!r}.{suggest(name, params)} "
                     f"Its parameters are: {valid}."
                 )
             values[name] = param.normalize(value)
@@ -189,12 +196,12 @@ class Task(Generic[T], metaclass=TaskMeta):
                     missing.append(name)
         if missing:
             raise ParameterError(
-                f"{cls.__qualname__} needs a value for {', '.join(repr(m) for m in missing)} "
-                f"(no default): pass it as {cls.__qualname__}({missing[0]}=...)"
+                f"{cls.__name__} needs a value for {', '.join(repr(m) for m in missing)} "
+                f"(no default): pass it as {cls.__name__}({missing[0]}=...)"
             )
-        self._values = {name: values[name] for name in params}
-        self._vkey = digest(cls.family, *self._vkey_parts())
-        self._id = None
+        self._values: dict[str, Any] = {name: values[name] for name in params}
+        self._vkey: str = digest(cls.family, *self._vkey_parts())
+        self._id: str | None = None
 
     # --- identity -------------------------------------------------------------------------
     def _vkey_parts(self) -> Iterator[str]:
@@ -253,7 +260,53 @@ class Task(Generic[T], metaclass=TaskMeta):
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={value!r}" for name, value in self._values.items())
-        return f"{type(self).__qualname__}({args})"
+        return f"{type(self).__name__}({args})"
+
+    def label(self) -> str:
+        """A short one-line name: upstream tasks shown as ``Name#id8`` instead of in full."""
+
+        def show(value: Any) -> str:
+            if _is_task(value):
+                return f"{type(value).__name__}#{value.task_id[:8]}"
+            if isinstance(value, tuple) and value and all(_is_task(v) for v in value):
+                return "[" + ", ".join(show(v) for v in value) + "]"
+            return repr(value)
+
+        args = ", ".join(f"{name}={show(value)}" for name, value in self._values.items())
+        return f"{type(self).__name__}({args})"
+
+    def clone(self, cls: type[TaskT] | None = None, **overrides: Any) -> TaskT:
+        """Build a task of class ``cls`` (default: this one's) from this task's parameters.
+
+        Parameters that ``cls`` also declares are copied; ``overrides`` replace or add values.
+        """
+        target: type[Any] = type(self) if cls is None else cls
+        if not (isinstance(target, type) and issubclass(target, Task)):
+            raise CairnError(f"clone() takes a task class, not {target!r}")
+        values = {n: v for n, v in self._values.items() if n in target._params}
+        values.update(overrides)
+        return cast("TaskT", target(**values))
+
+    @classmethod
+    def from_id(
+        cls,
+        task_id: str,
+        *,
+        workspace: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> Task[Any]:
+        """Rebuild a task from its run record: its class, parameters and upstream tasks.
+
+        ``SomeTask.from_id(id)`` reads that class's record directly; ``cairn.Task.from_id(id)``
+        searches the workspace for the record. Upstream tasks are rebuilt from their own
+        records. If the code changed since the record was written, the rebuilt task gets a
+        new id, and a warning says so.
+
+        Raises:
+            OutputNotFoundError: when no record with that id is in the workspace.
+        """
+        store = open_store(workspace or default_workspace(), storage_options)
+        return _Restorer(store).restore(task_id, cls if cls is not Task else None)
 
     # --- requirements ---------------------------------------------------------------------
     def requires(self) -> Any:
@@ -288,7 +341,7 @@ class Task(Generic[T], metaclass=TaskMeta):
     def output(self) -> Target | Mapping[str, Target]:
         """Where this task's output goes: one target or a dict of them."""
         cls = type(self)
-        return self.make_target(f"{cls.__module__.replace('.', '/')}/{cls.__name__}.pkl")
+        return self.make_target(f"{cls._path_prefix}/{cls.__name__}.pkl")
 
     def make_target(self, path: str, use_unique_id: bool = True) -> Target:
         """A target at ``path`` in the workspace; ``use_unique_id`` adds ``_{task_id}``.
@@ -325,12 +378,12 @@ class Task(Generic[T], metaclass=TaskMeta):
     def record_path(self) -> str:
         """Workspace-relative path of this task's run record."""
         cls = type(self)
-        return f"{cls.__module__.replace('.', '/')}/{cls.__name__}_{self.task_id}.run.json"
+        return f"{cls._path_prefix}/{cls.__name__}_{self.task_id}.run.json"
 
     # --- running --------------------------------------------------------------------------
     def run(self) -> Any:
         """Compute the output and ``dump()`` it. A non-None return value is dumped for you."""
-        raise NotImplementedError(f"{type(self).__qualname__} must define run()")
+        raise NotImplementedError(f"{type(self).__name__} must define run()")
 
     @property
     def logger(self) -> logging.Logger:
@@ -379,6 +432,17 @@ class Task(Generic[T], metaclass=TaskMeta):
         """Load the outputs of ``requires()``, in its shape; ``key`` selects one entry."""
         store = self._store()
         return map_structure(self._select_requirement(key), lambda t: load_output(t, store))
+
+    def load_generator(self, key: str | None = None) -> Iterator[Any]:
+        """Yield the outputs of ``requires()`` (or its entry ``key``) one at a time.
+
+        Only one input is in memory at once. Inputs come in the order of ``requires()``
+        (dict values in insertion order, nested structures depth first); each item is the
+        loaded output itself, not a key.
+        """
+        store = self._store()
+        for task in flatten(self._select_requirement(key), self):
+            yield load_output(task, store)
 
     def _select_requirement(self, key: str | None) -> Any:
         req = self._requirements()
@@ -494,3 +558,81 @@ def _raise_cycle(task: Task[Any], child: Task[Any], parent: dict[str, Task[Any] 
         f"requirements form a cycle: {names}. Break it by changing one of these requires().",
         cycle,
     )
+
+
+class _Restorer:
+    """Rebuilds tasks from run records (``Task.from_id``)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._index: dict[str, str] | None = None
+        self._done: dict[str, Task[Any]] = {}
+
+    def _find(self, task_id: str, cls: type[Task[Any]] | None) -> str:
+        if cls is not None:
+            path = f"{cls._path_prefix}/{cls.__name__}_{task_id}.run.json"
+            if self.store.exists(path):
+                return path
+        if self._index is None:
+            suffix = ".run.json"
+            self._index = {
+                p[-len(suffix) - 32 : -len(suffix)]: p
+                for p in self.store.list()
+                if p.endswith(suffix)
+            }
+        found = self._index.get(task_id)
+        if found is None:
+            where = f" of {cls.__name__}" if cls is not None else ""
+            raise OutputNotFoundError(
+                f"no run record{where} with id {task_id!r} in the workspace "
+                f"{self.store.url}; check the id and the workspace"
+            )
+        return found
+
+    def restore(self, task_id: str, cls: type[Task[Any]] | None = None) -> Task[Any]:
+        if task_id in self._done:
+            return self._done[task_id]
+        with self.store.open_read(self._find(task_id, cls)) as file:
+            record = json.loads(file.read())
+        klass = _import_class(record)
+        values: dict[str, Any] = {}
+        for name, raw in record["params"].items():
+            param = klass._params.get(name)
+            if param is None:
+                continue  # a parameter removed since: the class's current default applies
+            if isinstance(param, TaskParameter):
+                values[name] = self.restore(raw["task_id"])
+            elif isinstance(param, TaskListParameter):
+                values[name] = [self.restore(ref["task_id"]) for ref in raw]
+            else:
+                values[name] = raw
+        task: Task[Any] = klass(**values)
+        if task.task_id != task_id:
+            warnings.warn(
+                f"{task!r} was restored from record {task_id} but now has id {task.task_id}: "
+                "its code or parameter definitions changed since that run",
+                stacklevel=3,
+            )
+        self._done[task_id] = task
+        return task
+
+
+def _import_class(record: Mapping[str, Any]) -> type[Task[Any]]:
+    module_name, qualname = record.get("module"), record.get("qualname")
+    if not module_name or not qualname or "<locals>" in qualname:
+        raise CairnError(
+            f"cannot rebuild {record.get('family')!r} from its record: the class must be "
+            "defined at module level of an importable module"
+        )
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise CairnError(
+            f"cannot rebuild {record['family']!r}: {exc}. Is its module importable "
+            "(on sys.path) and the class still there?"
+        ) from None
+    if not (isinstance(obj, type) and issubclass(obj, Task)):
+        raise CairnError(f"{module_name}.{qualname} is not a task class")
+    return obj

@@ -244,6 +244,10 @@ def is_user_module(name: str | None) -> bool:
         if module is None:
             return False  # not imported (yet): decide again when it is
         path = getattr(module, "__file__", None)
-        result = bool(path) and is_user_path(str(path))
+        if path:
+            result = is_user_path(str(path))
+        else:  # built-in, frozen, or made at run time (a notebook, exec): user code unless stdlib
+            top = name.partition(".")[0]
+            result = top not in sys.builtin_module_names and top not in sys.stdlib_module_names
     _user_modules[name] = result
     return result

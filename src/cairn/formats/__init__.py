@@ -68,17 +68,16 @@ def known_extensions() -> list[str]:
 def extension_of(path: str) -> str:
     """Return the registered extension ``path`` ends with (longest match, e.g. ``.csv.gz``)."""
     name = path.rsplit("/", 1)[-1].lower()
-    best = ""
-    for ext in _registry:
-        if name.endswith(ext) and len(ext) > len(best):
-            best = ext
-    if not best:
-        raise FormatError(
-            f"no format for {path!r}: cairn chooses the format by extension and knows "
-            f"{', '.join(known_extensions())}. Use one of those, or register a format with "
-            "cairn.formats.register('.ext', MyFormat())."
-        )
-    return best
+    dot = name.find(".")
+    while dot != -1:
+        if name[dot:] in _registry:
+            return name[dot:]
+        dot = name.find(".", dot + 1)
+    raise FormatError(
+        f"no format for {path!r}: cairn chooses the format by extension and knows "
+        f"{', '.join(known_extensions())}. Use one of those, or register a format with "
+        "cairn.formats.register('.ext', MyFormat())."
+    )
 
 
 def get(path_or_extension: str) -> Format:

@@ -1,0 +1,190 @@
+"""Task ids: type-tagged canonical encoding, golden digests, code fingerprints."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import textwrap
+import types
+import uuid
+from pathlib import Path
+
+import pytest
+
+import cairn
+
+
+class Pinned(cairn.Task):
+    code_version = "1"
+    value = cairn.Parameter()
+    note = cairn.Parameter(default="", significant=False)
+
+    def run(self):
+        return self.value
+
+
+class PinnedInt(cairn.Task):
+    code_version = "1"
+    value = cairn.IntParameter()
+
+
+class PinnedFloat(cairn.Task):
+    code_version = "1"
+    value = cairn.FloatParameter()
+
+
+class PinnedDict(cairn.Task):
+    code_version = "1"
+    value = cairn.DictParameter()
+
+
+class PinnedAny(cairn.Task):
+    code_version = "1"
+    value = cairn.ListParameter()
+
+
+class Downstream(cairn.Task):
+    code_version = "1"
+    up = cairn.TaskParameter()
+
+
+def test_golden_digests_pin_the_id_scheme():
+    # A change here changes every id in every store: it must be deliberate and noted in
+    # the changelog. (The family is "test_identity.<Class>": tests/ is not a package.)
+    assert Pinned(value="a").task_id == "d3434ee0d93f83543dc7caa18a342d00"
+    assert PinnedInt(value=1).task_id == "cc2179c0d7222b64afda189198498829"
+    assert Downstream(up=Pinned(value="a")).task_id == "54c6bea44fbb24b06c7a84139bdb9a72"
+
+
+def test_golden_canonical_encoding():
+    from cairn._identity import canonical, digest
+
+    value = {"b": [1, 1.0, "1", True, None], "a": (b"x",)}
+    assert canonical(value) == "D[S1:a=L[Y1:78],S1:b=L[I1,F0x1.0000000000000p+0,S1:1,B1,N]]"
+    assert digest("a", "b") == "c04e17957d4ca3123b3afdaab02e4023"
+
+
+def test_one_one_point_oh_text_one_and_true_give_four_ids():
+    ids = {
+        PinnedAny(value=[1]).task_id,
+        PinnedAny(value=[1.0]).task_id,
+        PinnedAny(value=["1"]).task_id,
+        PinnedAny(value=[True]).task_id,
+    }
+    assert len(ids) == 4
+
+
+def test_dict_key_order_does_not_change_the_id():
+    assert PinnedDict(value={"a": 1, "b": 2}).task_id == PinnedDict(value={"b": 2, "a": 1}).task_id
+    assert PinnedDict(value={"a": 1}).task_id != PinnedDict(value={"a": 2}).task_id
+
+
+def test_insignificant_parameter_is_kept_out_of_the_id_but_shown():
+    a, b = Pinned(value="x", note="first"), Pinned(value="x", note="second")
+    assert a.task_id == b.task_id
+    assert a == b and hash(a) == hash(b)
+    assert "note='first'" in repr(a)
+
+
+def test_equal_tasks_are_equal_values():
+    assert Pinned(value="x") == Pinned(value="x")
+    assert len({Pinned(value="x"), Pinned(value="x"), Pinned(value="y")}) == 2
+    assert Pinned(value="1") != PinnedInt(value=1)
+
+
+def test_upstream_id_enters_the_downstream_id():
+    assert Downstream(up=Pinned(value="a")).task_id != Downstream(up=Pinned(value="b")).task_id
+
+
+def test_int_and_float_tasks_differ_even_for_equal_numbers():
+    assert PinnedInt(value=1).task_id != PinnedFloat(value=1.0).task_id
+
+
+def _load(tmp_path: Path, source: str, name: str = "user_pipeline"):
+    directory = tmp_path / uuid.uuid4().hex
+    directory.mkdir()
+    path = directory / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # stays registered, as an imported module would
+    spec.loader.exec_module(module)
+    return module
+
+
+BASE = """
+import cairn
+
+class Step(cairn.Task):
+    n = cairn.IntParameter(default=1)
+
+    def run(self):
+        return self.n * 2
+"""
+
+
+def test_comments_docstrings_and_formatting_do_not_change_the_id(tmp_path):
+    reformatted = '''
+    import cairn
+
+
+    class Step(cairn.Task):
+        """A step."""
+
+        n = cairn.IntParameter(   default=1 )   # how many
+
+
+        def run(self):
+            "Double it."
+            # a comment
+            return (self.n
+                    * 2)
+    '''
+    before = _load(tmp_path, BASE).Step().task_id
+    after = _load(tmp_path, reformatted).Step().task_id
+    assert before == after
+
+
+def test_editing_run_changes_the_id(tmp_path):
+    before = _load(tmp_path, BASE).Step().task_id
+    after = _load(tmp_path, BASE.replace("* 2", "* 3")).Step().task_id
+    assert before != after
+
+
+def test_editing_a_user_base_class_changes_the_id(tmp_path):
+    source = """
+    import cairn
+
+    class Base(cairn.Task):
+        def scale(self):
+            return 2
+
+    class Step(Base):
+        def run(self):
+            return self.scale()
+    """
+    before = _load(tmp_path, source).Step().task_id
+    after = _load(tmp_path, source.replace("return 2", "return 3")).Step().task_id
+    assert before != after
+
+
+def test_code_version_replaces_the_fingerprint(tmp_path):
+    pinned = BASE.replace(
+        "class Step(cairn.Task):", 'class Step(cairn.Task):\n    code_version = "7"'
+    )
+    before = _load(tmp_path, pinned).Step().task_id
+    after = _load(tmp_path, pinned.replace("* 2", "* 3")).Step().task_id
+    bumped = _load(tmp_path, pinned.replace('"7"', '"8"')).Step().task_id
+    assert before == after != bumped
+
+
+def test_class_without_source_is_named_in_a_warning(monkeypatch):
+    module = types.ModuleType("generated_tasks")  # made at run time: no source file
+    monkeypatch.setitem(sys.modules, "generated_tasks", module)
+    exec(
+        "import cairn\nclass NoSource(cairn.Task):\n    def run(self):\n        return 1\n",
+        module.__dict__,
+    )
+    with pytest.warns(UserWarning, match="cannot fingerprint generated_tasks.NoSource"):
+        module.NoSource().task_id
