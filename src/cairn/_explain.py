@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cairn._fingerprint import DISABLED
-from cairn._history import at_default, display, read_history, read_manifest
+from cairn._history import at_default, display, keys_of, read_history, read_manifest
 from cairn._identity import digest
 from cairn._params import FileParameter
 from cairn._store import Store
@@ -157,7 +157,7 @@ class Explainer:
     def _nearest(self, task: Task[Any], history: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """The latest run that differs from ``task`` in one parameter only (preferring one
         where that parameter was at its default, as it is now), else the latest run."""
-        keys = {n: digest(t)[:16] for n, _, t in (p.partition("=") for p in task._vkey_parts())}
+        keys = keys_of(task)
         defaults = set(at_default(task))
         near = self._near_index(type(task).family, history)
         best: tuple[bool, str] | None = None
@@ -195,16 +195,15 @@ class Explainer:
         old_keys: dict[str, str] = entry.get("keys") or {}
         old_params: dict[str, Any] = entry.get("params") or {}
         defaults = set(at_default(task)) & set(entry.get("defaults") or ())
-        for part in task._vkey_parts():
-            name, _, text = part.partition("=")
-            if old_keys.get(name) != digest(text)[:16]:
+        keys = keys_of(task)
+        for name, key in keys.items():
+            if old_keys.get(name) != key:
                 new = display(cls._params[name], task._values[name])
                 old = old_params.get(name, _ABSENT)
                 note = "its default" if name in defaults else ""
                 yield Change("parameter", name, old, new, note)
-        current = {p.partition("=")[0] for p in task._vkey_parts()}
         for name in old_keys:
-            if name not in current:
+            if name not in keys:
                 yield Change("parameter", name, old_params.get(name), _ABSENT)
 
     def _code(self, task: Task[Any], entry: dict[str, Any]) -> tuple[Change, ...]:

@@ -107,8 +107,20 @@ def read_history(store: Store, family: str) -> dict[str, dict[str, Any]]:
     return entries if isinstance(entries, dict) else {}
 
 
+def param_key(text: str) -> str:
+    """What a history keeps of a parameter's canonical text, to match runs by parameters."""
+    return text if len(text) <= 24 else digest(text)[:16]
+
+
+def keys_of(task: Task[Any]) -> dict[str, str]:
+    """``task``'s significant parameters as matching keys (tasks by value key, not by id)."""
+    return {n: param_key(t) for n, _, t in (p.partition("=") for p in task._vkey_parts())}
+
+
 def display(param: Any, value: Any) -> Any:
     """A short JSON-compatible form of a parameter value, for explanations."""
+    if value is None or type(value) in (str, int, float, bool):
+        return value
     if getattr(type(value), "__cairn_task__", False):
         text = repr(value)
         return {"task": text if len(text) <= 80 else text[:77] + "..."}
@@ -125,12 +137,8 @@ def display(param: Any, value: Any) -> Any:
 def entry_for(task: Task[Any], record: dict[str, Any]) -> dict[str, Any]:
     """The history entry of ``task``, which has just run and written ``record``."""
     cls = type(task)
-    params: dict[str, Any] = {}
-    keys: dict[str, str] = {}
-    for part in task._vkey_parts():
-        name, _, text = part.partition("=")
-        keys[name] = digest(text)[:16]
-        params[name] = display(cls._params[name], task._values[name])
+    keys = keys_of(task)
+    params = {name: display(cls._params[name], task._values[name]) for name in keys}
     files = {
         name: param.content(task._values[name])
         for name, param in cls._params.items()
