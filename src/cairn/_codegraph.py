@@ -64,7 +64,6 @@ def reset() -> None:
     with lock:
         _infos.clear()
         _objects.clear()
-        _warned.clear()
 
 
 def _warn_once(qualname: str, why: str) -> None:

@@ -130,9 +130,11 @@ def class_fingerprint(cls: type, stop: type | None = None) -> Fingerprint:
 
     Cached per class; :data:`DISABLED` while fingerprinting is off.
     """
-    if not current_settings().enabled:
-        return DISABLED
     root = _classes.get(cls)
+    if root is not None and time.monotonic() - root.checked < RECHECK_SECONDS:
+        return root.fingerprint  # the hot path: once per task id
+    if not current_settings().enabled:  # a change of settings empties _classes
+        return DISABLED
     if root is not None and _fresh(root):
         return root.fingerprint
     with _codegraph.lock:

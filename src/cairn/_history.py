@@ -219,6 +219,12 @@ class HistoryRecorder:
         if self.inner is not None:
             self.inner.task_failed(task, error)
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other hook of the caller's listener, passed through."""
+        if name.startswith("__") or self.__dict__.get("inner") is None:
+            raise AttributeError(name)
+        return getattr(self.__dict__["inner"], name)
+
     def flush(self) -> None:
         """Write what was collected; a history that cannot be written is only a lost hint."""
         pending, self._pending = self._pending, {}
