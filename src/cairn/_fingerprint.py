@@ -133,8 +133,9 @@ def class_fingerprint(cls: type, stop: type | None = None) -> Fingerprint:
     root = _classes.get(cls)
     if root is not None and time.monotonic() - root.checked < RECHECK_SECONDS:
         return root.fingerprint  # the hot path: once per task id
-    if not current_settings().enabled:  # a change of settings empties _classes
+    if not current_settings().enabled:
         return DISABLED
+    root = _classes.get(cls)  # again: a change of settings empties the cache
     if root is not None and _fresh(root):
         return root.fingerprint
     with _codegraph.lock:
