@@ -376,3 +376,24 @@ def test_function_fingerprints_follow_partials_methods_and_wrappers(pkg):
     assert f"{name}.funcs.RATE" in function_fingerprint(funcs.cached).components
     bound = function_fingerprint(funcs.Model().predict).components
     assert {f"{name}.funcs.Model.predict", f"{name}.funcs.base"} <= set(bound)
+
+
+def test_a_parameter_named_like_a_function_is_not_a_use_of_that_function(pkg):
+    package = pkg(
+        funcs="""
+        def clean(raw):
+            return raw
+
+        def scale(x):
+            return x * 2
+
+        def total(clean):
+            def inner():
+                scale = 3  # a local of inner: total still uses the global scale below
+                return scale
+            return sum(clean) + scale(inner())
+        """
+    )
+    funcs = package.load("funcs")
+    names = {k.rpartition(".")[2] for k in function_fingerprint(funcs.total).components}
+    assert names == {"total", "scale"}

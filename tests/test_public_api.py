@@ -33,6 +33,8 @@ EXPECTED = {
     "OutputNotFoundError",
     "Parameter",
     "ParameterError",
+    "Pipeline",
+    "PipelineError",
     "Plan",
     "PlanEntry",
     "RequirementError",
@@ -46,6 +48,7 @@ EXPECTED = {
     "TaskParameter",
     "__version__",
     "build",
+    "node",
     "plan",
 }
 

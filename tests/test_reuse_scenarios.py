@@ -24,9 +24,11 @@ RUNLOG = """
 import os
 
 def mark(task):
-    scenario = type(task).__module__.split(".")[0]
+    mark_name(type(task).__module__.split(".")[0], type(task).__qualname__)
+
+def mark_name(scenario, name):
     with open(os.path.join(os.environ["RUNLOG"], scenario + ".log"), "a") as log:
-        log.write(type(task).__qualname__ + "\\n")
+        log.write(name + "\\n")
 """
 
 DRIVER = """
@@ -245,6 +247,42 @@ def roots():
     return [Clean(), Report()]
 """
 
+PIPELINE = """
+import cairn
+from runlog import mark_name
+from . import helpers
+
+
+def load():
+    mark_name("s13_pipeline", "load")
+    return [1, 2, 3]
+
+
+def clean(raw):
+    mark_name("s13_pipeline", "clean")
+    return helpers.scale(raw)
+
+
+def total(clean):
+    mark_name("s13_pipeline", "total")
+    return sum(clean)
+
+
+def roots():
+    return cairn.Pipeline(
+        [
+            cairn.node(load, outputs="raw"),
+            cairn.node(clean, inputs=["raw"], outputs="clean"),
+            cairn.node(total, inputs=["clean"], outputs="total"),
+        ]
+    ).tasks()
+"""
+
+PIPELINE_HELPERS = """
+def scale(values):
+    return [v * {factor} for v in values]
+"""
+
 # scenario -> step -> {relative path: file text}; step 0 is the first build.
 SCENARIOS: dict[str, dict[int, dict[str, str]]] = {
     "s01_run_body": {
@@ -361,6 +399,10 @@ SCENARIOS: dict[str, dict[int, dict[str, str]]] = {
         2: {"lookup.txt": "abcd\n"},
         3: {},  # touch both files without changing them
     },
+    "s13_pipeline": {
+        0: {"tasks.py": PIPELINE, "helpers.py": PIPELINE_HELPERS.format(factor=2)},
+        1: {"helpers.py": PIPELINE_HELPERS.format(factor=3)},
+    },
 }
 STEPS = 4
 
@@ -437,7 +479,9 @@ def ran(steps: list[dict[str, Any]], scenario: str, step: int) -> list[str]:
 def reasons(steps: list[dict[str, Any]], scenario: str, step: int) -> dict[str, str]:
     """Task repr -> reason, for the tasks the plan said will run."""
     return {
-        e["task"]: e["reason"] for e in steps[step][scenario]["planned"] if e["state"] == "will run"
+        e["label"]: e["reason"]
+        for e in steps[step][scenario]["planned"]
+        if e["state"] == "will run"
     }
 
 
@@ -543,11 +587,19 @@ def test_touching_input_files_without_changing_them_reruns_nothing(steps):
     assert ran(steps, "s12_external_files", 3) == []
 
 
+def test_editing_a_helper_of_a_pipeline_node_reruns_that_node_and_downstream(steps):
+    assert ran(steps, "s13_pipeline", 1) == ["clean", "total"]
+    assert reasons(steps, "s13_pipeline", 1) == {
+        "clean(raw) -> clean": "code changed in s13_pipeline.helpers.scale",
+        "total(clean) -> total": "upstream clean will run",
+    }
+
+
 def test_each_plan_names_exactly_the_tasks_that_then_ran(steps):
     for step, results in enumerate(steps):
         for scenario, result in results.items():
             planned = sorted(
-                e["task"].partition("(")[0] for e in result["planned"] if e["state"] == "will run"
+                e["label"].partition("(")[0] for e in result["planned"] if e["state"] == "will run"
             )
             assert planned == result["ran"], (scenario, step, result["table"])
 

@@ -22,6 +22,7 @@ from cairn._errors import (
     MissingInputError,
     OutputNotFoundError,
     ParameterError,
+    PipelineError,
     RequirementError,
     SchemaError,
     StoreError,
@@ -33,6 +34,19 @@ from cairn._graph import Plan, PlanEntry
 from cairn._targets import Target
 from cairn._task import Task
 from cairn._version import __version__
+
+if TYPE_CHECKING:
+    from cairn.pipeline import Pipeline, node
+else:
+
+    def __getattr__(name: str) -> object:
+        # The function style is imported on first use, so `import cairn` stays light.
+        if name in ("Pipeline", "node"):
+            from cairn import pipeline
+
+            return getattr(pipeline, name)
+        raise AttributeError(f"module 'cairn' has no attribute {name!r}")
+
 
 if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
     from cairn._param_specs import (
@@ -93,6 +107,8 @@ __all__ = [
     "OutputNotFoundError",
     "Parameter",
     "ParameterError",
+    "Pipeline",
+    "PipelineError",
     "Plan",
     "PlanEntry",
     "RequirementError",
@@ -106,5 +122,6 @@ __all__ = [
     "TaskParameter",
     "__version__",
     "build",
+    "node",
     "plan",
 ]

@@ -66,13 +66,16 @@ def reset() -> None:
         _objects.clear()
 
 
-def _warn_once(qualname: str, why: str) -> None:
-    if qualname in _warned:
+def _warn_once(key: str, why: str) -> None:
+    if key in _warned:
         return
-    _warned.add(qualname)
+    _warned.add(key)
+    owner, sep, name = key.partition(".<closure>.")
+    what = f"the value of {name!r} that {owner} closes over" if sep else key
     warnings.warn(
-        f"cairn cannot fingerprint {qualname} ({why}); it counts by name only, so edits to "
-        "it will not rerun tasks. Set code_version on the task to control reruns by hand.",
+        f"cairn cannot fingerprint {what} ({why}); it counts by name only, so changes to it "
+        "will not rerun anything. Pass it as a parameter or input instead, or set "
+        "code_version to control reruns by hand.",
         FingerprintWarning,
         stacklevel=5,
     )
@@ -171,7 +174,7 @@ class Resolver:
         try:
             yield ("k", key, digest("value", canonical(value)))
         except CairnError:
-            yield ("x", key, f"a closure variable holding {type(value).__qualname__}")
+            yield ("x", key, f"a {type(value).__qualname__}")
 
     def value(
         self, value: Any, attrs: frozenset[str], global_name: str | None = None
@@ -246,11 +249,16 @@ class Resolver:
 
 
 def roots_of(obj: Any) -> list[Node]:
-    """The nodes to start from to fingerprint a callable (function, partial, method, ...)."""
+    """The nodes to start from to fingerprint a callable (function, partial, method, ...).
+
+    A callable that is not the user's own code (a builtin, a library function) counts by its
+    qualified name: its package's version is in the run record.
+    """
     resolver = Resolver(getattr(obj, "__module__", None) or "", {}, owner=_qualname(obj))
     start = list(resolver.value(obj, frozenset()))
-    if isinstance(obj, types.FunctionType) and not start:
-        start = [function_node(obj)]  # asked for explicitly: count it even from a library
+    if not start:
+        key = _qualname(obj)
+        start = [("k", key, digest("by name", key))]
     return start
 
 
@@ -296,7 +304,8 @@ def _function_info(func: Any) -> Info:
         return _unfingerprintable(key, "its source cannot be found")
     text = "\n".join(_source.normalised_ast(n) for n in nodes)
     resolver = Resolver(func.__module__, func.__globals__, _closure_of(func), owner=key)
-    refs = resolver.resolve(_source.uses(nodes))
+    source = _source.source_file(func.__code__.co_filename, func.__globals__)
+    refs = resolver.resolve(_source.uses(nodes, source))
     return Info(((key, digest(text)),), tuple(refs), (func.__code__.co_filename,))
 
 
@@ -319,6 +328,7 @@ def _class_info(cls: type) -> Info:
     if found is None:
         return _unfingerprintable(key, "its source cannot be found", bases)
     filename, node = found
+    source = _source.source_file(filename)
     module = sys.modules.get(cls.__module__)
     namespace = vars(module) if module is not None else {}
     components: list[tuple[str, str]] = []
@@ -334,7 +344,7 @@ def _class_info(cls: type) -> Info:
                 resolver = Resolver(func.__module__, func.__globals__, _closure_of(func), method)
             else:
                 resolver = Resolver(cls.__module__, namespace, owner=method)
-            refs.extend(resolver.resolve(_source.uses([stmt])))
+            refs.extend(resolver.resolve(_source.uses([stmt], source)))
         elif _is_declaration(cls, stmt):
             declarations.append(stmt)  # not in the text; what it uses still counts
         else:
@@ -368,10 +378,13 @@ def _constant_info(module_name: str, name: str, depth: int = 0) -> Info:
                 return Info(found.components, found.refs, found.files + files)
     key = f"{module_name}.{name}"
     value = namespace.get(name)
-    try:
-        return Info(((key, digest("value", canonical(value))),), (), files)
-    except CairnError:
-        pass
+    # Values count as they are, except containers that may be changed at run time (a cache,
+    # a counter, a registry): those count by the statements that make them.
+    if not (statements and isinstance(value, list | dict | set | bytearray)):
+        try:
+            return Info(((key, digest("value", canonical(value))),), (), files)
+        except CairnError:
+            pass
     if not statements:
         return _unfingerprintable(key, f"a {type(value).__qualname__} set outside the source")
     text = "\n".join(_source.normalised_ast(s) for s in statements)

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cairn._fingerprint import DISABLED
+from cairn._fingerprint import DISABLED, Fingerprint
 from cairn._history import at_default, display, keys_of, read_history, read_manifest
 from cairn._identity import digest
 from cairn._params import FileParameter
@@ -108,8 +108,19 @@ def _transition(what: str, old: Any, new: Any, absent: Any, appeared: str) -> st
     return f"{what} changed {_show(old)} -> {_show(new)}"
 
 
+def _dict_changes(name: str, old: dict[str, Any], new: dict[str, Any]) -> Iterable[Change]:
+    """One change per key of a dict-valued parameter (``config.model.lr``, ``opts.depth``)."""
+    for key in sorted(set(old) | set(new), key=str):
+        before, after = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if before != after:
+            subject = key if str(key).startswith(name + ".") else f"{name}.{key}"
+            yield Change("parameter", subject, before, after)
+
+
 def _short(task: Task[Any]) -> str:
-    return type(task).__name__
+    """How a reason names a task: its class name (a pipeline node: the node's name)."""
+    family = task._history_family()
+    return family.rpartition(":")[2] if ":" in family else type(task).__name__
 
 
 class Explainer:
@@ -135,7 +146,7 @@ class Explainer:
 
     def explain(self, task: Task[Any], will_run: set[str]) -> tuple[Change, ...]:
         """The reasons ``task`` (not complete) will run; ``will_run`` holds the ids that will."""
-        history = self._history(type(task).family)
+        history = self._history(task._history_family())
         if not history:
             return (Change("new"),)
         entry = history.get(task._vkey)
@@ -159,7 +170,7 @@ class Explainer:
         where that parameter was at its default, as it is now), else the latest run."""
         keys = keys_of(task)
         defaults = set(at_default(task))
-        near = self._near_index(type(task).family, history)
+        near = self._near_index(task._history_family(), history)
         best: tuple[bool, str] | None = None
         chosen: dict[str, Any] | None = None
         for name, index in near.items():
@@ -197,29 +208,38 @@ class Explainer:
         defaults = set(at_default(task)) & set(entry.get("defaults") or ())
         keys = keys_of(task)
         for name, key in keys.items():
-            if old_keys.get(name) != key:
-                new = display(cls._params[name], task._values[name])
-                old = old_params.get(name, _ABSENT)
-                note = "its default" if name in defaults else ""
-                yield Change("parameter", name, old, new, note)
+            if old_keys.get(name) == key:
+                continue
+            new = display(cls._params[name], task._values[name])
+            old = old_params.get(name, _ABSENT)
+            if old == new and isinstance(new, str) and new.endswith("task(s)]"):
+                continue  # the same number of upstream tasks: the upstream reasons say more
+            if isinstance(old, dict) and isinstance(new, dict) and "task" not in new:
+                yield from _dict_changes(name, old, new)
+                continue
+            note = "its default" if name in defaults else ""
+            yield Change("parameter", name, old, new, note)
         for name in old_keys:
             if name not in keys:
                 yield Change("parameter", name, old_params.get(name), _ABSENT)
 
     def _code(self, task: Task[Any], entry: dict[str, Any]) -> tuple[Change, ...]:
-        cls = type(task)
-        key = (cls, entry.get("code"), entry.get("code_version"))
+        fp = task._code_fingerprint()  # per task: a pipeline node carries its function's
+        version = type(task).code_version
+        key = (fp.digest, version, entry.get("code"), entry.get("code_version"))
         found = self._code_changes.get(key)
         if found is None:
-            found = self._code_changes[key] = tuple(self._code_diff(cls, key[1], key[2]))
+            found = tuple(self._code_diff(fp, version, key[2], key[3]))
+            self._code_changes[key] = found
         return found
 
-    def _code_diff(self, cls: type[Task[Any]], old: Any, old_version: Any) -> Iterable[Change]:
-        fp = cls.code_fingerprint()
+    def _code_diff(
+        self, fp: Fingerprint, version: str | None, old: Any, old_version: Any
+    ) -> Iterable[Change]:
         if old == fp.digest:
             return
-        if old_version != cls.code_version:
-            yield Change("code_version", "", old_version, cls.code_version)
+        if old_version != version:
+            yield Change("code_version", "", old_version, version)
             return
         if DISABLED.digest in (fp.digest, old):
             state = "turned off" if fp.digest == DISABLED.digest else "turned on"

@@ -46,6 +46,7 @@ class PlanEntry:
         """The entry as JSON-compatible data, for tools."""
         return {
             "task": repr(self.task),
+            "label": self.task.label(),
             "family": type(self.task).family,
             "task_id": self.task.task_id,
             "state": self.state,

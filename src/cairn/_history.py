@@ -211,7 +211,7 @@ class HistoryRecorder:
                 return
             if not isinstance(record, dict):
                 return
-        self._pending.setdefault(type(task).family, {})[task._vkey] = entry_for(task, record)
+        self._pending.setdefault(task._history_family(), {})[task._vkey] = entry_for(task, record)
         if time.monotonic() - self._last_flush > FLUSH_SECONDS:
             self.flush()
 

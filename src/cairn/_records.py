@@ -272,7 +272,7 @@ def record_for(
 ) -> dict[str, Any]:
     """Build the run record of a task that has just run."""
     cls = type(task)
-    fingerprint = cls.code_fingerprint()
+    fingerprint = task._code_fingerprint()
     outputs = {}
     for key, target in task._outputs().items():
         written = ctx.written[target.path]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import linecache
 import os
+import symtable
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -78,9 +79,46 @@ class SourceFile:
     """One parsed source file, indexed for lookups."""
 
     tree: ast.Module
+    text: str = ""
+    filename: str = ""
     by_line: dict[int, list[ast.AST]] = field(default_factory=dict)
     classes: dict[str, list[ast.ClassDef]] = field(default_factory=dict)
     bindings: dict[str, list[ast.stmt]] = field(default_factory=dict)
+    _scopes: dict[tuple[str, int], list[symtable.SymbolTable]] | None = None
+
+    def global_names(self, node: ast.AST) -> frozenset[str] | None:
+        """The names a function or lambda (and the scopes nested in it) reads from outside:
+        globals, and the function's own closure variables.
+
+        Exact, from the compiler's symbol tables: a parameter or local variable that happens
+        to share a global's name is not a use of that global. None when not found.
+        """
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            return None
+        if self._scopes is None:
+            self._scopes = {}
+            try:
+                top = symtable.symtable(self.text, self.filename or "<source>", "exec")
+            except (SyntaxError, ValueError):
+                top = None
+            stack = [top] if top is not None else []
+            while stack:
+                table = stack.pop()
+                key = (table.get_name(), table.get_lineno())
+                self._scopes.setdefault(key, []).append(table)
+                stack.extend(table.get_children())
+        name = "lambda" if isinstance(node, ast.Lambda) else node.name
+        tables = list(self._scopes.get((name, node.lineno), ()))
+        if not tables:
+            return None
+        found = {s.get_name() for t in tables for s in t.get_symbols() if s.is_free()}
+        while tables:
+            table = tables.pop()
+            found.update(
+                s.get_name() for s in table.get_symbols() if s.is_referenced() and s.is_global()
+            )
+            tables.extend(table.get_children())
+        return frozenset(found)
 
     def _index(self) -> None:
         """Index definitions by line and qualified name, removing docstrings on the way."""
@@ -153,7 +191,7 @@ def source_file(filename: str, module_globals: dict[str, Any] | None = None) -> 
             except (SyntaxError, ValueError):
                 tree = None
             if tree is not None:
-                parsed = SourceFile(tree)
+                parsed = SourceFile(tree, "".join(lines), filename)
                 parsed._index()
         _files[filename] = (now, parsed)
         return parsed
@@ -245,34 +283,47 @@ class Uses:
     imports: tuple[tuple[str, int, tuple[tuple[str, str], ...] | None], ...]
 
 
-def uses(nodes: Sequence[ast.AST]) -> Uses:
+def uses(nodes: Sequence[ast.AST], source: SourceFile | None = None) -> Uses:
     """Collect the names loaded, attributes read and imports made in ``nodes``.
 
-    Annotations are skipped. ``imports`` holds ``(module, level, ((name, bound_as), ...))``
-    for ``from`` imports and ``(module, 0, None)`` for plain ``import`` statements.
+    With the ``source`` file the nodes come from, a function's or lambda's names are its
+    globals as the compiler sees them (plus what its decorators and defaults use, which run
+    in the enclosing scope); otherwise every name loaded counts (a local that shares a
+    global's name then counts too, which can only add reruns). Annotations are skipped.
+    ``imports`` holds ``(module, level, ((name, bound_as), ...))`` for ``from`` imports and
+    ``(module, 0, None)`` for plain ``import`` statements.
     """
     names: set[str] = set()
     attrs: set[str] = set()
     imports: list[tuple[str, int, tuple[tuple[str, str], ...] | None]] = []
-    stack: list[ast.AST] = list(nodes)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                names.add(node.id)
-            continue
-        if isinstance(node, ast.Attribute):
-            attrs.add(node.attr)
-        elif isinstance(node, ast.Import):
-            imports.extend((alias.name, 0, None) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            bound = tuple((a.name, a.asname or a.name) for a in node.names)
-            imports.append((node.module or "", node.level, bound))
-        for name, value in ast.iter_fields(node):
-            if name in _SKIP_FIELDS:
+    for top in nodes:
+        exact = source.global_names(top) if source is not None else None
+        if exact is not None and isinstance(
+            top, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+        ):
+            names.update(exact)
+            outer: list[ast.AST] = [*getattr(top, "decorator_list", ()), *top.args.defaults]
+            outer += [d for d in top.args.kw_defaults if d is not None]
+            names.update(uses(outer).names)
+        stack: list[ast.AST] = [top]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                if exact is None and isinstance(node.ctx, ast.Load):
+                    names.add(node.id)
                 continue
-            if isinstance(value, ast.AST):
-                stack.append(value)
-            elif isinstance(value, list):
-                stack.extend(v for v in value if isinstance(v, ast.AST))
+            if isinstance(node, ast.Attribute):
+                attrs.add(node.attr)
+            elif isinstance(node, ast.Import):
+                imports.extend((alias.name, 0, None) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                bound = tuple((a.name, a.asname or a.name) for a in node.names)
+                imports.append((node.module or "", node.level, bound))
+            for name, value in ast.iter_fields(node):
+                if name in _SKIP_FIELDS:
+                    continue
+                if isinstance(value, ast.AST):
+                    stack.append(value)
+                elif isinstance(value, list):
+                    stack.extend(v for v in value if isinstance(v, ast.AST))
     return Uses(frozenset(names), frozenset(attrs), tuple(imports))

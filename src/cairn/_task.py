@@ -232,9 +232,21 @@ class Task(Generic[T], metaclass=TaskMeta):
             return _fingerprint.Fingerprint(digest("code_version", str(cls.code_version)), {})
         return _fingerprint.class_fingerprint(cls, Task)
 
+    def _code_fingerprint(self) -> _fingerprint.Fingerprint:
+        """The code fingerprint this task's id is made from: its class's, unless a subclass
+        whose code differs per instance (a pipeline node, which carries a function) says
+        otherwise. The run record holds the same fingerprint."""
+        return type(self).code_fingerprint()
+
+    def _history_family(self) -> str:
+        """Whose earlier runs a plan compares this task with to say why it will run: its
+        family's, unless a subclass standing for many kinds of task (a pipeline node) says
+        otherwise."""
+        return type(self).family
+
     def _make_id(self) -> str:
         cls = type(self)
-        parts = [cls.family, "code:" + cls.code_fingerprint().digest]
+        parts = [cls.family, "code:" + self._code_fingerprint().digest]
         for name, param in cls._params.items():
             if param.significant:
                 parts.append(f"{name}={param.fingerprint(self._values[name])}")
