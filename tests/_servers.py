@@ -51,6 +51,8 @@ class MotoServer:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            cwd=log_dir,
+            env={**os.environ, "MOTO_RECORDER_FILEPATH": str(log_dir / "recording.jsonl")},
         )
         _wait_until(self._answers, f"moto server on port {self.port}")
 
