@@ -59,6 +59,10 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).rstrip('.')}"
+
+
 def _split_ttl(url: str) -> tuple[str, float | None]:
     """Take cairn's ``ttl`` option out of the URL's query; return the URL and the ttl."""
     parts = urlsplit(url)
@@ -146,8 +150,8 @@ class RedisLock:
             self._client.ping()
         except (*self._errors, ValueError) as exc:
             raise LockError(
-                f"cannot use the Redis lock server at {self.where}: "
-                f"{type(exc).__name__}: {exc}. Start Redis there, or fix the lock URL "
+                f"cannot use the Redis lock server at {self.where}: {_describe(exc)}. "
+                "Start Redis there, or fix the lock URL "
                 "(redis://[:password@]host:port/db, rediss://... for TLS)."
             ) from exc
         self._ttl_ms = max(1, int(self.ttl * 1000))
@@ -166,7 +170,7 @@ class RedisLock:
     def _lost_connection(self, exc: BaseException) -> LockError:
         return LockError(
             f"lost the connection to the Redis lock server at {self.where} "
-            f"({type(exc).__name__}: {exc}). Tasks that finished are stored and nothing "
+            f"({_describe(exc)}). Tasks that finished are stored and nothing "
             "stored is corrupted; when Redis is back, build again to resume."
         )
 
