@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -217,6 +219,51 @@ def complete_outputs(
                 task, workspace=workspace, storage_options=storage_options
             )
     return found
+
+
+def zygote() -> None:
+    """Fork a build per config read from stdin, after warming up once (imports, caches).
+
+    Prints ``ready``, then for each config line ``{"status": S, "seconds": T}`` when the
+    child ends. With ``kill_after`` in the config, a child still running after that many
+    seconds gets SIGKILL (sent before the child is reaped, so its pid cannot have been reused).
+    A forked child skips the interpreter start-up, so a test can start and kill a hundred
+    builds in well under a minute.
+    """
+    cairn.build(CrashRoot(), workspace=tempfile.mkdtemp(prefix="cairn-warm-"))
+    import s3fs  # noqa: F401 - imported once here rather than in every child
+
+    print("ready", flush=True)
+    for line in sys.stdin:
+        config = json.loads(line)
+        started = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:  # the child: build, then leave without running the parent's cleanups
+            code = 1
+            try:
+                cairn.build(
+                    GRAPHS[config["graph"]](),
+                    workspace=config["workspace"],
+                    storage_options=config.get("storage_options"),
+                    lock=config.get("lock"),
+                    executor="threads",
+                    workers=4,
+                )
+                code = 0
+            finally:
+                os._exit(code)
+        deadline = started + config.get("kill_after", float("inf"))
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.perf_counter() >= deadline:
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+                break
+            time.sleep(0.0005)
+        seconds = time.perf_counter() - started
+        print(json.dumps({"status": status, "seconds": seconds}), flush=True)
 
 
 def main(config: dict[str, Any]) -> None:
