@@ -1,0 +1,131 @@
+"""Lock overhead: a 2,000-task fan-in built with no lock, the file lock and the Redis lock.
+
+Each build starts from an empty local workspace and runs on the inline executor, so the
+difference between two builds is what the lock costs: taking the lease, checking completeness
+again after taking it, and giving it back. Builds alternate between the locks, ``--repeat``
+times each; prints each lock's best time and the overhead per task against no lock. On a busy
+machine every Redis round trip waits for the server to be scheduled: compare best times.
+
+Redis: ``--redis URL`` (or ``$CAIRN_BENCH_REDIS``); otherwise a private ``redis-server`` is
+started on a free loopback port when installed.
+
+    python benchmarks/bench_locks.py [--tasks 2000] [--repeat 5] [--redis redis://127.0.0.1:6379/0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import cairn
+
+
+class Item(cairn.Task[int]):
+    i = cairn.IntParameter()
+
+    def run(self) -> int:
+        return self.i
+
+
+class FanIn(cairn.Task[int]):
+    n = cairn.IntParameter()
+
+    def requires(self) -> list[Item]:
+        return [Item(i=i) for i in range(self.n)]
+
+    def run(self) -> int:
+        return sum(self.load())
+
+
+@contextmanager
+def private_redis() -> Iterator[str | None]:
+    """A redis-server on a free loopback port for the benchmark, or None if not installed."""
+    program = shutil.which("redis-server")
+    if program is None:
+        yield None
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    work = tempfile.mkdtemp(prefix="cairn-bench-redis-")
+    proc = subprocess.Popen(
+        [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", work],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        client.close()
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def timed_build(n: int, lock: str | None) -> float:
+    workspace = tempfile.mkdtemp(prefix="cairn-bench-locks-")
+    try:
+        started = time.perf_counter()
+        total = cairn.build(FanIn(n=n), workspace=workspace, lock=lock)
+        seconds = time.perf_counter() - started
+        assert total == n * (n - 1) // 2
+        return seconds
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=2000, help="leaves of the fan-in")
+    parser.add_argument("--repeat", type=int, default=5, help="builds per lock; best is kept")
+    parser.add_argument("--redis", default=os.environ.get("CAIRN_BENCH_REDIS"))
+    args = parser.parse_args()
+    n, tasks = args.tasks, args.tasks + 1
+
+    with private_redis() if args.redis is None else _given(args.redis) as redis_url:
+        locks: dict[str, str | None] = {"no lock": None, "file lock": "file"}
+        if redis_url is not None:
+            locks["Redis lock"] = redis_url
+        timed_build(min(n, 50), None)  # warm up: imports, fingerprints
+        times: dict[str, list[float]] = {name: [] for name in locks}
+        for _ in range(args.repeat):  # interleaved, so a busy spell hits every lock alike
+            for name, lock in locks.items():
+                times[name].append(timed_build(n, lock))
+        best = {name: min(found) for name, found in times.items()}
+
+    print(f"{n:,}-task fan-in ({tasks:,} tasks), inline executor, best of {args.repeat}")
+    if redis_url is None:
+        print("(Redis lock skipped: redis-server is not installed and --redis was not given)")
+    else:
+        print(f"Redis: {redis_url}")
+    base = best["no lock"]
+    print(f"{'lock':<12} {'build s':>9} {'ms/task':>9} {'overhead ms/task':>17}")
+    for name, seconds in best.items():
+        overhead = (seconds - base) / tasks * 1000
+        shown = "" if name == "no lock" else f"{overhead:.3f}"
+        print(f"{name:<12} {seconds:>9.3f} {seconds / tasks * 1000:>9.3f} {shown:>17}")
+
+
+@contextmanager
+def _given(url: str) -> Iterator[str | None]:
+    yield url
+
+
+if __name__ == "__main__":
+    main()
