@@ -19,10 +19,11 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from _common import fresh_dir, timed
 
 import cairn
 
@@ -54,40 +55,34 @@ def private_redis() -> Iterator[str | None]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    work = tempfile.mkdtemp(prefix="cairn-bench-redis-")
-    proc = subprocess.Popen(
-        [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", work],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        import redis
+    with fresh_dir("cairn-bench-redis-") as work:
+        proc = subprocess.Popen(
+            [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", work],
+            stdout=subprocess.DEVNULL,
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+        try:
+            import redis
 
-        client = redis.Redis.from_url(url)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        client.close()
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait()
-        shutil.rmtree(work, ignore_errors=True)
+            client = redis.Redis.from_url(url)
+            for _ in range(200):
+                try:
+                    client.ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            client.close()
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait()
 
 
 def timed_build(n: int, lock: str | None) -> float:
-    workspace = tempfile.mkdtemp(prefix="cairn-bench-locks-")
-    try:
-        started = time.perf_counter()
-        total = cairn.build(FanIn(n=n), workspace=workspace, lock=lock)
-        seconds = time.perf_counter() - started
-        assert total == n * (n - 1) // 2
-        return seconds
-    finally:
-        shutil.rmtree(workspace, ignore_errors=True)
+    with fresh_dir("cairn-bench-locks-") as workspace:
+        seconds, total = timed(lambda: cairn.build(FanIn(n=n), workspace=workspace, lock=lock))
+    assert total == n * (n - 1) // 2
+    return float(seconds)
 
 
 def main() -> None:

@@ -192,9 +192,9 @@ def _seed_generators(seed: int) -> None:
                 if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is not None:
                     import numpy
                 _numpy_checked = True
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        numpy.random.seed(seed % 2**32)
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(seed % 2**32)
 
 
 def seed_for(task: Task[Any]) -> int:
