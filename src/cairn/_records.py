@@ -190,7 +190,7 @@ def _seed_generators(seed: int) -> None:
         with _numpy_lock:
             if not _numpy_checked:
                 if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is not None:
-                    import numpy
+                    import numpy  # noqa: F401 - imported for seeding, below
                 _numpy_checked = True
     np = sys.modules.get("numpy")
     if np is not None:
