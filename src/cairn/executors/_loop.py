@@ -121,7 +121,8 @@ def run_plan(
                             tid,
                             LockError(
                                 f"{task!r} stayed locked for more than {lock_wait:g}s; "
-                                f"held by {holder}"
+                                f"held by {holder}. Build again later, raise lock_wait, or "
+                                "stop that runner if it is stuck"
                             ),
                         )
                     continue
