@@ -3,8 +3,10 @@
 Each build starts from an empty local workspace and runs on the inline executor, so the
 difference between two builds is what the lock costs: taking the lease, checking completeness
 again after taking it, and giving it back. Builds alternate between the locks, ``--repeat``
-times each; prints each lock's best time and the overhead per task against no lock. On a busy
-machine every Redis round trip waits for the server to be scheduled: compare best times.
+times each; prints each lock's best time and the overhead per task against no lock, in wall
+time and in this process's CPU time. On a busy machine every Redis round trip also waits for
+the server process to be scheduled, and the wall-time overhead grows with the load average
+(printed too); the CPU overhead is what the lock itself costs the runner.
 
 Redis: ``--redis URL`` (or ``$CAIRN_BENCH_REDIS``); otherwise a private ``redis-server`` is
 started on a free loopback port when installed.
@@ -78,11 +80,14 @@ def private_redis() -> Iterator[str | None]:
             proc.wait()
 
 
-def timed_build(n: int, lock: str | None) -> float:
+def timed_build(n: int, lock: str | None) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (this process) of one build from an empty workspace."""
     with fresh_dir("cairn-bench-locks-") as workspace:
+        cpu = time.process_time()
         seconds, total = timed(lambda: cairn.build(FanIn(n=n), workspace=workspace, lock=lock))
+        cpu = time.process_time() - cpu
     assert total == n * (n - 1) // 2
-    return float(seconds)
+    return float(seconds), cpu
 
 
 def main() -> None:
@@ -98,7 +103,7 @@ def main() -> None:
         if redis_url is not None:
             locks["Redis lock"] = redis_url
         timed_build(min(n, 50), None)  # warm up: imports, fingerprints
-        times: dict[str, list[float]] = {name: [] for name in locks}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in locks}
         for _ in range(args.repeat):  # interleaved, so a busy spell hits every lock alike
             for name, lock in locks.items():
                 times[name].append(timed_build(n, lock))
@@ -109,12 +114,20 @@ def main() -> None:
         print("(Redis lock skipped: redis-server is not installed and --redis was not given)")
     else:
         print(f"Redis: {redis_url}")
-    base = best["no lock"]
-    print(f"{'lock':<12} {'build s':>9} {'ms/task':>9} {'overhead ms/task':>17}")
-    for name, seconds in best.items():
+    base, base_cpu = best["no lock"]
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    print(
+        f"{'lock':<12} {'build s':>8} {'ms/task':>8} {'overhead ms/task':>17} "
+        f"{'CPU overhead ms/task':>21}"
+    )
+    for name, (seconds, cpu) in best.items():
         overhead = (seconds - base) / tasks * 1000
-        shown = "" if name == "no lock" else f"{overhead:.3f}"
-        print(f"{name:<12} {seconds:>9.3f} {seconds / tasks * 1000:>9.3f} {shown:>17}")
+        cpu_overhead = (cpu - base_cpu) / tasks * 1000
+        shown = ("", "") if name == "no lock" else (f"{overhead:.3f}", f"{cpu_overhead:.3f}")
+        print(
+            f"{name:<12} {seconds:>8.3f} {seconds / tasks * 1000:>8.3f} {shown[0]:>17} "
+            f"{shown[1]:>21}"
+        )
 
 
 @contextmanager
