@@ -199,7 +199,12 @@ _RUNNER = "import json, sys, _shared_graph; _shared_graph.main(json.loads(sys.ar
 
 def outcome(proc: subprocess.Popen[str], timeout: float = 180) -> dict[str, Any]:
     """Wait for a runner; return what it printed (``result``, or ``error`` and ``message``)."""
-    out, err = proc.communicate(timeout=timeout)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
     lines = [line for line in out.splitlines() if line.startswith("{")]
     if not lines:
         raise AssertionError(f"runner exited {proc.returncode} without an outcome:\n{err}")

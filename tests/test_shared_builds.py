@@ -53,9 +53,15 @@ def build_in_four_processes(
             "go": str(go),
         }
         runners.append(spawn(config, CAIRN_TEST_COUNTS=str(counts), CAIRN_TEST_MAX_SLEEP="0.04"))
-    wait_for(lambda: all((tmp_path / f"ready{n}").exists() for n in range(4)), "runners")
-    go.touch()
-    return [outcome(runner) for runner in runners], runs_by_task(counts)
+    try:
+        wait_for(lambda: all((tmp_path / f"ready{n}").exists() for n in range(4)), "runners")
+        go.touch()
+        return [outcome(runner) for runner in runners], runs_by_task(counts)
+    finally:
+        for runner in runners:
+            if runner.poll() is None:
+                runner.kill()
+                runner.communicate()
 
 
 def assert_exactly_once(outcomes: list[dict[str, Any]], runs: dict[str, int], ref: Any) -> None:
@@ -100,9 +106,11 @@ def test_runner_killed_holding_a_lock_is_taken_over_by_the_next(
     started = tmp_path / "started"
     config = {"graph": "blocker", "workspace": ws, "lock": lock, "executor": "inline"}
     first = spawn(config, CAIRN_TEST_COUNTS=str(counts), CAIRN_TEST_BLOCK=str(started))
-    wait_for(started.exists, "the first runner to start the blocking task")
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait()
+    try:
+        wait_for(started.exists, "the first runner to start the blocking task")
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.communicate()
     if kind == "redis":  # the dead runner's lease outlives it until its time-to-live ends
         client = redis_server.client()
         holder = client.get(f"cairn:lock:{ws}::{Blocker().task_id}")
