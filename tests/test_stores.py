@@ -45,14 +45,16 @@ def counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def objects(store: dict[str, Any]) -> list[str]:
-    """Every object under the workspace, relative to it, as the file system itself lists."""
+def objects(store: dict[str, Any], *, metadata: bool = False) -> list[str]:
+    """Every object under the workspace, relative to it, as the file system itself lists;
+    cairn's own metadata (``.cairn/``: code manifests, run histories) only if asked for."""
     fs, root = fsspec.core.url_to_fs(store["workspace"], **(store["storage_options"] or {}))
     fs.invalidate_cache()
     root = root.rstrip("/")
     if not fs.exists(root):
         return []
-    return sorted(path[len(root) + 1 :] for path in fs.find(root))
+    found = sorted(path[len(root) + 1 :] for path in fs.find(root))
+    return found if metadata else [p for p in found if not p.startswith(".cairn/")]
 
 
 class BoomFormat:
@@ -177,8 +179,10 @@ def test_s3_writes_each_object_with_one_put_and_the_record_last(moto_s3: Any) ->
         for r in requests
         if f"/{bucket}/" in r["url"] and r["method"] not in ("GET", "HEAD")
     ]
-    puts = [key for method, key in writes if method == "PUT"]
     assert [method for method, _ in writes] == ["PUT"] * len(writes)  # no POST, COPY, DELETE
+    meta = sorted(key.split("/")[1] for _, key in writes if key.startswith(".cairn/"))
+    assert meta == ["code", "code", "history", "history"]  # per class, per family: once
+    puts = [key for _, key in writes if not key.startswith(".cairn/")]
     assert len(puts) == len(set(puts)) == 7  # two leaves: 2 + 2; TwoOutputs: 2 outputs + 1
     by_task: dict[str, list[str]] = {}
     for key in puts:

@@ -70,11 +70,12 @@ def ensure_manifest(store: Store, fp: Fingerprint) -> str | None:
     key = (store.url, fp.digest)
     if key in _manifests_known:
         return path
-    if not store.exists(path):
-        data = {"fingerprint": fp.digest, "components": fp.components}
-        store.write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"))
-    with _manifests_lock:
-        _manifests_known.add(key)
+    with _manifests_lock:  # tasks of one class finishing on several threads write it once
+        if key not in _manifests_known:
+            if not store.exists(path):
+                data = {"fingerprint": fp.digest, "components": fp.components}
+                store.write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"))
+            _manifests_known.add(key)
     return path
 
 
