@@ -11,6 +11,7 @@ EXPECTED = {
     "BoolParameter",
     "BuildError",
     "CairnError",
+    "Config",
     "ConfigError",
     "DateParameter",
     "DateTimeParameter",
@@ -41,7 +42,13 @@ EXPECTED = {
     "TaskParameter",
     "__version__",
     "build",
+    "gc",
+    "graph",
+    "load_config",
+    "ls",
     "plan",
+    "show",
+    "status",
 }
 
 

@@ -8,6 +8,7 @@ threads, processes or Dask.
 from typing import TYPE_CHECKING
 
 from cairn._build import build, plan
+from cairn._config import Config, load_config
 from cairn._errors import (
     BuildError,
     CairnError,
@@ -26,10 +27,13 @@ from cairn._errors import (
     StoreError,
     TargetError,
 )
+from cairn._gc import gc
 from cairn._graph import Plan, PlanEntry
+from cairn._inspect import ls, show, status
 from cairn._targets import Target
 from cairn._task import Task
 from cairn._version import __version__
+from cairn.viz import graph
 
 if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
     from cairn._param_specs import (
@@ -64,6 +68,7 @@ __all__ = [
     "BoolParameter",
     "BuildError",
     "CairnError",
+    "Config",
     "ConfigError",
     "DateParameter",
     "DateTimeParameter",
@@ -94,5 +99,11 @@ __all__ = [
     "TaskParameter",
     "__version__",
     "build",
+    "gc",
+    "graph",
+    "load_config",
+    "ls",
     "plan",
+    "show",
+    "status",
 ]
