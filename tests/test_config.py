@@ -92,7 +92,9 @@ def test_invalid_toml_and_unknown_settings_are_config_errors_naming_the_file(pro
     with pytest.raises(cairn.ConfigError, match="cairn.toml: not valid TOML"):
         cairn.load_config()
     write(project / "cairn.toml", 'workspce = "x"\n')
-    with pytest.raises(cairn.ConfigError, match="unknown setting 'workspce'. Did you mean 'workspace'"):
+    with pytest.raises(
+        cairn.ConfigError, match="unknown setting 'workspce'. Did you mean 'workspace'"
+    ):
         cairn.load_config()
     write(project / "cairn.toml", "workers = 0\n")
     with pytest.raises(cairn.ConfigError, match="workers must be a positive integer"):

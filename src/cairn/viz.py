@@ -39,7 +39,7 @@ DOT_HINT = (
     "'conda install graphviz'; or use the html, mermaid or dot format, which need nothing else"
 )
 
-NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 230, 46, 70, 18, 20
+NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 200, 46, 50, 18, 20
 
 
 @dataclass(frozen=True)
@@ -363,8 +363,10 @@ header {{ padding: 8px 12px; border-bottom: 1px solid #ccc; background: #fafafa;
 header h1 {{ font-size: 16px; margin: 0 0 4px 0; }}
 .state {{ padding: 1px 6px; margin-right: 6px; border: 1px solid #999; border-radius: 3px; }}
 main {{ display: flex; height: calc(100vh - 70px); }}
-#graph {{ flex: 1; overflow: auto; }}
-#details {{ width: 420px; overflow: auto; border-left: 1px solid #ccc; padding: 8px 12px; }}
+#graph {{ flex: 1; overflow: auto; position: relative; }}
+#graph.fit svg {{ max-width: 100%; height: auto; }}
+#zoom {{ position: sticky; top: 4px; left: 4px; float: left; font-size: 12px; }}
+#details {{ width: 380px; overflow: auto; border-left: 1px solid #ccc; padding: 8px 12px; }}
 #details h2 {{ font-size: 14px; margin: 4px 0; word-break: break-all; }}
 #details h3 {{ font-size: 13px; margin: 10px 0 2px 0; }}
 #details table {{ border-collapse: collapse; width: 100%; }}
@@ -382,7 +384,7 @@ main {{ display: flex; height: calc(100vh - 70px); }}
 <header><h1>{title}</h1><div>{summary} &middot; workspace {workspace}</div>
 <div style="margin-top:4px">{legend}</div></header>
 <main>
-<div id="graph">{svg}</div>
+<div id="graph" class="fit"><button id="zoom" type="button">actual size</button>{svg}</div>
 <aside id="details"><p>Click a task to see its state and run record.</p></aside>
 </main>
 <script type="application/json" id="cairn-data">{data}</script>
@@ -470,6 +472,11 @@ _SCRIPT = """
     g.addEventListener("keydown", function (e) {
       if (e.key === "Enter" || e.key === " ") { show(g.getAttribute("data-task-id")); }
     });
+  });
+  var zoom = document.getElementById("zoom");
+  zoom.addEventListener("click", function () {
+    var fit = document.getElementById("graph").classList.toggle("fit");
+    zoom.textContent = fit ? "actual size" : "fit to window";
   });
   window.cairnShow = show;
   if (location.hash.length > 1) { show(location.hash.slice(1)); }
