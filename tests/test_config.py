@@ -83,17 +83,17 @@ def test_cairn_config_names_the_file_and_a_missing_named_file_is_an_error(projec
     write(project / "other.toml", 'workspace = "o"\n')
     monkeypatch.setenv("CAIRN_CONFIG", "other.toml")
     assert cairn.load_config().workspace == "o"
-    with pytest.raises(cairn.ConfigError, match="nope.toml.*does not exist"):
+    with pytest.raises(cairn.ConfigError, match=r"nope\.toml.*does not exist"):
         cairn.load_config("nope.toml")
 
 
 def test_invalid_toml_and_unknown_settings_are_config_errors_naming_the_file(project):
     write(project / "cairn.toml", "workspace = \n")
-    with pytest.raises(cairn.ConfigError, match="cairn.toml: not valid TOML"):
+    with pytest.raises(cairn.ConfigError, match=r"cairn\.toml: not valid TOML"):
         cairn.load_config()
     write(project / "cairn.toml", 'workspce = "x"\n')
     with pytest.raises(
-        cairn.ConfigError, match="unknown setting 'workspce'. Did you mean 'workspace'"
+        cairn.ConfigError, match=r"unknown setting 'workspce'\. Did you mean 'workspace'"
     ):
         cairn.load_config()
     write(project / "cairn.toml", "workers = 0\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -135,7 +136,7 @@ def test_show_of_an_unknown_or_ambiguous_id_raises_a_cairn_error(workspace):
     folder = Path(workspace, "test_inspect")
     folder.mkdir(parents=True)
     for tid in ("ab12" + "0" * 28, "ab12" + "1" * 28):
-        (folder / f"Source_{tid}.run.json").write_text('{"task_id": "%s"}' % tid)
+        (folder / f"Source_{tid}.run.json").write_text(json.dumps({"task_id": tid}))
     with pytest.raises(cairn.CairnError, match="matches 2 run records"):
         cairn.show("ab12")
     assert cairn.show("ab121").task_id == "ab12" + "1" * 28

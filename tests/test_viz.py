@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import require_program
 
 import cairn
 from cairn.viz import DOT_HINT
+from conftest import require_program
 
 
 class Raw(cairn.Task):
