@@ -5,7 +5,8 @@ upstream ids and code; a run record beside every output; the same pipeline inlin
 threads, processes or Dask.
 """
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from cairn._build import build, plan
 from cairn._config import Config, load_config
@@ -27,13 +28,34 @@ from cairn._errors import (
     StoreError,
     TargetError,
 )
-from cairn._gc import gc
 from cairn._graph import Plan, PlanEntry
-from cairn._inspect import ls, show, status
 from cairn._targets import Target
 from cairn._task import Task
 from cairn._version import __version__
-from cairn.viz import graph
+
+if TYPE_CHECKING:
+    from cairn._gc import gc
+    from cairn._inspect import ls, show, status
+    from cairn.viz import graph
+
+# Inspection functions are imported on first use, keeping `import cairn` light.
+_LAZY = {
+    "gc": "cairn._gc",
+    "graph": "cairn.viz",
+    "ls": "cairn._inspect",
+    "show": "cairn._inspect",
+    "status": "cairn._inspect",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cairn' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
     from cairn._param_specs import (
