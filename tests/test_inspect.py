@@ -215,3 +215,22 @@ def test_gc_removes_directories_it_emptied(workspace):
 def test_plan_renders_as_html_for_jupyter(workspace):
     page = cairn.plan(Source())._repr_html_()
     assert "will run" in page and "no output yet" in page
+
+
+class Chain(cairn.Task):
+    n = cairn.IntParameter()
+
+    def requires(self):
+        return Chain(n=self.n - 1) if self.n else []
+
+    def run(self):
+        return self.n
+
+
+def test_a_deep_tree_is_drawn_to_a_depth_and_the_rest_counted(workspace):
+    result = cairn.status(Chain(n=200))
+    assert len(result) == 201
+    text = str(result)
+    assert "(176 task(s) more than 24 levels deep not drawn" in text
+    assert "201 task(s): 201 will run" in text
+    assert "176 task(s) more than 24 levels" in result._repr_html_()

@@ -160,6 +160,25 @@ class Status(Sequence[TaskStatus]):
             yield depth, entry, False
             stack.extend((depth + 1, dep) for dep in reversed(entry.dependencies))
 
+    #: Deeper levels are not drawn (a terminal cannot indent them); a note counts them.
+    MAX_DEPTH = 24
+
+    def _shown_lines(self) -> tuple[list[tuple[int, TaskStatus, bool]], int]:
+        shown, hidden = [], set()
+        for depth, entry, above in self.lines():
+            if depth > self.MAX_DEPTH:
+                hidden.add(entry.task_id)
+            else:
+                shown.append((depth, entry, above))
+        drawn = {entry.task_id for _, entry, _ in shown}
+        return shown, len(hidden - drawn)
+
+    def _hidden_note(self, hidden: int) -> str:
+        return (
+            f"({hidden} task(s) more than {self.MAX_DEPTH} levels deep not drawn; "
+            "the plan lists every task)"
+        )
+
     def __rich__(self) -> Any:
         from rich.console import Group
         from rich.text import Text
@@ -167,7 +186,8 @@ class Status(Sequence[TaskStatus]):
 
         trees: list[Any] = []
         parents: list[Any] = []
-        for depth, entry, above in self.lines():
+        shown, hidden = self._shown_lines()
+        for depth, entry, above in shown:
             label = _status_label(entry, above)
             if depth == 0:
                 tree = Tree(label, guide_style="dim")
@@ -176,6 +196,8 @@ class Status(Sequence[TaskStatus]):
             else:
                 del parents[depth:]
                 parents.append(parents[depth - 1].add(label))
+        if hidden:
+            trees.append(Text(self._hidden_note(hidden), style="dim"))
         return Group(*trees, Text(self.summary(), style="bold"))
 
     def __str__(self) -> str:
@@ -186,7 +208,8 @@ class Status(Sequence[TaskStatus]):
 
     def _repr_html_(self) -> str:
         out = ['<div style="font-family:monospace;font-size:13px">']
-        for depth, entry, above in self.lines():
+        shown, hidden = self._shown_lines()
+        for depth, entry, above in shown:
             colour = STATE_COLOURS.get(entry.state, "#fff")
             text = entry.task.label() + (" (shown above)" if above else "")
             reason = f" - {entry.reason}" if entry.reason and not above else ""
@@ -195,6 +218,8 @@ class Status(Sequence[TaskStatus]):
                 f'padding:0 4px">{html.escape(entry.state)}</span> {html.escape(text)} '
                 f'<span style="color:#888">#{entry.task_id[:8]}{html.escape(reason)}</span></div>'
             )
+        if hidden:
+            out.append(f"<div>{html.escape(self._hidden_note(hidden))}</div>")
         out.append(f"<div><b>{html.escape(self.summary())}</b></div></div>")
         return "".join(out)
 
