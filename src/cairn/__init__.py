@@ -35,7 +35,8 @@ from cairn._version import __version__
 
 if TYPE_CHECKING:
     from cairn._gc import gc
-    from cairn._inspect import ls, show, status
+    from cairn._inspect import ls, show
+    from cairn._status import status
     from cairn.viz import graph
 
 # Inspection functions are imported on first use, keeping `import cairn` light.
@@ -44,7 +45,7 @@ _LAZY = {
     "graph": "cairn.viz",
     "ls": "cairn._inspect",
     "show": "cairn._inspect",
-    "status": "cairn._inspect",
+    "status": "cairn._status",
 }
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from cairn._build import ConfigArg, open_workspace
 from cairn._graph import as_roots
-from cairn._inspect import read_json, record_id, walk
+from cairn._inspect import read_json, record_id
 from cairn._render import html_table, human_bytes, to_text
+from cairn._status import walk
 from cairn._store import LocalStore, Store
 from cairn._task import compute_ids
 

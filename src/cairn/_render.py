@@ -7,6 +7,7 @@ helpers here. Nothing here prints; ``rich`` is imported only when something is r
 
 from __future__ import annotations
 
+import datetime as _dt
 import html
 import io
 import shutil
@@ -15,6 +16,8 @@ from typing import Any
 
 __all__ = [
     "STATE_COLOURS",
+    "format_duration",
+    "format_time",
     "STATE_STYLES",
     "html_block",
     "html_table",
@@ -102,3 +105,26 @@ def html_table(
 def html_block(text: str) -> str:
     """Preformatted, escaped text."""
     return f'{_CSS}<pre class="cairn-pre">{html.escape(text)}</pre>'
+
+
+def format_time(iso: str | None) -> str:
+    """A record's ISO UTC time as local ``YYYY-MM-DD HH:MM:SS``."""
+    if not iso:
+        return ""
+    try:
+        return _dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
+
+
+def format_duration(seconds: float | None) -> str:
+    """``0.0123`` -> ``'12ms'``; ``83`` -> ``'1m 23s'``."""
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes}m {secs}s" if hours else f"{minutes}m {secs}s"

@@ -17,8 +17,9 @@ from typing import Any
 
 from cairn._build import ConfigArg, open_workspace
 from cairn._errors import CairnError, MissingExtraError
-from cairn._inspect import read_json, status
+from cairn._inspect import read_json
 from cairn._render import STATE_COLOURS
+from cairn._status import status
 
 __all__ = ["FORMATS", "Graph", "GraphNode", "graph"]
 
