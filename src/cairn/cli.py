@@ -155,8 +155,18 @@ def _lock_value(text: str | None) -> Any:
     return False if text.strip().lower() in ("none", "false", "off") else text
 
 
+class _Commands(click.Group):
+    """The top-level group: lists its commands in the order a user needs them."""
+
+    ORDER = ("run", "plan", "status", "show", "ls", "gc", "graph")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        rank = {name: i for i, name in enumerate(self.ORDER)}
+        return sorted(self.commands, key=lambda name: rank.get(name, len(rank)))
+
+
 # --- the commands -------------------------------------------------------------------------
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -177,7 +187,7 @@ def cli(config_path: str | None, debug: bool) -> None:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 
-@cli.group(cls=TaskGroup, options=_run_options)
+@cli.group(cls=TaskGroup, options=_run_options, short_help="Build tasks: run what is not complete.")
 def run(**_: Any) -> None:
     """Build tasks: run every task that is not complete, then print a summary.
 
@@ -219,7 +229,7 @@ def _run(specs: list[TaskSpec], **group: Any) -> int:
     return EXIT_OK
 
 
-@cli.group(cls=TaskGroup, options=_plan_options)
+@cli.group(cls=TaskGroup, options=_plan_options, short_help="What would run, and why.")
 def plan(**_: Any) -> None:
     """Show every task, complete or will run, with the reason it will run."""
 
@@ -238,7 +248,9 @@ def _plan(specs: list[TaskSpec], **group: Any) -> int:
     return EXIT_OK
 
 
-@cli.group(cls=TaskGroup, options=_status_options)
+@cli.group(
+    cls=TaskGroup, options=_status_options, short_help="The dependency tree, each task's state."
+)
 def status(**_: Any) -> None:
     """Show the dependency tree with each task's state (shared subtrees once)."""
 
@@ -259,7 +271,7 @@ def _status_command(specs: list[TaskSpec], **group: Any) -> int:
     return EXIT_OK
 
 
-@cli.group(cls=TaskGroup, options=_gc_options)
+@cli.group(cls=TaskGroup, options=_gc_options, short_help="Delete what the tasks do not need.")
 def gc(**_: Any) -> None:
     """Delete outputs and run records that no given task needs (see --dry-run)."""
 
@@ -280,7 +292,12 @@ def _gc_command(specs: list[TaskSpec], **group: Any) -> int:
     return EXIT_OK
 
 
-@cli.group("graph", cls=TaskGroup, options=_graph_options)
+@cli.group(
+    "graph",
+    cls=TaskGroup,
+    options=_graph_options,
+    short_help="Draw the graph (dot, svg, html, ...).",
+)
 def graph_command(**_: Any) -> None:
     """Draw the graph coloured by state: dot, svg, png (Graphviz), mermaid, or html.
 
@@ -317,7 +334,7 @@ def _graph(specs: list[TaskSpec], **group: Any) -> int:
     return EXIT_OK
 
 
-@cli.command()
+@cli.command(short_help="Show one run record.")
 @click.argument("what")
 @click.option("--workspace", "-w", metavar="DIR|URL", help="Where outputs live.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
@@ -334,7 +351,7 @@ def show(what: str, workspace: str | None, as_json: bool) -> int:
     return EXIT_OK
 
 
-@cli.command(name="ls")
+@cli.command(name="ls", short_help="List what the workspace holds.")
 @click.option("--workspace", "-w", metavar="DIR|URL", help="Where outputs live.")
 @click.option("--family", metavar="NAME", help="Only tasks of this family (or class name).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
