@@ -6,7 +6,7 @@ threads, processes or Dask.
 """
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cairn._build import build, plan
 from cairn._config import Config, load_config
@@ -23,6 +23,7 @@ from cairn._errors import (
     MissingExtraError,
     OutputNotFoundError,
     ParameterError,
+    PipelineError,
     RequirementError,
     SchemaError,
     StoreError,
@@ -37,10 +38,14 @@ if TYPE_CHECKING:
     from cairn._gc import gc
     from cairn._inspect import ls, show
     from cairn._status import status
+    from cairn.pipeline import Pipeline, node
     from cairn.viz import graph
 
-# Inspection functions are imported on first use, keeping `import cairn` light.
+# The function style and the inspection functions are imported on first use, keeping
+# `import cairn` light.
 _LAZY = {
+    "Pipeline": "cairn.pipeline",
+    "node": "cairn.pipeline",
     "gc": "cairn._gc",
     "graph": "cairn.viz",
     "ls": "cairn._inspect",
@@ -48,14 +53,15 @@ _LAZY = {
     "status": "cairn._status",
 }
 
+if not TYPE_CHECKING:
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cairn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'cairn' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
 
 
 if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
@@ -69,6 +75,7 @@ if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
         IntParameter,
         ListParameter,
         Parameter,
+        SerializableParameter,
         TaskListParameter,
         TaskParameter,
     )
@@ -83,6 +90,7 @@ else:
         IntParameter,
         ListParameter,
         Parameter,
+        SerializableParameter,
         TaskListParameter,
         TaskParameter,
     )
@@ -110,10 +118,13 @@ __all__ = [
     "OutputNotFoundError",
     "Parameter",
     "ParameterError",
+    "Pipeline",
+    "PipelineError",
     "Plan",
     "PlanEntry",
     "RequirementError",
     "SchemaError",
+    "SerializableParameter",
     "StoreError",
     "Target",
     "TargetError",
@@ -126,6 +137,7 @@ __all__ = [
     "graph",
     "load_config",
     "ls",
+    "node",
     "plan",
     "show",
     "status",

@@ -16,6 +16,7 @@
     ├── StoreError                the store cannot be reached or read
     ├── LockError                 a lock cannot be taken or the lock service failed
     ├── ConfigError               unreadable or inconsistent configuration
+    ├── PipelineError             pipeline nodes that do not fit together
     ├── MissingExtraError         an optional dependency is not installed
     └── BuildError                tasks failed; ``failures`` maps task -> exception
 
@@ -41,6 +42,7 @@ __all__ = [
     "MissingExtraError",
     "OutputNotFoundError",
     "ParameterError",
+    "PipelineError",
     "RequirementError",
     "SchemaError",
     "StoreError",
@@ -113,6 +115,11 @@ class LockError(CairnError):
 
 class ConfigError(CairnError, ValueError):
     """Configuration is unreadable or inconsistent."""
+
+
+class PipelineError(CairnError, ValueError):
+    """Pipeline nodes do not fit together: an input nothing makes, an output made twice, a
+    function whose signature does not take the node's inputs."""
 
 
 class MissingExtraError(CairnError, ImportError):

@@ -19,13 +19,23 @@ import sys
 import sysconfig
 import textwrap
 import threading
+import types
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
-from cairn._identity import digest
+from cairn._errors import CairnError
+from cairn._identity import canonical, digest
 
-__all__ = ["Fingerprint", "class_fingerprint", "is_user_module", "normalised_ast"]
+__all__ = [
+    "Fingerprint",
+    "class_fingerprint",
+    "function_fingerprint",
+    "is_user_module",
+    "normalised_ast",
+]
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,20 @@ def _warn_once(qualname: str, why: str) -> None:
     )
 
 
+def _warn_closure_once(qualname: str, name: str, value: Any) -> None:
+    key = f"{qualname}:{name}"
+    with _warn_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    warnings.warn(
+        f"cairn cannot fingerprint the value of {name!r} that {qualname} closes over (a "
+        f"{type(value).__qualname__}); changes to that value will not rerun it. Pass it as "
+        "an input or config value instead, or set code_version to control reruns by hand.",
+        stacklevel=4,
+    )
+
+
 def _class_components(cls: type) -> dict[str, str]:
     qual = f"{cls.__module__}.{cls.__qualname__}"
     try:
@@ -161,4 +185,99 @@ def class_fingerprint(cls: type, stop: type) -> Fingerprint:
     )
     with _cache_lock:
         _cache[cls] = fp
+    return fp
+
+
+def _const_text(value: Any) -> str:
+    """Stable text of a code object constant (no hash-order dependence)."""
+    if isinstance(value, types.CodeType):
+        return "code:" + _code_digest(value)
+    if isinstance(value, frozenset):
+        return "fs[" + ",".join(sorted(_const_text(v) for v in value)) + "]"
+    if isinstance(value, tuple):
+        return "t[" + ",".join(_const_text(v) for v in value) + "]"
+    return f"{type(value).__name__}:{value!r}"
+
+
+def _code_digest(code: types.CodeType) -> str:
+    """Digest of compiled code: instructions, constants and names, not line numbers."""
+    return digest(
+        code.co_code.hex(),
+        *(_const_text(c) for c in code.co_consts),
+        "names:" + ",".join(code.co_names),
+        "vars:" + ",".join(code.co_varnames),
+    )
+
+
+def _function_source_ast(func: types.FunctionType) -> ast.AST | None:
+    """The function's own definition (or its lambda) parsed from source, if it can be found."""
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    if func.__name__ == "<lambda>":
+        lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
+        return lambdas[0] if len(lambdas) == 1 else None
+    first = tree.body[0] if tree.body else None
+    if isinstance(first, ast.FunctionDef | ast.AsyncFunctionDef) and first.name == func.__name__:
+        return first
+    return None
+
+
+def _closure_text(func: types.FunctionType, qual: str) -> list[str]:
+    """Values the function closes over: they change what it computes as its code does."""
+    cells = func.__closure__ or ()
+    out = []
+    for name, cell in zip(func.__code__.co_freevars, cells, strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell: a name bound later
+            out.append(f"{name}=<unbound>")
+            continue
+        if isinstance(value, types.FunctionType | type):
+            out.append(f"{name}={value.__module__}.{value.__qualname__}")
+            continue
+        try:
+            out.append(f"{name}={canonical(value)}")
+        except CairnError:
+            _warn_closure_once(qual, name, value)
+            out.append(f"{name}=<{type(value).__qualname__}>")
+    return out
+
+
+_fn_cache: dict[Any, Fingerprint] = {}
+
+
+def function_fingerprint(func: Callable[..., Any]) -> Fingerprint:
+    """Fingerprint a function's own code, as :func:`class_fingerprint` does a class's.
+
+    A function of the user's own code counts by its AST-normalised source (comments,
+    docstrings and layout do not count) and the values it closes over; a lambda whose
+    source cannot be told apart from others on its line counts by its compiled code. A
+    function of the standard library or an installed package (or a builtin) counts by its
+    name only: its package version is in the run record. Computed once per function.
+    """
+    cached = _fn_cache.get(func)
+    if cached is not None:
+        return cached
+    target = inspect.unwrap(func) if isinstance(func, types.FunctionType) else func
+    module = getattr(target, "__module__", None) or "?"
+    qual = f"{module}.{getattr(target, '__qualname__', type(target).__qualname__)}"
+    if not isinstance(target, types.FunctionType) or not is_user_module(module):
+        components = {qual: digest("by name", qual)}
+    else:
+        tree = _function_source_ast(target)
+        if tree is not None:
+            code = "ast:" + normalised_ast(tree)
+        else:
+            defaults = [_const_text(d) for d in target.__defaults__ or ()]
+            code = "bytecode:" + _code_digest(target.__code__) + ",".join(defaults)
+        components = {qual: digest(code, *_closure_text(target, qual))}
+    fp = Fingerprint(
+        digest=digest(*(f"{k}={v}" for k, v in sorted(components.items()))),
+        components=components,
+    )
+    with _cache_lock:
+        _fn_cache[func] = fp
     return fp

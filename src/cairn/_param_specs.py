@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _NO: Any = ...
 
@@ -90,3 +92,15 @@ def TaskListParameter(
     default: Sequence[Any] | None = _NO, *, significant: bool = True, description: str = ""
 ) -> Any:
     """A list of tasks given as a parameter."""
+
+
+def SerializableParameter(
+    value_type: type[T],
+    default: T | str | None = _NO,
+    *,
+    serialize: Callable[[T], str] | None = None,
+    deserialize: Callable[[str], T] | None = None,
+    significant: bool = True,
+    description: str = "",
+) -> Any:
+    """A parameter of a type that serialises to a string and back."""

@@ -19,7 +19,7 @@ import enum
 import json
 import operator
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, NoReturn, Self, TypeVar, overload
 
 from cairn._errors import ParameterError
@@ -27,6 +27,7 @@ from cairn._identity import TASK_MARKER, canonical
 
 __all__ = [
     "MISSING",
+    "SerializableParameter",
     "BoolParameter",
     "DateParameter",
     "DateTimeParameter",
@@ -468,6 +469,67 @@ class TaskListParameter(Parameter[tuple[T, ...]]):
 
     def serialize(self, value: tuple[T, ...]) -> Any:
         return [_task_ref(v) for v in value]
+
+
+class SerializableParameter(Parameter[T]):
+    """A value of your own type that knows how to become a string and back.
+
+    The type defines ``__cairn_serialize__(self) -> str`` and a classmethod
+    ``__cairn_deserialize__(cls, text) -> instance``; or pass ``serialize=`` and
+    ``deserialize=`` functions. The string enters the task id and the run record, and the
+    command line and config files give values as that string.
+    """
+
+    def __init__(
+        self,
+        value_type: type[T],
+        default: Any = MISSING,
+        *,
+        serialize: Callable[[T], str] | None = None,
+        deserialize: Callable[[str], T] | None = None,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.value_type = value_type
+        self.type_name = value_type.__name__
+        to_text = serialize or getattr(value_type, "__cairn_serialize__", None)
+        from_text = deserialize or getattr(value_type, "__cairn_deserialize__", None)
+        if to_text is None or from_text is None:
+            raise ParameterError(
+                f"SerializableParameter({value_type.__name__}) needs a way to write the value "
+                "as a string and read it back: define __cairn_serialize__(self) and a "
+                "classmethod __cairn_deserialize__(cls, text) on the type, or pass "
+                "serialize= and deserialize= functions"
+            )
+        self._to_text: Callable[[T], str] = to_text
+        self._from_text: Callable[[str], T] = from_text
+        super().__init__(default, significant=significant, description=description)
+
+    def _convert(self, value: Any) -> T:
+        if isinstance(value, self.value_type):
+            return value
+        self._fail(value, f"a {self.value_type.__name__} or its string form")
+
+    def _parse(self, text: str) -> T:
+        value = self._from_text(text)
+        return self._convert(value)
+
+    def text(self, value: T) -> str:
+        """The value's string form, checked to be a string."""
+        out = self._to_text(value)
+        if not isinstance(out, str):
+            raise ParameterError(
+                f"{self.owner_name}.{self.name}: serializing {value!r} gave "
+                f"{type(out).__name__}, not a string"
+            )
+        return out
+
+    def serialize(self, value: T) -> Any:
+        return self.text(value)
+
+    def encode(self, value: T) -> str:
+        cls = self.value_type
+        return f"O{cls.__module__}.{cls.__qualname__}:" + canonical(self.text(value))
 
 
 def iter_tasks(value: Any) -> Iterable[Any]:

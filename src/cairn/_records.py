@@ -269,7 +269,7 @@ def record_for(
 ) -> dict[str, Any]:
     """Build the run record of a task that has just run."""
     cls = type(task)
-    fingerprint = cls.code_fingerprint()
+    fingerprint = task._code_fingerprint()
     outputs = {}
     for key, target in task._outputs().items():
         written = ctx.written[target.path]
@@ -282,6 +282,8 @@ def record_for(
         "cairn_record": RECORD_VERSION,
         "task_id": task.task_id,
         "family": cls.family,
+        "module": cls.__module__,
+        "qualname": cls.__qualname__,
         "params": {
             name: param.serialize(task._values[name]) for name, param in cls._params.items()
         },

@@ -8,10 +8,13 @@ family, its significant parameters (type-tagged canonical encoding), the ids of 
 
 from __future__ import annotations
 
+import importlib
+import json
 import logging
 import os
+import warnings
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, dataclass_transform
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast, dataclass_transform
 
 from typing_extensions import TypeVar
 
@@ -22,13 +25,14 @@ from cairn._errors import (
     DependencyCycleError,
     KeyNotFoundError,
     MissingColumnsError,
+    OutputNotFoundError,
     ParameterError,
     RequirementError,
     suggest,
 )
 from cairn._identity import TASK_MARKER, canonical, digest
-from cairn._params import Parameter, iter_tasks
-from cairn._store import LocalStore, Store
+from cairn._params import Parameter, TaskListParameter, TaskParameter, iter_tasks
+from cairn._store import LocalStore, Store, open_store
 from cairn._targets import Target, current_context
 from cairn.formats import extension_of
 
@@ -42,6 +46,7 @@ __all__ = [
 ]
 
 T = TypeVar("T", default=Any)
+TaskT = TypeVar("TaskT", bound="Task[Any]")
 
 
 def default_workspace() -> str:
@@ -111,6 +116,7 @@ else:
         _spec.DictParameter,
         _spec.TaskParameter,
         _spec.TaskListParameter,
+        _spec.SerializableParameter,
     ),
 )
 class TaskMeta(type):
@@ -126,7 +132,14 @@ class TaskMeta(type):
                 elif key in params:
                     del params[key]  # a subclass replaced the parameter with something else
         cls._params = params  # type: ignore[attr-defined]
-        cls.family = f"{cls.__module__}.{cls.__name__}"  # type: ignore[attr-defined]
+        namespace = getattr(cls, "namespace", None)
+        if namespace is not None and not isinstance(namespace, str):
+            namespace = None  # e.g. a parameter that happens to be called "namespace"
+        prefix = f"{namespace}." if namespace else ""
+        cls.family = f"{prefix}{cls.__module__}.{cls.__qualname__}"  # type: ignore[attr-defined]
+        cls._path_prefix = (  # type: ignore[attr-defined]
+            (f"{namespace}/" if namespace else "") + cls.__module__.replace(".", "/")
+        )
         return cls
 
 
@@ -139,6 +152,8 @@ class Task(Generic[T], metaclass=TaskMeta):
 
     Class attributes:
         code_version: a string that replaces the code fingerprint in the id.
+        namespace: a prefix for the family, the output folder and the run record, which
+            keeps two projects' same-named tasks apart.
         random_seed: the seed of ``random`` (and numpy) for ``run()``; by default derived
             from the task id.
     """
@@ -146,6 +161,8 @@ class Task(Generic[T], metaclass=TaskMeta):
     __cairn_task__: ClassVar[bool] = True
     _params: ClassVar[dict[str, Parameter[Any]]]
     family: ClassVar[str]
+    _path_prefix: ClassVar[str]
+    namespace: ClassVar[str | None] = None
     code_version: ClassVar[str | None] = None
     random_seed: ClassVar[int | None] = None
 
@@ -218,9 +235,15 @@ class Task(Generic[T], metaclass=TaskMeta):
             return _fingerprint.Fingerprint(digest("code_version", str(cls.code_version)), {})
         return _fingerprint.class_fingerprint(cls, Task)
 
+    def _code_fingerprint(self) -> _fingerprint.Fingerprint:
+        """The code fingerprint this task's id is made from: its class's, unless a subclass
+        whose code differs per instance (a pipeline node, which carries a function) says
+        otherwise. The run record holds the same fingerprint."""
+        return type(self).code_fingerprint()
+
     def _make_id(self) -> str:
         cls = type(self)
-        parts = [cls.family, "code:" + cls.code_fingerprint().digest]
+        parts = [cls.family, "code:" + self._code_fingerprint().digest]
         for name, param in cls._params.items():
             if param.significant:
                 parts.append(f"{name}={param.encode(self._values[name])}")
@@ -261,6 +284,39 @@ class Task(Generic[T], metaclass=TaskMeta):
         args = ", ".join(f"{name}={show(value)}" for name, value in self._values.items())
         return f"{type(self).__name__}({args})"
 
+    def clone(self, cls: type[TaskT] | None = None, **overrides: Any) -> TaskT:
+        """Build a task of class ``cls`` (default: this one's) from this task's parameters.
+
+        Parameters that ``cls`` also declares are copied; ``overrides`` replace or add values.
+        """
+        target: type[Any] = type(self) if cls is None else cls
+        if not (isinstance(target, type) and issubclass(target, Task)):
+            raise CairnError(f"clone() takes a task class, not {target!r}")
+        values = {n: v for n, v in self._values.items() if n in target._params}
+        values.update(overrides)
+        return cast("TaskT", target(**values))
+
+    @classmethod
+    def from_id(
+        cls,
+        task_id: str,
+        *,
+        workspace: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> Task[Any]:
+        """Rebuild a task from its run record: its class, parameters and upstream tasks.
+
+        ``SomeTask.from_id(id)`` reads that class's record directly; ``cairn.Task.from_id(id)``
+        searches the workspace for the record. Upstream tasks are rebuilt from their own
+        records. If the code changed since the record was written, the rebuilt task gets a
+        new id, and a warning says so.
+
+        Raises:
+            OutputNotFoundError: when no record with that id is in the workspace.
+        """
+        store = open_store(workspace or default_workspace(), storage_options)
+        return _Restorer(store).restore(task_id, cls if cls is not Task else None)
+
     # --- requirements ---------------------------------------------------------------------
     def requires(self) -> Any:
         """The tasks this task needs: a task, or a list/tuple/dict of them (nested).
@@ -299,7 +355,7 @@ class Task(Generic[T], metaclass=TaskMeta):
     def output(self) -> Target | Mapping[str, Target]:
         """Where this task's output goes: one target or a dict of them."""
         cls = type(self)
-        return self.make_target(f"{cls.__module__.replace('.', '/')}/{cls.__name__}.pkl")
+        return self.make_target(f"{cls._path_prefix}/{cls.__name__}.pkl")
 
     def make_target(self, path: str, use_unique_id: bool = True) -> Target:
         """A target at ``path`` in the workspace; ``use_unique_id`` adds ``_{task_id}``.
@@ -336,7 +392,7 @@ class Task(Generic[T], metaclass=TaskMeta):
     def record_path(self) -> str:
         """Workspace-relative path of this task's run record."""
         cls = type(self)
-        return f"{cls.__module__.replace('.', '/')}/{cls.__name__}_{self.task_id}.run.json"
+        return f"{cls._path_prefix}/{cls.__name__}_{self.task_id}.run.json"
 
     # --- running --------------------------------------------------------------------------
     def run(self) -> Any:
@@ -390,6 +446,17 @@ class Task(Generic[T], metaclass=TaskMeta):
         """Load the outputs of ``requires()``, in its shape; ``key`` selects one entry."""
         store = self._store()
         return map_structure(self._select_requirement(key), lambda t: load_output(t, store))
+
+    def load_generator(self, key: str | None = None) -> Iterator[Any]:
+        """Yield the outputs of ``requires()`` (or its entry ``key``) one at a time.
+
+        Only one input is in memory at once. Inputs come in the order of ``requires()``
+        (dict values in insertion order, nested structures depth first); each item is the
+        loaded output itself, not a key.
+        """
+        store = self._store()
+        for task in flatten(self._select_requirement(key), self):
+            yield load_output(task, store)
 
     def _select_requirement(self, key: str | None) -> Any:
         req = self._requirements()
@@ -505,3 +572,81 @@ def _raise_cycle(task: Task[Any], child: Task[Any], parent: dict[str, Task[Any] 
         f"requirements form a cycle: {names}. Break it by changing one of these requires().",
         cycle,
     )
+
+
+class _Restorer:
+    """Rebuilds tasks from run records (``Task.from_id``)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._index: dict[str, str] | None = None
+        self._done: dict[str, Task[Any]] = {}
+
+    def _find(self, task_id: str, cls: type[Task[Any]] | None) -> str:
+        if cls is not None:
+            path = f"{cls._path_prefix}/{cls.__name__}_{task_id}.run.json"
+            if self.store.exists(path):
+                return path
+        if self._index is None:
+            suffix = ".run.json"
+            self._index = {
+                p[-len(suffix) - 32 : -len(suffix)]: p
+                for p in self.store.list()
+                if p.endswith(suffix)
+            }
+        found = self._index.get(task_id)
+        if found is None:
+            where = f" of {cls.__name__}" if cls is not None else ""
+            raise OutputNotFoundError(
+                f"no run record{where} with id {task_id!r} in the workspace "
+                f"{self.store.url}; check the id and the workspace"
+            )
+        return found
+
+    def restore(self, task_id: str, cls: type[Task[Any]] | None = None) -> Task[Any]:
+        if task_id in self._done:
+            return self._done[task_id]
+        with self.store.open_read(self._find(task_id, cls)) as file:
+            record = json.loads(file.read())
+        klass = _import_class(record)
+        values: dict[str, Any] = {}
+        for name, raw in record["params"].items():
+            param = klass._params.get(name)
+            if param is None:
+                continue  # a parameter removed since: the class's current default applies
+            if isinstance(param, TaskParameter):
+                values[name] = self.restore(raw["task_id"])
+            elif isinstance(param, TaskListParameter):
+                values[name] = [self.restore(ref["task_id"]) for ref in raw]
+            else:
+                values[name] = raw
+        task: Task[Any] = klass(**values)
+        if task.task_id != task_id:
+            warnings.warn(
+                f"{task!r} was restored from record {task_id} but now has id {task.task_id}: "
+                "its code or parameter definitions changed since that run",
+                stacklevel=3,
+            )
+        self._done[task_id] = task
+        return task
+
+
+def _import_class(record: Mapping[str, Any]) -> type[Task[Any]]:
+    module_name, qualname = record.get("module"), record.get("qualname")
+    if not module_name or not qualname or "<locals>" in qualname:
+        raise CairnError(
+            f"cannot rebuild {record.get('family')!r} from its record: the class must be "
+            "defined at module level of an importable module"
+        )
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise CairnError(
+            f"cannot rebuild {record['family']!r}: {exc}. Is its module importable "
+            "(on sys.path) and the class still there?"
+        ) from None
+    if not (isinstance(obj, type) and issubclass(obj, Task)):
+        raise CairnError(f"{module_name}.{qualname} is not a task class")
+    return obj

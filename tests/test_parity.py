@@ -1,0 +1,161 @@
+"""Things gokart users rely on: custom parameter types, namespaces, clone, restore, generators."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+
+import cairn
+
+
+class Window:
+    """A user type that serialises itself."""
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Window) and (self.start, self.end) == (other.start, other.end)
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.end))
+
+    def __cairn_serialize__(self) -> str:
+        return f"{self.start}:{self.end}"
+
+    @classmethod
+    def __cairn_deserialize__(cls, text: str) -> Window:
+        start, end = text.split(":")
+        return cls(int(start), int(end))
+
+
+class Slice(cairn.Task):
+    window = cairn.SerializableParameter(Window)
+    at = cairn.DateTimeParameter(default="2024-01-01T00:00+00:00", timezone=dt.UTC)
+
+    def run(self):
+        return list(range(self.window.start, self.window.end))
+
+
+class Total(cairn.Task):
+    part = cairn.TaskParameter()
+    scale = cairn.IntParameter(default=1)
+
+    def run(self):
+        return sum(self.load("part")) * self.scale
+
+
+class Parts(cairn.Task):
+    def requires(self):
+        return {"a": Slice(window=Window(0, 3)), "b": [Slice(window=Window(3, 5))]}
+
+    def run(self):
+        return list(self.load_generator())
+
+
+def test_serializable_parameter_takes_objects_or_their_text(workspace):
+    assert Slice(window="1:4") == Slice(window=Window(1, 4))
+    assert Slice(window="1:4").task_id != Slice(window="1:5").task_id
+    assert cairn.build(Slice(window="1:4")) == [1, 2, 3]
+    with pytest.raises(cairn.ParameterError, match="Window or its string form"):
+        Slice(window=(1, 4))
+
+
+def test_serializable_parameter_needs_a_way_to_serialise():
+    with pytest.raises(cairn.ParameterError, match="__cairn_serialize__"):
+        cairn.SerializableParameter(dt.timedelta)
+
+
+def test_serializable_parameter_accepts_functions():
+    class Lag(cairn.Task):
+        by = cairn.SerializableParameter(
+            dt.timedelta,
+            serialize=lambda d: str(d.total_seconds()),
+            deserialize=lambda s: dt.timedelta(seconds=float(s)),
+        )
+
+    assert Lag(by="60").by == dt.timedelta(minutes=1)
+    assert Lag(by=dt.timedelta(minutes=1)) == Lag(by="60.0")
+
+
+class Alpha(cairn.Task):
+    namespace = "exp1"
+
+    def run(self):
+        return "alpha"
+
+
+class Beta(cairn.Task):
+    namespace = "exp2"
+
+    def run(self):
+        return "beta"
+
+
+def test_namespace_keeps_same_named_tasks_apart_in_ids_and_paths(workspace):
+    # two projects' classes of the same name and module: only the namespace differs
+    first = type("Same", (Alpha,), {"__module__": "proj", "run": lambda self: 1})
+    second = type("Same", (Beta,), {"__module__": "proj", "run": lambda self: 2})
+    assert first.family == "exp1.proj.Same" and second.family == "exp2.proj.Same"
+    assert first().task_id != second().task_id
+    assert cairn.build(Alpha()) == "alpha"
+    assert list(Path(workspace, "exp1").rglob("Alpha_*.run.json"))
+
+
+def test_clone_copies_matching_parameters_and_applies_overrides():
+    total = Total(part=Slice(window="0:2"), scale=3)
+    assert total.clone(scale=4) == Total(part=Slice(window="0:2"), scale=4)
+    other = Slice(window="5:6").clone(Slice)
+    assert other == Slice(window="5:6")
+
+    class Twin(cairn.Task):
+        part = cairn.TaskParameter()
+        scale = cairn.IntParameter(default=9)
+        extra = cairn.Parameter(default="x")
+
+    twin = total.clone(Twin, extra="y")
+    assert (twin.part, twin.scale, twin.extra) == (total.part, 3, "y")
+    with pytest.raises(cairn.CairnError, match="task class"):
+        total.clone(int)  # type: ignore[type-var]
+
+
+def test_from_id_rebuilds_a_task_with_its_parameters_and_upstream(workspace):
+    root = Total(part=Slice(window="2:5", at="2024-03-01T12:00+00:00"), scale=2)
+    cairn.build(root)
+    restored = cairn.Task.from_id(root.task_id)
+    assert restored == root
+    assert restored.part.window == Window(2, 5)
+    assert restored.part.at == dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
+    assert Total.from_id(root.task_id) == root  # direct path when the class is known
+
+
+def test_from_id_of_an_unknown_id_says_where_it_looked(workspace):
+    cairn.build(Slice(window="0:1"))
+    with pytest.raises(cairn.OutputNotFoundError, match=r"no run record with id '0+'"):
+        cairn.Task.from_id("0" * 32)
+
+
+def test_load_generator_yields_loaded_inputs_one_by_one_not_keys(workspace):
+    assert cairn.build(Parts()) == [[0, 1, 2], [3, 4]]
+
+
+def test_load_generator_of_one_key(workspace):
+    class OneKey(Parts):
+        def run(self):
+            return list(self.load_generator("b"))
+
+    assert cairn.build(OneKey()) == [[3, 4]]
+
+
+def test_restore_needs_an_importable_class(workspace):
+    class Local(cairn.Task):
+        def run(self):
+            return 1
+
+    cairn.build(Local())
+    with pytest.raises(cairn.CairnError, match="module level"):
+        cairn.Task.from_id(Local().task_id)
+    assert "test_parity" in sys.modules
