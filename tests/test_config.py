@@ -101,6 +101,12 @@ def test_invalid_toml_and_unknown_settings_are_config_errors_naming_the_file(pro
         cairn.load_config()
 
 
+def test_an_unquoted_family_name_is_a_config_error_that_says_to_quote_it(project):
+    write(project / "cairn.toml", "[tasks.mypkg.train.Train]\nlr = 0.1\n")
+    with pytest.raises(cairn.ConfigError, match=r'\[tasks\."mypkg\.train\.Train"\]'):
+        cairn.load_config()
+
+
 # --- interpolation ------------------------------------------------------------------------
 def test_variables_are_interpolated_with_defaults(project):
     write(

@@ -189,6 +189,11 @@ def _check_settings(config: Config, source: str) -> None:
         if not isinstance(getattr(config, key), Mapping):
             raise bad(key, getattr(config, key), "a table")
     for family, values in config.tasks.items():
+        if "." not in family:  # `[tasks.mypkg.train.Train]` without quotes nests tables
+            raise ConfigError(
+                f"{source}: [tasks.{family}] is not a task family; name the family in quotes, "
+                f'like [tasks."mypkg.train.Train"] (module and class name)'
+            )
         if not isinstance(values, Mapping):
             raise ConfigError(
                 f'{source}: [tasks."{family}"] must be a table of parameter values, '
