@@ -4,8 +4,11 @@ page, which is loaded in a real headless Chromium driven through its DevTools pr
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -146,6 +149,7 @@ class Browser:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its helper processes share its group, ended in close()
         )
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -235,8 +239,11 @@ class Browser:
 
     def close(self) -> None:
         if getattr(self, "ws", None) is not None:
+            with contextlib.suppress(Exception):
+                self.call("Browser.close")
             self.ws.close()
-        self.process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(30)
 
 
