@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,3 +31,23 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     ws = tmp_path / "ws"
     monkeypatch.setenv("CAIRN_WORKSPACE", str(ws))
     yield str(ws)
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """moto's S3 in server mode on 127.0.0.1, for the whole session."""
+    from _servers import MotoServer
+
+    server = MotoServer(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private redis-server on a free port, for the whole session (never killed)."""
+    from _servers import RedisServer
+
+    server = RedisServer(require_program("redis-server"), tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()

@@ -178,18 +178,23 @@ def imported_packages() -> dict[str, str]:
 
 
 _numpy_checked = False
+_numpy_lock = threading.Lock()
 
 
 def _seed_generators(seed: int) -> None:
     global _numpy_checked
     random.seed(seed)
-    numpy = sys.modules.get("numpy")
-    if numpy is None and not _numpy_checked:
-        _numpy_checked = True
-        if importlib.util.find_spec("numpy") is not None:
-            import numpy
-    if numpy is not None:
-        numpy.random.seed(seed % 2**32)
+    if not _numpy_checked:
+        # One thread imports numpy; tasks starting on other threads meanwhile wait for the
+        # whole module instead of finding it half initialised in sys.modules.
+        with _numpy_lock:
+            if not _numpy_checked:
+                if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is not None:
+                    import numpy  # noqa: F401 - imported for seeding, below
+                _numpy_checked = True
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(seed % 2**32)
 
 
 def seed_for(task: Task[Any]) -> int:
