@@ -11,6 +11,7 @@ EXPECTED = {
     "BoolParameter",
     "BuildError",
     "CairnError",
+    "Config",
     "ConfigError",
     "DateParameter",
     "DateTimeParameter",
@@ -48,8 +49,14 @@ EXPECTED = {
     "TaskParameter",
     "__version__",
     "build",
+    "gc",
+    "graph",
+    "load_config",
+    "ls",
     "node",
     "plan",
+    "show",
+    "status",
 }
 
 

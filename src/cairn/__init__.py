@@ -5,9 +5,11 @@ upstream ids and code; a run record beside every output; the same pipeline inlin
 threads, processes or Dask.
 """
 
+import importlib
 from typing import TYPE_CHECKING
 
 from cairn._build import build, plan
+from cairn._config import Config, load_config
 from cairn._errors import (
     BuildError,
     CairnError,
@@ -36,16 +38,33 @@ from cairn._task import Task
 from cairn._version import __version__
 
 if TYPE_CHECKING:
+    from cairn._gc import gc
+    from cairn._inspect import ls, show
+    from cairn._status import status
     from cairn.pipeline import Pipeline, node
-else:
+    from cairn.viz import graph
+
+# The function style and the inspection functions are imported on first use, keeping
+# `import cairn` light.
+_LAZY = {
+    "Pipeline": "cairn.pipeline",
+    "node": "cairn.pipeline",
+    "gc": "cairn._gc",
+    "graph": "cairn.viz",
+    "ls": "cairn._inspect",
+    "show": "cairn._inspect",
+    "status": "cairn._status",
+}
+
+if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> object:
-        # The function style is imported on first use, so `import cairn` stays light.
-        if name in ("Pipeline", "node"):
-            from cairn import pipeline
-
-            return getattr(pipeline, name)
-        raise AttributeError(f"module 'cairn' has no attribute {name!r}")
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'cairn' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
 
 
 if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
@@ -85,6 +104,7 @@ __all__ = [
     "BoolParameter",
     "BuildError",
     "CairnError",
+    "Config",
     "ConfigError",
     "DateParameter",
     "DateTimeParameter",
@@ -122,6 +142,12 @@ __all__ = [
     "TaskParameter",
     "__version__",
     "build",
+    "gc",
+    "graph",
+    "load_config",
+    "ls",
     "node",
     "plan",
+    "show",
+    "status",
 ]

@@ -101,6 +101,18 @@ class Plan(Sequence[PlanEntry]):
         running = sum(1 for e in self.entries if e.will_run)
         return f"<Plan: {running} of {len(self.entries)} task(s) will run>"
 
+    def _repr_html_(self) -> str:
+        """The plan as an HTML table (Jupyter)."""
+        from cairn._render import STATE_COLOURS, html_table
+
+        running = sum(1 for e in self.entries if e.will_run)
+        return html_table(
+            ["state", "task", "reason"],
+            [(e.state, e.task.label(), e.reason or "") for e in self.entries],
+            colours=[STATE_COLOURS.get(e.state) for e in self.entries],
+            footer=f"{running} of {len(self.entries)} task(s) will run",
+        )
+
 
 def as_roots(tasks: Any) -> tuple[list[Task[Any]], bool]:
     """Return ``(roots, single)`` for a task or a list/tuple of tasks."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast, dataclass_transf
 from typing_extensions import TypeVar
 
 from cairn import _fingerprint
+from cairn._config import active_values, using_values
 from cairn._errors import (
     CairnError,
     DependencyCycleError,
@@ -187,10 +188,15 @@ class Task(Generic[T], metaclass=TaskMeta):
                     f"Its parameters are: {valid}."
                 )
             values[name] = param.normalize(value)
+        # Parameter values of the active configuration, for parameters not given here.
+        source = active_values()
+        configured = source.for_class(cls) if source is not None else None
         missing = []
         for name, param in params.items():
             if name not in values:
-                if param.has_default:
+                if configured and name in configured:
+                    values[name] = configured[name]
+                elif param.has_default:
                     values[name] = param.default
                 else:
                     missing.append(name)
@@ -200,6 +206,7 @@ class Task(Generic[T], metaclass=TaskMeta):
                 f"(no default): pass it as {cls.__name__}({missing[0]}=...)"
             )
         self._values: dict[str, Any] = {name: values[name] for name in params}
+        self._param_source = source
         self._vkey: str = digest(cls.family, *self._vkey_parts())
         self._id: str | None = None
 
@@ -335,7 +342,12 @@ class Task(Generic[T], metaclass=TaskMeta):
     def _requirements(self) -> Any:
         cached = self.__dict__.get("_req_cache", _UNSET)
         if cached is _UNSET:
-            cached = self.requires()
+            source = self.__dict__.get("_param_source")
+            if source is active_values():
+                cached = self.requires()
+            else:  # tasks created by requires() take the values this task was built with
+                with using_values(source):
+                    cached = self.requires()
             deps = flatten(cached, self)
             self.__dict__["_req_cache"] = cached
             self.__dict__["_deps_cache"] = deps

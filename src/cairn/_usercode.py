@@ -12,8 +12,10 @@ site-packages. Two settings adjust that:
   modules that would otherwise count (vendored or generated code). Exclusions win.
 
 Both are read from, in order of precedence: the environment (``CAIRN_FINGERPRINT=off``,
-``CAIRN_FINGERPRINT_MODULES="mycorp_*,!mypkg.vendored"``), then ``cairn.toml`` (top-level
-keys) or ``[tool.cairn]`` in ``pyproject.toml`` in the working directory. They are read again
+``CAIRN_FINGERPRINT_MODULES="mycorp_*,!mypkg.vendored"``), then the configuration file that
+:func:`cairn._config.load_config` reads (``$CAIRN_CONFIG``, else ``cairn.toml``, else
+``[tool.cairn]`` in ``pyproject.toml``, in the working directory). Unlike the other settings
+they hold for the whole process, since ids are computed outside builds too. They are read again
 at most every :data:`RECHECK_SECONDS` (reading the environment costs microseconds, and ids
 are computed for every task), so a notebook can change them between builds.
 """
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from cairn._config import find_config_table
 from cairn._errors import ConfigError
 
 __all__ = [
@@ -90,16 +93,16 @@ def _parse_enabled(value: Any, where: str) -> bool:
     raise ConfigError(f"{where}: fingerprint must be true or false (or on/off), not {value!r}")
 
 
-_CONFIG_FILES = ("cairn.toml", "pyproject.toml")
-#: How often, at most, the config files are checked for changes.
+#: How often, at most, the settings (environment, configuration file) are looked up again.
 RECHECK_SECONDS = 0.5
 
 
-def _stamps(cwd: str) -> tuple[tuple[int, int] | None, ...]:
+def _stamps(cwd: str, named: str | None) -> tuple[tuple[int, int] | None, ...]:
+    """Modification time and size of each file the configuration may come from."""
     out: list[tuple[int, int] | None] = []
-    for name in _CONFIG_FILES:
+    for path in (named or "", os.path.join(cwd, "cairn.toml"), os.path.join(cwd, "pyproject.toml")):
         try:
-            st = os.stat(os.path.join(cwd, name))
+            st = os.stat(path)
             out.append((st.st_mtime_ns, st.st_size))
         except OSError:
             out.append(None)
@@ -108,42 +111,30 @@ def _stamps(cwd: str) -> tuple[tuple[int, int] | None, ...]:
 
 @lru_cache(maxsize=8)
 def _file_settings(
-    cwd: str, stamps: tuple[tuple[int, int] | None, ...]
+    cwd: str, named: str | None, stamps: tuple[tuple[int, int] | None, ...]
 ) -> tuple[bool | None, tuple[str, ...] | None, str]:
-    """``(enabled, patterns, file)`` from cairn.toml or pyproject.toml in ``cwd``."""
-    import tomllib
+    """``(enabled, patterns, source)`` from the configuration file ``load_config`` reads.
 
+    Only these two keys are read here, so a problem elsewhere in the file (an unset
+    ``${VAR}`` in a lock URL) does not stop ids from being computed.
+    """
     del stamps  # part of the cache key only
-    if not cwd:
+    found = find_config_table(named, directory=cwd or None, environ={})
+    table, source = found if found is not None else (None, "")
+    if not table:
         return None, None, ""
-    for name, table_path in (("cairn.toml", ()), ("pyproject.toml", ("tool", "cairn"))):
-        path = os.path.join(cwd, name)
-        if not os.path.isfile(path):
-            continue
-        try:
-            with open(path, "rb") as file:
-                data: Any = tomllib.load(file)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from exc
-        for key in table_path:
-            data = data.get(key, {}) if isinstance(data, dict) else {}
-        if not isinstance(data, dict):
-            continue
-        enabled = data.get("fingerprint")
-        modules = data.get("fingerprint_modules")
-        if enabled is None and modules is None:
-            continue
-        if modules is not None and not isinstance(modules, list):
-            raise ConfigError(
-                f"{path}: fingerprint_modules must be a list of module patterns, "
-                f"like ['mycorp_*', '!mypkg.vendored'], not {modules!r}"
-            )
-        return (
-            None if enabled is None else _parse_enabled(enabled, path),
-            None if modules is None else tuple(modules),
-            path,
+    enabled = table.get("fingerprint")
+    modules = table.get("fingerprint_modules")
+    if modules is not None and not isinstance(modules, list):
+        raise ConfigError(
+            f"{source}: fingerprint_modules must be a list of module patterns, "
+            f"like ['mycorp_*', '!mypkg.vendored'], not {modules!r}"
         )
-    return None, None, ""
+    return (
+        None if enabled is None else _parse_enabled(enabled, source),
+        None if modules is None else tuple(modules),
+        source,
+    )
 
 
 _state_lock = threading.Lock()
@@ -173,12 +164,13 @@ def current_settings() -> FingerprintSettings:
     except OSError:  # the working directory was deleted
         cwd = ""
     environ = os.environ
-    key = (environ.get(ENV_ENABLED), environ.get(ENV_MODULES), cwd, _stamps(cwd) if cwd else ())
+    named = environ.get("CAIRN_CONFIG") or None
+    key = (environ.get(ENV_ENABLED), environ.get(ENV_MODULES), cwd, named, _stamps(cwd, named))
     _last_check = now
     if key == _last_key:
         return _last_settings
     with _state_lock:
-        file_enabled, file_modules, file_path = _file_settings(cwd, key[3])
+        file_enabled, file_modules, file_path = _file_settings(cwd, named, key[4])
         enabled = True if file_enabled is None else file_enabled
         patterns: tuple[str, ...] = file_modules or ()
         where = file_path
