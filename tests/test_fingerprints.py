@@ -397,3 +397,24 @@ def test_a_parameter_named_like_a_function_is_not_a_use_of_that_function(pkg):
     funcs = package.load("funcs")
     names = {k.rpartition(".")[2] for k in function_fingerprint(funcs.total).components}
     assert names == {"total", "scale"}
+
+
+def test_the_configuration_file_accepts_and_checks_the_fingerprint_settings(tmp_path):
+    (tmp_path / "cairn.toml").write_text(
+        'workspace = "ws"\nfingerprint = false\nfingerprint_modules = ["mycorp_*", "!x.gen"]\n'
+    )
+    config = cairn.load_config(directory=tmp_path)
+    assert (config.fingerprint, config.fingerprint_modules) == (False, ["mycorp_*", "!x.gen"])
+    (tmp_path / "cairn.toml").write_text('fingerprint_modules = "mycorp_*"\n')
+    with pytest.raises(cairn.ConfigError, match="fingerprint_modules"):
+        cairn.load_config(directory=tmp_path)
+
+
+def test_fingerprint_settings_come_from_the_file_named_by_cairn_config(pkg, tmp_path, monkeypatch):
+    package = make_pipeline(pkg)
+    train = package.load("tasks").Train
+    elsewhere = tmp_path / "conf" / "settings.toml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text('lock = "${UNSET_VARIABLE}"\nfingerprint = false\n')
+    monkeypatch.setenv("CAIRN_CONFIG", str(elsewhere))
+    assert train.code_fingerprint().components == {}  # an unset ${VAR} elsewhere is no matter
