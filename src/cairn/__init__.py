@@ -34,7 +34,7 @@ from cairn._external import ExternalFile
 from cairn._fingerprint import FingerprintWarning
 from cairn._graph import Plan, PlanEntry
 from cairn._targets import Target
-from cairn._task import Task
+from cairn._task import ParameterGroup, Task, inherits
 from cairn._version import __version__
 
 if TYPE_CHECKING:
@@ -127,6 +127,7 @@ __all__ = [
     "OutputNotFoundError",
     "Parameter",
     "ParameterError",
+    "ParameterGroup",
     "Pipeline",
     "PipelineError",
     "Plan",
@@ -144,6 +145,7 @@ __all__ = [
     "build",
     "gc",
     "graph",
+    "inherits",
     "load_config",
     "ls",
     "node",

@@ -163,6 +163,7 @@ class Task(Generic[T], metaclass=TaskMeta):
     _params: ClassVar[dict[str, Parameter[Any]]]
     family: ClassVar[str]
     _path_prefix: ClassVar[str]
+    _groups: ClassVar[tuple[tuple[type[ParameterGroup], dict[str, str]], ...]] = ()
     namespace: ClassVar[str | None] = None
     code_version: ClassVar[str | None] = None
     random_seed: ClassVar[int | None] = None
@@ -191,11 +192,14 @@ class Task(Generic[T], metaclass=TaskMeta):
         # Parameter values of the active configuration, for parameters not given here.
         source = active_values()
         configured = source.for_class(cls) if source is not None else None
+        inherited = _group_values(cls) if cls._groups else None
         missing = []
         for name, param in params.items():
             if name not in values:
                 if configured and name in configured:
                     values[name] = configured[name]
+                elif inherited and name in inherited:
+                    values[name] = param.normalize(inherited[name])
                 elif param.has_default:
                     values[name] = param.default
                 else:
@@ -660,3 +664,59 @@ def _import_class(record: Mapping[str, Any]) -> type[Task[Any]]:
     if not (isinstance(obj, type) and issubclass(obj, Task)):
         raise CairnError(f"{module_name}.{qualname} is not a task class")
     return obj
+
+
+class ParameterGroup(Task[None]):
+    """Values shared by many tasks: its parameters' defaults, or its config file section.
+
+    A task class decorated with :func:`inherits` takes, for every parameter it shares with
+    the group (by name, or by an alias), the group's value when it is not given explicitly or
+    set for the task's own family in the configuration. A group never runs.
+    """
+
+    def run(self) -> None:
+        raise CairnError(f"{type(self).__name__} is a parameter group; it holds values, not work")
+
+
+def _group_values(cls: type[Task[Any]]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for group, aliases in cls._groups:
+        instance = group()
+        for task_name, group_name in aliases.items():
+            values.setdefault(task_name, instance._values[group_name])
+    return values
+
+
+def inherits(*groups: type[ParameterGroup], aliases: Mapping[str, str] | None = None) -> Any:
+    """Class decorator: take parameter values from ``groups`` (gokart's inherits_config_params).
+
+    Parameters with the same name in the task and a group are shared; ``aliases`` maps a task
+    parameter to a group parameter of another name: ``aliases={"day": "date"}``.
+
+    Raises:
+        ParameterError: when an alias names a parameter the task or the groups lack.
+    """
+    extra = dict(aliases or {})
+
+    def decorate(cls: type[TaskT]) -> type[TaskT]:
+        if not (isinstance(cls, type) and issubclass(cls, Task)):
+            raise CairnError(f"@cairn.inherits decorates task classes, not {cls!r}")
+        links: list[tuple[type[ParameterGroup], dict[str, str]]] = []
+        for group in groups:
+            if not (isinstance(group, type) and issubclass(group, ParameterGroup)):
+                raise CairnError(f"@cairn.inherits takes ParameterGroup classes, not {group!r}")
+            shared = {n: n for n in group._params if n in cls._params}
+            shared.update({t: g for t, g in extra.items() if g in group._params})
+            links.append((group, shared))
+        known = {t for _, shared in links for t in shared}
+        for task_name, group_name in extra.items():
+            if task_name not in cls._params or task_name not in known:
+                raise ParameterError(
+                    f"@cairn.inherits alias {task_name!r} -> {group_name!r}: "
+                    f"{cls.__name__} needs a parameter {task_name!r} and a group a parameter "
+                    f"{group_name!r}"
+                )
+        cls._groups = (*cls._groups, *links)
+        return cls
+
+    return decorate
