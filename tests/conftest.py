@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,28 +34,36 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield str(ws)
 
 
-def _local_store_url(tmp_path: Path) -> Iterator[str]:
-    yield str(tmp_path / "store")
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """moto's S3 in server mode on 127.0.0.1, for the whole session."""
+    from _servers import MotoServer
+
+    server = MotoServer(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
 
 
-def _memory_store_url(tmp_path: Path) -> Iterator[str]:
-    import fsspec
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private redis-server on a free port, for the whole session (never killed)."""
+    from _servers import RedisServer
 
-    root = f"memory://cairn-test-{uuid.uuid4().hex}"
-    yield root
-    fs = fsspec.filesystem("memory")
-    if fs.exists(root):
-        fs.rm(root, recursive=True)
-
-
-#: every store the store-parametrised tests run on: name -> generator of a workspace URL
-STORES: dict[str, Callable[[Path], Iterator[str]]] = {
-    "local": _local_store_url,
-    "memory": _memory_store_url,
-}
+    server = RedisServer(require_program("redis-server"), tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
 
 
-@pytest.fixture(params=sorted(STORES))
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty workspace URL on each kind of store in ``STORES``."""
-    yield from STORES[request.param](tmp_path)
+@pytest.fixture(params=["local", "memory", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """``workspace`` and ``storage_options`` for ``build()``, one per kind of store: a local
+    directory, ``memory://`` and S3 (moto in server mode)."""
+    if request.param == "local":
+        return {"workspace": str(tmp_path / "ws"), "storage_options": None}
+    if request.param == "memory":
+        return {"workspace": f"memory://cairn-{uuid.uuid4().hex[:8]}/ws", "storage_options": None}
+    moto = request.getfixturevalue("moto_s3")
+    return {
+        "workspace": f"s3://{moto.new_bucket()}/ws",
+        "storage_options": moto.storage_options,
+    }

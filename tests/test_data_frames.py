@@ -57,10 +57,8 @@ def _rows(frame: Any) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize("extension", [".parquet", ".feather", ".csv", ".tsv", ".pkl"])
 @pytest.mark.parametrize("library", sorted(MAKERS))
-def test_a_frame_loads_as_the_library_that_wrote_it(store_url, extension, library) -> None:
-    result = cairn.build(
-        LoadIt(frame=Frame(library=library, extension=extension)), workspace=store_url
-    )
+def test_a_frame_loads_as_the_library_that_wrote_it(store, extension, library) -> None:
+    result = cairn.build(LoadIt(frame=Frame(library=library, extension=extension)), **store)
     assert type(result["frame"]) is TYPES[library]
     assert _rows(result["frame"]) == [(1, "x"), (2, "y")]
 

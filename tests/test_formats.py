@@ -197,15 +197,15 @@ class Consume(cairn.Task):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_every_builtin_format_round_trips_on_every_store(store_url: str, case: str) -> None:
+def test_every_builtin_format_round_trips_on_every_store(store: dict[str, Any], case: str) -> None:
     original = CASES[case].make()
-    loaded = cairn.build(Produce(case=case), workspace=store_url)
+    loaded = cairn.build(Produce(case=case), **store)
     CASES[case].check(loaded, original)
 
 
 @pytest.mark.parametrize("case", ["parquet-pandas-index", "csv-polars", "npz", "xml"])
-def test_a_downstream_task_loads_what_its_upstream_dumped(store_url: str, case: str) -> None:
-    result = cairn.build(Consume(upstream=Produce(case=case)), workspace=store_url)
+def test_a_downstream_task_loads_what_its_upstream_dumped(store: dict[str, Any], case: str) -> None:
+    result = cairn.build(Consume(upstream=Produce(case=case)), **store)
     CASES[case].check(result["loaded"], CASES[case].make())
 
 
@@ -250,8 +250,8 @@ class TrainModel(cairn.Task):
         return Model([0.5, -1.0, 2.0], {"a": 0, "b": 1})
 
 
-def test_model_target_stores_what_save_function_writes_as_one_zip(store_url: str) -> None:
-    model = cairn.build(TrainModel(), workspace=store_url)
+def test_model_target_stores_what_save_function_writes_as_one_zip(store: dict[str, Any]) -> None:
+    model = cairn.build(TrainModel(), **store)
     assert isinstance(model, Model)
     assert model.weights == [0.5, -1.0, 2.0] and model.vocabulary == {"a": 0, "b": 1}
     path = TrainModel().output().path
@@ -306,10 +306,10 @@ class WritesConfig(cairn.Task):
         return {"lr": "0.1", "depth": "3"}
 
 
-def test_a_registered_user_format_is_used_for_its_extension(store_url: str) -> None:
+def test_a_registered_user_format_is_used_for_its_extension(store: dict[str, Any]) -> None:
     cairn.formats.register(".kv", YamlLike())
     try:
-        assert cairn.build(WritesConfig(), workspace=store_url) == {"lr": "0.1", "depth": "3"}
+        assert cairn.build(WritesConfig(), **store) == {"lr": "0.1", "depth": "3"}
     finally:
         cairn.formats._registry.pop(".kv")
 
@@ -415,16 +415,17 @@ def test_an_object_a_format_cannot_write_fails_with_what_to_use(
     assert not any(p.name.endswith(extension) for p in tmp_path.rglob("*")), "nothing stored"
 
 
-def test_run_record_checksum_is_the_crc32_of_the_stored_bytes(store_url: str) -> None:
+def test_run_record_checksum_is_the_crc32_of_the_stored_bytes(store: dict[str, Any]) -> None:
     import zlib
 
     import fsspec
 
     task = Produce(case="parquet-polars")
-    cairn.build(task, workspace=store_url)
-    with fsspec.open(f"{store_url}/{task.record_path()}", "rb") as f:
+    cairn.build(task, **store)
+    options = store["storage_options"] or {}
+    with fsspec.open(f"{store['workspace']}/{task.record_path()}", "rb", **options) as f:
         output = json.load(f)["outputs"][""]
-    with fsspec.open(f"{store_url}/{output['path']}", "rb") as f:
+    with fsspec.open(f"{store['workspace']}/{output['path']}", "rb", **options) as f:
         data = f.read()
     assert output["size"] == len(data)
     assert output["checksum"] == f"crc32:{zlib.crc32(data):08x}"

@@ -159,3 +159,57 @@ def test_restore_needs_an_importable_class(workspace):
     with pytest.raises(cairn.CairnError, match="module level"):
         cairn.Task.from_id(Local().task_id)
     assert "test_parity" in sys.modules
+
+
+class Shared(cairn.ParameterGroup):
+    date = cairn.DateParameter(default="2024-01-01")
+    env = cairn.Parameter(default="dev")
+
+
+@cairn.inherits(Shared, aliases={"day": "date"})
+class Extract(cairn.Task):
+    date = cairn.DateParameter()
+    day = cairn.DateParameter(default="1999-01-01")
+    env = cairn.Parameter(default="prod")
+    table = cairn.Parameter(default="events")
+
+    def run(self):
+        return f"{self.table}@{self.date}/{self.env}"
+
+
+def test_parameter_group_values_fill_shared_and_aliased_parameters():
+    task = Extract()
+    assert task.date == dt.date(2024, 1, 1)
+    assert task.day == dt.date(2024, 1, 1)  # alias day -> date
+    assert task.env == "dev"  # the group's value beats the task's own default
+    assert task.table == "events"
+    assert Extract(env="test").env == "test"  # explicit beats the group
+
+
+def test_parameter_group_values_come_from_the_configuration():
+    config = cairn.Config(
+        tasks={
+            Shared.family: {"date": "2025-02-03"},
+            Extract.family: {"env": "staging"},
+        }
+    )
+    with config.active():
+        task = Extract()
+    assert task.date == task.day == dt.date(2025, 2, 3)
+    assert task.env == "staging"  # the task's own family setting beats the group
+
+
+def test_inherits_checks_aliases_and_arguments():
+    with pytest.raises(cairn.ParameterError, match="alias 'when'"):
+
+        @cairn.inherits(Shared, aliases={"when": "date"})
+        class NoSuchParam(cairn.Task):
+            date = cairn.DateParameter()
+
+    with pytest.raises(cairn.CairnError, match="ParameterGroup classes"):
+        cairn.inherits(Extract)(Extract)  # type: ignore[arg-type]
+
+
+def test_a_parameter_group_never_runs(workspace):
+    with pytest.raises(cairn.BuildError, match="parameter group"):
+        cairn.build(Shared())

@@ -3,23 +3,76 @@
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Sequence
 from typing import Any
 
+from cairn._config import Config, Settings, load_config, resolve_settings
 from cairn._errors import BuildError
 from cairn._graph import Plan, Rerun, as_roots, make_plan
+from cairn._history import HistoryRecorder
 from cairn._store import Store, open_store
 from cairn._task import default_workspace, load_output
 from cairn.executors import Executor, get_executor
 from cairn.executors._loop import Listener, Outcome, run_plan
 from cairn.locks import Lock, get_lock
 
-__all__ = ["build", "plan"]
+__all__ = ["build", "open_workspace", "plan", "settings_for"]
 
 log = logging.getLogger("cairn")
+
+ConfigArg = Config | str | os.PathLike[str] | None
+
+
+def settings_for(config: ConfigArg, **explicit: Any) -> Settings:
+    """Resolve settings: explicit argument > ``CAIRN_*`` environment > ``config`` > default.
+
+    ``config`` is a :class:`Config`, the path of a configuration file, or None (none).
+    """
+    if config is not None and not isinstance(config, Config):
+        config = load_config(config)
+    return resolve_settings(config, **explicit)
+
+
+def open_workspace(
+    workspace: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    config: ConfigArg = None,
+) -> Store:
+    """Open the store of the resolved workspace."""
+    settings = settings_for(config, workspace=workspace, storage_options=storage_options)
+    return _open(settings.workspace, settings.storage_options)
 
 
 def _open(workspace: str | None, storage_options: dict[str, Any] | None) -> Store:
     return open_store(workspace or default_workspace(), storage_options)
+
+
+class _Listeners:
+    """Sends each scheduling event to several listeners, in order."""
+
+    def __init__(self, listeners: list[Any]) -> None:
+        self.listeners = listeners
+
+    def task_started(self, task: Any) -> None:
+        for listener in self.listeners:
+            listener.task_started(task)
+
+    def task_succeeded(self, task: Any, record: dict[str, Any] | None) -> None:
+        for listener in self.listeners:
+            listener.task_succeeded(task, record)
+
+    def task_failed(self, task: Any, error: BaseException) -> None:
+        for listener in self.listeners:
+            listener.task_failed(task, error)
+
+
+def _build_finished(listeners: list[Any], the_plan: Plan, outcome: Outcome, store: Store) -> None:
+    """Tell listeners that have a ``build_finished`` method (build hooks) the outcome."""
+    for listener in listeners:
+        finished = getattr(listener, "build_finished", None)
+        if finished is not None:
+            finished(plan=the_plan, outcome=outcome, workspace=store.url)
 
 
 def plan(
@@ -28,33 +81,51 @@ def plan(
     workspace: str | None = None,
     rerun: Rerun = False,
     storage_options: dict[str, Any] | None = None,
+    config: ConfigArg = None,
 ) -> Plan:
     """Return what :func:`build` would do for ``tasks``, without running anything.
 
-    The plan lists every task reached, in dependency order, with ``will_run`` and a
-    ``reason`` for each that will run.
+    The plan lists every task reached, in dependency order, with ``will_run`` and, for each
+    that will run, a ``reason`` found by comparing it with the latest earlier run of its
+    family in the store: no earlier output, a parameter changed (old -> new), code changed
+    (naming the functions, methods or constants), an upstream task will run or changed, an
+    input file changed, or forced by ``rerun``. ``str(plan)`` is a table. ``config`` gives
+    the workspace and storage options when they are not passed (see :func:`build`).
+
+    Raises:
+        MissingInputError: when an input file a task needs (``ExternalFile``,
+            ``FileParameter``) does not exist, naming the task.
     """
     roots, _ = as_roots(tasks)
-    return make_plan(roots, _open(workspace, storage_options), rerun=rerun)
+    return make_plan(roots, open_workspace(workspace, storage_options, config), rerun=rerun)
 
 
 def build(
     tasks: Any,
     *,
     workspace: str | None = None,
-    executor: str | Executor = "inline",
+    executor: str | Executor | None = None,
     workers: int | None = None,
-    lock: str | Lock | None = None,
+    lock: str | Lock | bool | None = None,
     rerun: Rerun = False,
     storage_options: dict[str, Any] | None = None,
     lock_wait: float | None = None,
     listener: Listener | None = None,
+    hooks: Sequence[Listener] = (),
+    config: ConfigArg = None,
 ) -> Any:
     """Build ``tasks`` (a task or a list of tasks) and return the roots' loaded outputs.
 
     Runs every task that is not complete, in dependency order, on ``executor``. Complete
     tasks are reused. ``rerun=True`` reruns the roots; ``rerun="all"`` every task.
-    The workspace is ``workspace``, else ``$CAIRN_WORKSPACE``, else ``./workspace``.
+
+    Each setting left at None (``workspace``, ``executor``, ``workers``, ``lock``,
+    ``storage_options``) comes from the environment (``CAIRN_WORKSPACE``,
+    ``CAIRN_EXECUTOR``, ``CAIRN_WORKERS``, ``CAIRN_LOCK``), else from ``config`` (a
+    :class:`Config` or a file path), else the default (``./workspace``, ``"inline"``, one
+    worker per core, no lock; ``lock=False`` asks for no lock explicitly). ``hooks`` are
+    build hooks (:class:`cairn.hooks.BuildHook`): told when each task starts, succeeds or
+    fails, and when the build ends.
 
     Returns:
         The root's output, or a list of outputs for a list of roots.
@@ -63,17 +134,27 @@ def build(
         BuildError: when tasks failed, after every task not downstream of a failure ran.
     """
     roots, single = as_roots(tasks)
-    store = _open(workspace, storage_options)
-    the_plan = make_plan(roots, store, rerun=rerun)
-    outcome = execute_plan(
-        the_plan,
-        store,
+    settings = settings_for(
+        config,
+        workspace=workspace,
         executor=executor,
         workers=workers,
         lock=lock,
-        lock_wait=lock_wait,
-        listener=listener,
+        storage_options=storage_options,
     )
+    store = _open(settings.workspace, settings.storage_options)
+    the_plan = make_plan(roots, store, rerun=rerun)
+    listeners = [*([listener] if listener is not None else []), *hooks]
+    outcome = execute_plan(
+        the_plan,
+        store,
+        executor=settings.executor,
+        workers=settings.workers,
+        lock=settings.lock,
+        lock_wait=lock_wait,
+        listener=_Listeners(listeners) if len(listeners) > 1 else next(iter(listeners), None),
+    )
+    _build_finished(listeners, the_plan, outcome, store)
     if outcome.failed:
         first = next(iter(outcome.failed.values()))
         raise BuildError(outcome.failed, outcome.skipped, outcome.ran) from first
@@ -94,6 +175,7 @@ def execute_plan(
     """Run what ``the_plan`` says will run; return the outcome (no exception on failure)."""
     exe = get_executor(executor, workers)
     the_lock = get_lock(lock, store.url)
+    history = HistoryRecorder(store, listener)  # what later plans compare against
     try:
         outcome = run_plan(
             the_plan,
@@ -101,10 +183,11 @@ def execute_plan(
             exe,
             the_lock,
             workspace=store.url,
-            listener=listener,
+            listener=history,
             lock_wait=lock_wait,
         )
     finally:
+        history.flush()
         if exe is not executor:
             exe.close()
         if the_lock is not lock:

@@ -10,6 +10,7 @@
     ├── FormatError               unknown extension, or an object a format cannot write
     ├── KeyNotFoundError          load()/dump() of a key the task does not have
     ├── OutputNotFoundError       load() of an output that has not been built
+    ├── MissingInputError         an input file outside the store does not exist
     ├── MissingColumnsError       load_data_frame() without required columns
     ├── SchemaError               dumped frame does not match the declared schema
     ├── EmptyDumpError            empty frame dumped where fail_on_empty_dump is set
@@ -40,6 +41,7 @@ __all__ = [
     "LockError",
     "MissingColumnsError",
     "MissingExtraError",
+    "MissingInputError",
     "OutputNotFoundError",
     "ParameterError",
     "PipelineError",
@@ -88,6 +90,10 @@ class KeyNotFoundError(CairnError, KeyError):
 
 class OutputNotFoundError(CairnError, FileNotFoundError):
     """An output was asked for that is not in the store."""
+
+
+class MissingInputError(CairnError, FileNotFoundError):
+    """An input file outside the store (``ExternalFile``, ``FileParameter``) does not exist."""
 
 
 class MissingColumnsError(CairnError, KeyError):

@@ -129,6 +129,9 @@ class NodeTask(Task[Any]):
     def _code_fingerprint(self) -> _fingerprint.Fingerprint:
         return self.node.fingerprint()
 
+    def _history_family(self) -> str:
+        return f"{type(self).family}:{self.node.name}"  # each node has its own history
+
     def requires(self) -> dict[str, Task[Any]]:
         """The node tasks whose outputs this node reads, by output name."""
         wanted = set(self.node.inputs)

@@ -3,9 +3,10 @@
 :func:`execute` seeds the random generators, runs ``task.run()`` with its log captured,
 checks every output was dumped, and writes the run record *last*: the record's presence is
 what marks a task complete, so a process killed at any moment leaves nothing that reads as
-complete. The record holds the task's parameters, requirement ids, code fingerprint (with its
-components), versions of the imported packages, Python and platform, host, timing, seed, log,
-and each output's size and checksum.
+complete. The record holds the task's parameters, requirement ids, code fingerprint (its
+components are in the code manifest the record names, see :mod:`cairn._history`), content
+fingerprints of its input files, versions of the imported packages, Python and platform,
+host, timing, seed, log, and each output's size and checksum.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from functools import lru_cache
 from typing import Any
 
 from cairn._errors import CairnError, StoreError
+from cairn._history import ensure_manifest
+from cairn._params import FileParameter
 from cairn._store import Store
 from cairn._targets import RunContext, reset_context, run_context
 from cairn._task import Task, map_structure
@@ -178,18 +181,23 @@ def imported_packages() -> dict[str, str]:
 
 
 _numpy_checked = False
+_numpy_lock = threading.Lock()
 
 
 def _seed_generators(seed: int) -> None:
     global _numpy_checked
     random.seed(seed)
-    numpy = sys.modules.get("numpy")
-    if numpy is None and not _numpy_checked:
-        _numpy_checked = True
-        if importlib.util.find_spec("numpy") is not None:
-            import numpy
-    if numpy is not None:
-        numpy.random.seed(seed % 2**32)
+    if not _numpy_checked:
+        # One thread imports numpy; tasks starting on other threads meanwhile wait for the
+        # whole module instead of finding it half initialised in sys.modules.
+        with _numpy_lock:
+            if not _numpy_checked:
+                if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is not None:
+                    import numpy  # noqa: F401 - imported for seeding, below
+                _numpy_checked = True
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(seed % 2**32)
 
 
 def seed_for(task: Task[Any]) -> int:
@@ -296,7 +304,13 @@ def record_for(
         "code": {
             "fingerprint": fingerprint.digest,
             "code_version": cls.code_version,
-            "components": fingerprint.components,
+            # the components (qualified name -> digest), once per fingerprint in the store
+            "manifest": ensure_manifest(ctx.store, fingerprint),
+        },
+        "files": {
+            name: param.content(task._values[name])
+            for name, param in cls._params.items()
+            if isinstance(param, FileParameter)
         },
         "outputs": outputs,
         "environment": {**_static_environment(), "packages": dict(imported_packages())},
@@ -309,7 +323,10 @@ def record_for(
 
 
 def is_complete(task: Task[Any], store: Store) -> bool:
-    """True when ``task``'s run record is in ``store``."""
+    """True when ``task``'s run record is in ``store`` (for a task made outside cairn, such as
+    ``ExternalFile``: when its outputs exist)."""
+    if type(task)._external:
+        return all(target.exists(store) for target in task._outputs().values())
     return store.exists(task.record_path())
 
 

@@ -2,10 +2,14 @@
 
 A store is rooted at the workspace and addressed by relative, '/'-separated paths. Writes
 are atomic: a reader sees the old object or the whole new one, never a part. The local store
-writes a temporary file beside the target and renames it; other fsspec file systems get the
-whole object in one put.
+writes a temporary file beside the target and renames it; every other fsspec file system
+(``memory://``, ``s3://``, ``gs://``, ...) gets the whole object in one put, so no temporary
+object is ever created there. Which file system serves a URL is fsspec's business: this module
+has no per-scheme code.
 
-Every write returns the size and a CRC-32 checksum of what was written.
+Every write returns the size and a CRC-32 checksum of what was written. Errors of the
+underlying file system come out as :class:`StoreError` (or :class:`OutputNotFoundError` for a
+missing object) saying what to check.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
-from cairn._errors import OutputNotFoundError, StoreError, TargetError
+from cairn._errors import (
+    CairnError,
+    MissingExtraError,
+    OutputNotFoundError,
+    StoreError,
+    TargetError,
+)
 
 __all__ = [
     "FsspecStore",
@@ -166,6 +176,10 @@ class LocalStore:
             return open(self._full(path), "rb")
         except FileNotFoundError:
             raise OutputNotFoundError(f"{path!r} is not in the workspace {self.root}") from None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read {path!r} in the workspace {self.root}: {exc}; check its permissions"
+            ) from exc
 
     def _ensure_dir(self, directory: str) -> None:
         if directory in self._made:
@@ -173,7 +187,10 @@ class LocalStore:
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create {directory}: {exc}") from exc
+            raise StoreError(
+                f"cannot create the directory {directory} in the workspace: {exc}; check "
+                "that the workspace path is right and writable"
+            ) from exc
         with self._made_lock:
             self._made.add(directory)
 
@@ -187,9 +204,14 @@ class LocalStore:
                 stream = _ChecksumWriter(raw)
                 writer(stream)  # type: ignore[arg-type]
             os.replace(tmp, full)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError) and not isinstance(exc, CairnError):
+                raise StoreError(
+                    f"cannot write {path!r} in the workspace {self.root}: {exc}; check that "
+                    "the workspace is writable and its disk is not full"
+                ) from exc
             raise
         return stream.written()
 
@@ -220,11 +242,37 @@ class LocalStore:
                 yield rel.replace(os.sep, "/")
 
 
+_ADVICE = (
+    "Check that the store is reachable, and the workspace URL, the credentials (the usual "
+    "environment variables and config files of the file system's library) and "
+    "storage_options."
+)
+
+# The distribution that provides a file system, by its top-level module, when it is one of
+# cairn's extras (an fsspec protocol itself needs no entry here: fsspec knows them all).
+_EXTRA_OF_MODULE = {"s3fs": "s3", "gcsfs": "gcs"}
+
+
+def _missing_filesystem(url: str, protocol: str, exc: ImportError) -> CairnError:
+    from fsspec.registry import known_implementations
+
+    module = known_implementations.get(protocol, {}).get("class", "").partition(".")[0]
+    extra = _EXTRA_OF_MODULE.get(module)
+    if extra is not None:
+        return MissingExtraError.for_module(module, extra, f"the workspace {url!r}")
+    return MissingExtraError(
+        f"the workspace {url!r} needs a file system package for {protocol}:// that is not "
+        f"installed ({exc}); install {module or 'the fsspec implementation for it'}"
+    )
+
+
 class FsspecStore:
     """Any fsspec file system (``memory://``, ``s3://``, ``gs://``, ...) rooted at a URL.
 
-    Each object is written with a single put of its whole content, so readers never see a
-    partial object and nothing temporary is left behind.
+    Each object is written with a single put of its whole content (built in memory first),
+    so readers never see a partial object and nothing temporary is created, whether the
+    write succeeds or fails. Existence checks bypass fsspec's listings cache, because other
+    runners write to the same store.
     """
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
@@ -232,14 +280,19 @@ class FsspecStore:
 
         self.url = url.rstrip("/")
         self.storage_options = dict(storage_options or {})
+        protocol = self.url.partition("://")[0]
         try:
-            self.fs, self.root = fsspec.core.url_to_fs(self.url, **self.storage_options)
-        except (ImportError, ValueError) as exc:
+            self.fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+        except ImportError as exc:
+            raise _missing_filesystem(self.url, protocol, exc) from exc
+        except ValueError as exc:
             raise StoreError(
-                f"cannot open the workspace {url!r}: {exc}. For s3:// install 'cairn[s3]', "
-                "for gs:// install 'cairn[gcs]'."
+                f"cannot open the workspace {url!r}: {exc}. Use a local path or an fsspec "
+                "URL such as memory://name, s3://bucket/prefix or gs://bucket/prefix."
             ) from exc
-        self.root = self.root.rstrip("/")
+        except Exception as exc:
+            raise StoreError(f"cannot open the workspace {url!r}: {exc}. {_ADVICE}") from exc
+        self.root: str = root.rstrip("/")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FsspecStore, (self.url, self.storage_options))
@@ -250,20 +303,48 @@ class FsspecStore:
     def _full(self, path: str) -> str:
         return f"{self.root}/{path}" if self.root else path
 
+    def _error(self, action: str, path: str, exc: Exception) -> CairnError:
+        """Translate a file-system error raised while doing ``action`` to ``path``."""
+        where = f"{path!r} in the workspace {self.url}"
+        if isinstance(exc, CairnError):
+            return exc
+        if isinstance(exc, FileNotFoundError):
+            return OutputNotFoundError(f"{where} does not exist ({exc})")
+        if isinstance(exc, PermissionError):
+            return StoreError(
+                f"permission denied to {action} {where} ({exc}). Check the credentials "
+                "(the usual environment variables and config files of the file system's "
+                "library, or storage_options) and that they allow this."
+            )
+        return StoreError(f"cannot {action} {where}: {type(exc).__name__}: {exc}. {_ADVICE}")
+
     def exists(self, path: str) -> bool:
-        return bool(self.fs.exists(self._full(path)))
+        full = self._full(path)
+        try:
+            self.fs.invalidate_cache(full)
+            return bool(self.fs.exists(full))
+        except Exception as exc:
+            raise self._error("check", path, exc) from exc
 
     def open_read(self, path: str) -> BinaryIO:
         try:
             return io.BytesIO(self.fs.cat_file(self._full(path)))
-        except FileNotFoundError:
-            raise OutputNotFoundError(f"{path!r} is not in the workspace {self.url}") from None
+        except Exception as exc:
+            raise self._error("read", path, exc) from exc
 
     def write(self, path: str, writer: Writer) -> Written:
         buffer = io.BytesIO()
         stream = _ChecksumWriter(buffer)
         writer(stream)  # type: ignore[arg-type]
-        self.fs.pipe_file(self._full(path), buffer.getbuffer())
+        try:
+            self.fs.pipe_file(self._full(path), buffer.getvalue())
+        except FileNotFoundError as exc:
+            raise StoreError(
+                f"cannot write {path!r}: the workspace {self.url} does not exist ({exc}). "
+                "Create it (the bucket, container or directory) first, or fix the URL."
+            ) from exc
+        except Exception as exc:
+            raise self._error("write", path, exc) from exc
         return stream.written()
 
     def write_bytes(self, path: str, data: bytes) -> Written:
@@ -273,21 +354,30 @@ class FsspecStore:
         return self.write(path, writer)
 
     def delete(self, path: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             self.fs.rm_file(self._full(path))
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            raise self._error("delete", path, exc) from exc
 
     def size(self, path: str) -> int:
+        full = self._full(path)
         try:
-            return int(self.fs.size(self._full(path)))
-        except FileNotFoundError:
-            raise OutputNotFoundError(f"{path!r} is not in the workspace {self.url}") from None
+            self.fs.invalidate_cache(full)
+            return int(self.fs.size(full))
+        except Exception as exc:
+            raise self._error("stat", path, exc) from exc
 
     def list(self, prefix: str = "") -> Iterator[str]:
         base = self._full(prefix) if prefix else self.root
         try:
+            self.fs.invalidate_cache(base)
             found = self.fs.find(base)
         except FileNotFoundError:
             return
+        except Exception as exc:
+            raise self._error("list", prefix or ".", exc) from exc
         cut = len(self.root) + 1 if self.root else 0
         for full in found:
             yield full[cut:]

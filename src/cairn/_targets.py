@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from cairn import formats
 from cairn._store import Store, Written, check_relative
@@ -45,13 +45,17 @@ class Target:
         ``pa.Table``) or kind (``"pandas"``, ``"polars"``, ``"polars.lazy"``, ``"arrow"``);
         None reads a frame back as the kind that was written.
         """
+        with store.open_read(self.path) as file:
+            return self.read(file, as_type)
+
+    def read(self, file: BinaryIO, as_type: Any = None) -> Any:
+        """Read an object from an open binary ``file`` with this target's format, a data
+        frame as ``as_type`` (see :meth:`load`)."""
         kind = kind_of_request(as_type)
         load_as = getattr(self.format, "load_as", None)
-        with store.open_read(self.path) as file:
-            if load_as is not None:
-                return load_as(file, kind)
-            obj = self.format.load(file)
-        return convert(obj, kind)
+        if load_as is not None:
+            return load_as(file, kind)
+        return convert(self.format.load(file), kind)
 
     def dump(self, store: Store, obj: Any) -> Written:
         """Write ``obj`` to ``store`` atomically."""

@@ -20,6 +20,7 @@ from typing_extensions import TypeVar
 
 from cairn import _fingerprint
 from cairn._checks import check_dump, declared_kind, require_columns, type_name
+from cairn._config import active_values, using_values
 from cairn._errors import (
     CairnError,
     DependencyCycleError,
@@ -119,6 +120,7 @@ else:
         _spec.TaskParameter,
         _spec.TaskListParameter,
         _spec.SerializableParameter,
+        _spec.FileParameter,
     ),
 )
 class TaskMeta(type):
@@ -171,11 +173,15 @@ class Task(Generic[T], metaclass=TaskMeta):
     _params: ClassVar[dict[str, Parameter[Any]]]
     family: ClassVar[str]
     _path_prefix: ClassVar[str]
+    _groups: ClassVar[tuple[tuple[type[ParameterGroup], dict[str, str]], ...]] = ()
     namespace: ClassVar[str | None] = None
     code_version: ClassVar[str | None] = None
     random_seed: ClassVar[int | None] = None
     schema: ClassVar[Any] = None
     fail_on_empty_dump: ClassVar[bool] = False
+    #: True for tasks made outside cairn (``ExternalFile``): they never run, and they are
+    #: complete when their outputs exist.
+    _external: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
@@ -195,10 +201,18 @@ class Task(Generic[T], metaclass=TaskMeta):
                     f"Its parameters are: {valid}."
                 )
             values[name] = param.normalize(value)
+        # Parameter values of the active configuration, for parameters not given here.
+        source = active_values()
+        configured = source.for_class(cls) if source is not None else None
+        inherited = _group_values(cls) if cls._groups else None
         missing = []
         for name, param in params.items():
             if name not in values:
-                if param.has_default:
+                if configured and name in configured:
+                    values[name] = configured[name]
+                elif inherited and name in inherited:
+                    values[name] = param.normalize(inherited[name])
+                elif param.has_default:
                     values[name] = param.default
                 else:
                     missing.append(name)
@@ -208,6 +222,7 @@ class Task(Generic[T], metaclass=TaskMeta):
                 f"(no default): pass it as {cls.__name__}({missing[0]}=...)"
             )
         self._values: dict[str, Any] = {name: values[name] for name in params}
+        self._param_source = source
         self._vkey: str = digest(cls.family, *self._vkey_parts())
         self._id: str | None = None
 
@@ -246,12 +261,18 @@ class Task(Generic[T], metaclass=TaskMeta):
         otherwise. The run record holds the same fingerprint."""
         return type(self).code_fingerprint()
 
+    def _history_family(self) -> str:
+        """Whose earlier runs a plan compares this task with to say why it will run: its
+        family's, unless a subclass standing for many kinds of task (a pipeline node) says
+        otherwise."""
+        return type(self).family
+
     def _make_id(self) -> str:
         cls = type(self)
         parts = [cls.family, "code:" + self._code_fingerprint().digest]
         for name, param in cls._params.items():
             if param.significant:
-                parts.append(f"{name}={param.encode(self._values[name])}")
+                parts.append(f"{name}={param.fingerprint(self._values[name])}")
         parts.append("requires:" + canonical(self._requirements()))
         return digest(*parts)
 
@@ -337,7 +358,12 @@ class Task(Generic[T], metaclass=TaskMeta):
     def _requirements(self) -> Any:
         cached = self.__dict__.get("_req_cache", _UNSET)
         if cached is _UNSET:
-            cached = self.requires()
+            source = self.__dict__.get("_param_source")
+            if source is active_values():
+                cached = self.requires()
+            else:  # tasks created by requires() take the values this task was built with
+                with using_values(source):
+                    cached = self.requires()
             deps = flatten(cached, self)
             self.__dict__["_req_cache"] = cached
             self.__dict__["_deps_cache"] = deps
@@ -734,3 +760,59 @@ def _import_class(record: Mapping[str, Any]) -> type[Task[Any]]:
     if not (isinstance(obj, type) and issubclass(obj, Task)):
         raise CairnError(f"{module_name}.{qualname} is not a task class")
     return obj
+
+
+class ParameterGroup(Task[None]):
+    """Values shared by many tasks: its parameters' defaults, or its config file section.
+
+    A task class decorated with :func:`inherits` takes, for every parameter it shares with
+    the group (by name, or by an alias), the group's value when it is not given explicitly or
+    set for the task's own family in the configuration. A group never runs.
+    """
+
+    def run(self) -> None:
+        raise CairnError(f"{type(self).__name__} is a parameter group; it holds values, not work")
+
+
+def _group_values(cls: type[Task[Any]]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for group, aliases in cls._groups:
+        instance = group()
+        for task_name, group_name in aliases.items():
+            values.setdefault(task_name, instance._values[group_name])
+    return values
+
+
+def inherits(*groups: type[ParameterGroup], aliases: Mapping[str, str] | None = None) -> Any:
+    """Class decorator: take parameter values from ``groups`` (gokart's inherits_config_params).
+
+    Parameters with the same name in the task and a group are shared; ``aliases`` maps a task
+    parameter to a group parameter of another name: ``aliases={"day": "date"}``.
+
+    Raises:
+        ParameterError: when an alias names a parameter the task or the groups lack.
+    """
+    extra = dict(aliases or {})
+
+    def decorate(cls: type[TaskT]) -> type[TaskT]:
+        if not (isinstance(cls, type) and issubclass(cls, Task)):
+            raise CairnError(f"@cairn.inherits decorates task classes, not {cls!r}")
+        links: list[tuple[type[ParameterGroup], dict[str, str]]] = []
+        for group in groups:
+            if not (isinstance(group, type) and issubclass(group, ParameterGroup)):
+                raise CairnError(f"@cairn.inherits takes ParameterGroup classes, not {group!r}")
+            shared = {n: n for n in group._params if n in cls._params}
+            shared.update({t: g for t, g in extra.items() if g in group._params})
+            links.append((group, shared))
+        known = {t for _, shared in links for t in shared}
+        for task_name, group_name in extra.items():
+            if task_name not in cls._params or task_name not in known:
+                raise ParameterError(
+                    f"@cairn.inherits alias {task_name!r} -> {group_name!r}: "
+                    f"{cls.__name__} needs a parameter {task_name!r} and a group a parameter "
+                    f"{group_name!r}"
+                )
+        cls._groups = (*cls._groups, *links)
+        return cls
+
+    return decorate

@@ -9,6 +9,7 @@ other ready tasks run. A failed task's downstream is skipped; everything else st
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from cairn.executors import Executor
 from cairn.locks import Lease, Lock
 
 __all__ = ["Listener", "Outcome", "run_plan"]
+
+log = logging.getLogger("cairn")
 
 
 class Listener(Protocol):
@@ -77,6 +80,7 @@ def run_plan(
     exclusive = bool(getattr(lock, "exclusive", True))
     running: dict[Any, tuple[str, Lease]] = {}
     waiting: dict[str, float] = {}  # task id -> when it first found its lock held
+    skipped: set[str] = set()  # downstream of a failure (once, however many inputs failed)
 
     def finish(tid: str) -> None:
         for child in dependents.get(tid, ()):
@@ -90,12 +94,11 @@ def run_plan(
         if listener is not None:
             listener.task_failed(task, error)
         stack = list(dependents.get(tid, ()))
-        seen: set[str] = set()
         while stack:
             child = stack.pop()
-            if child in seen:
+            if child in skipped:
                 continue
-            seen.add(child)
+            skipped.add(child)
             outcome.skipped.append(entries[child].task)
             stack.extend(dependents.get(child, ()))
 
@@ -118,19 +121,25 @@ def run_plan(
                             tid,
                             LockError(
                                 f"{task!r} stayed locked for more than {lock_wait:g}s; "
-                                f"held by {holder}"
+                                f"held by {holder}. Build again later, raise lock_wait, or "
+                                "stop that runner if it is stuck"
                             ),
                         )
                     continue
                 waiting.pop(tid, None)
-                if exclusive and entry.reason != FORCED and is_complete(task, store):
-                    lease.release()
-                    outcome.reused.append(task)
-                    finish(tid)
-                    continue
-                if listener is not None:
-                    listener.task_started(task)
-                running[executor.submit(job, task, store)] = (tid, lease)
+                try:
+                    if exclusive and entry.reason != FORCED and is_complete(task, store):
+                        lease.release()
+                        outcome.reused.append(task)
+                        finish(tid)
+                        continue
+                    if listener is not None:
+                        listener.task_started(task)
+                    future = executor.submit(job, task, store)
+                except BaseException:  # interrupted, or the store failed: give the lock back
+                    _release_quietly(lease)
+                    raise
+                running[future] = (tid, lease)
             if not running:
                 if waiting:
                     time.sleep(poll)
@@ -151,7 +160,23 @@ def run_plan(
                     listener.task_succeeded(task, record)
                 finish(tid)
     finally:
-        for _tid, lease in running.values():
-            lease.release()
+        # Leaving early (interrupted, or the lock service failed): the running tasks keep
+        # their locks until they end, so no other runner starts them meanwhile.
+        try:
+            unfinished = list(running)
+            while unfinished:
+                done = executor.wait(unfinished, timeout=None)
+                unfinished = [f for f in unfinished if f not in done]
+        finally:
+            for _tid, lease in running.values():
+                _release_quietly(lease)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _release_quietly(lease: Lease) -> None:
+    """Give a lock back while already handling an error; a failure here is only logged."""
+    try:
+        lease.release()
+    except Exception as exc:
+        log.warning("could not release a lock: %s", exc)
