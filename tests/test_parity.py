@@ -274,3 +274,29 @@ def test_modification_time_check_reruns_tasks_whose_inputs_are_newer(workspace):
     COUNTS.clear()
     cairn.build(root, modification_time_check=True)
     assert COUNTS == {"top": 1}
+
+
+def test_status_to_frame_is_a_dependency_table(workspace):
+    pd = pytest.importorskip("pandas")
+    root = _chain()
+    cairn.build(root.mid)
+    frame = cairn.status(root).to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == [
+        "name",
+        "task",
+        "task_id",
+        "state",
+        "complete",
+        "outputs",
+        "parameters",
+        "duration_s",
+        "requirements",
+    ]
+    rows = frame.set_index("task_id")
+    assert list(frame["state"]) == ["complete", "complete", "will run"]
+    assert rows.loc[root.task_id, "requirements"] == [root.mid.task_id]
+    assert rows.loc[root.mid.leaf.task_id, "parameters"] == {"n": 1}
+    assert rows.loc[root.mid.task_id, "duration_s"] >= 0
+    assert pd.isna(rows.loc[root.task_id, "duration_s"])
+    assert rows.loc[root.task_id, "outputs"][0].endswith(f"Top_{root.task_id}.pkl")
