@@ -82,6 +82,8 @@ def plan(
     rerun: Rerun = False,
     storage_options: dict[str, Any] | None = None,
     config: ConfigArg = None,
+    strict_check: bool = False,
+    modification_time_check: bool = False,
 ) -> Plan:
     """Return what :func:`build` would do for ``tasks``, without running anything.
 
@@ -91,13 +93,20 @@ def plan(
     (naming the functions, methods or constants), an upstream task will run or changed, an
     input file changed, or forced by ``rerun``. ``str(plan)`` is a table. ``config`` gives
     the workspace and storage options when they are not passed (see :func:`build`).
+    ``strict_check`` and ``modification_time_check`` are as for :func:`build`.
 
     Raises:
         MissingInputError: when an input file a task needs (``ExternalFile``,
             ``FileParameter``) does not exist, naming the task.
     """
     roots, _ = as_roots(tasks)
-    return make_plan(roots, open_workspace(workspace, storage_options, config), rerun=rerun)
+    return make_plan(
+        roots,
+        open_workspace(workspace, storage_options, config),
+        rerun=rerun,
+        strict_check=strict_check,
+        modification_time_check=modification_time_check,
+    )
 
 
 def build(
@@ -113,6 +122,8 @@ def build(
     listener: Listener | None = None,
     hooks: Sequence[Listener] = (),
     config: ConfigArg = None,
+    strict_check: bool = False,
+    modification_time_check: bool = False,
 ) -> Any:
     """Build ``tasks`` (a task or a list of tasks) and return the roots' loaded outputs.
 
@@ -126,6 +137,11 @@ def build(
     worker per core, no lock; ``lock=False`` asks for no lock explicitly). ``hooks`` are
     build hooks (:class:`cairn.hooks.BuildHook`): told when each task starts, succeeds or
     fails, and when the build ends.
+
+    Checks on reuse (both off by default, as they read the whole graph below the roots):
+    ``strict_check=True`` counts a task complete only when everything it needs is complete
+    too, so a deleted upstream output is rebuilt along with what depends on it;
+    ``modification_time_check=True`` also reruns a task whose inputs finished after it did.
 
     Returns:
         The root's output, or a list of outputs for a list of roots.
@@ -143,7 +159,13 @@ def build(
         storage_options=storage_options,
     )
     store = _open(settings.workspace, settings.storage_options)
-    the_plan = make_plan(roots, store, rerun=rerun)
+    the_plan = make_plan(
+        roots,
+        store,
+        rerun=rerun,
+        strict_check=strict_check,
+        modification_time_check=modification_time_check,
+    )
     listeners = [*([listener] if listener is not None else []), *hooks]
     outcome = execute_plan(
         the_plan,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from cairn._errors import CairnError, MissingInputError
 from cairn._explain import FORCED, NO_OUTPUT, Change, Explainer
 from cairn._params import FileParameter
-from cairn._records import is_complete
+from cairn._records import is_complete, read_record
 from cairn._store import Store
 from cairn._task import Task, compute_ids
 
@@ -150,11 +150,20 @@ def _check_files(task: Task[Any]) -> None:
                 )
 
 
-def make_plan(roots: list[Task[Any]], store: Store, *, rerun: Rerun = False) -> Plan:
+def make_plan(
+    roots: list[Task[Any]],
+    store: Store,
+    *,
+    rerun: Rerun = False,
+    strict_check: bool = False,
+    modification_time_check: bool = False,
+) -> Plan:
     """Walk from ``roots`` and decide, for every task reached, whether it will run and why.
 
     ``rerun=True`` forces the roots, ``rerun="all"`` every task reached (tasks made outside
-    cairn, such as ``ExternalFile``, never run).
+    cairn, such as ``ExternalFile``, never run). ``strict_check`` makes a task complete only
+    when everything it needs is complete too; ``modification_time_check`` also reruns a
+    complete task whose inputs finished after it. Both walk the whole graph below the roots.
 
     Raises:
         MissingInputError: when an input file outside the store that a task needs is missing.
@@ -164,6 +173,7 @@ def make_plan(roots: list[Task[Any]], store: Store, *, rerun: Rerun = False) -> 
     for root in roots:
         compute_ids(root)
     root_ids = {root.task_id for root in roots}
+    full = strict_check or modification_time_check
     decided: dict[str, tuple[bool, bool, tuple[str, ...]]] = {}  # id -> will run, forced, deps
     order: list[Task[Any]] = []
     stack: list[tuple[Task[Any], bool, Task[Any] | None]] = [
@@ -189,12 +199,13 @@ def make_plan(roots: list[Task[Any]], store: Store, *, rerun: Rerun = False) -> 
         if will_run:
             task._outputs()  # a bad output() (path, format) fails here, before anything runs
             _check_files(task)
-        deps = task._dependencies() if will_run else []
+        deps = task._dependencies() if will_run or full else []
         decided[tid] = (will_run, forced, tuple(d.task_id for d in deps))
         stack.append((task, True, parent))
         for dep in reversed(deps):
             if dep.task_id not in decided:
                 stack.append((dep, False, task))
+    notes = _reuse_checks(order, decided, store, modification_time_check) if full else {}
     running = {tid for tid, (will_run, _, _) in decided.items() if will_run}
     explainer = Explainer(store) if running else None
     entries: list[PlanEntry] = []
@@ -203,8 +214,50 @@ def make_plan(roots: list[Task[Any]], store: Store, *, rerun: Rerun = False) -> 
         changes: tuple[Change, ...] = ()
         if forced:
             changes = (Change("forced"),)
+        elif task.task_id in notes:
+            changes = (notes[task.task_id],)
         elif will_run and explainer is not None:
             changes = explainer.explain(task, running)
         reason = "; ".join(map(str, changes)) if will_run else None
         entries.append(PlanEntry(task, will_run, reason, dep_ids, changes))
     return Plan(entries, roots)
+
+
+def _reuse_checks(
+    order: list[Task[Any]],
+    decided: dict[str, tuple[bool, bool, tuple[str, ...]]],
+    store: Store,
+    modification_time: bool,
+) -> dict[str, Change]:
+    """Turn complete tasks with a rerunning (or, optionally, newer) input into runs.
+
+    ``order`` lists dependencies before dependents, so one pass settles the whole graph.
+    """
+    tasks = {t.task_id: t for t in order}
+    ends: dict[str, str] = {}
+    notes: dict[str, Change] = {}
+
+    def end(tid: str) -> str:
+        if tid not in ends:
+            ends[tid] = str(read_record(tasks[tid], store).get("end", ""))
+        return ends[tid]
+
+    for task in order:
+        tid = task.task_id
+        will_run, forced, dep_ids = decided[tid]
+        if will_run or type(task)._external:
+            continue
+        rerunning = [d for d in dep_ids if decided[d][0]]
+        check = "modification_time_check" if modification_time else "strict_check"
+        if rerunning:
+            names = ", ".join(tasks[d].label() for d in rerunning[:3])
+            notes[tid] = Change("upstream", names, None, "will run", check)
+        elif modification_time:
+            newer = [d for d in dep_ids if not type(tasks[d])._external and end(d) > end(tid)]
+            if newer:
+                names = ", ".join(tasks[d].label() for d in newer[:3])
+                notes[tid] = Change("other", f"input {names} is newer than the output", note=check)
+        if tid in notes:
+            decided[tid] = (True, forced, dep_ids)
+            task._outputs()
+    return notes

@@ -209,7 +209,7 @@ def seed_for(task: Task[Any]) -> int:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
 def _autodump(task: Task[Any], result: Any) -> None:

@@ -7,16 +7,18 @@ renders as HTML in Jupyter.
 
 from __future__ import annotations
 
+import contextlib
 import html
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cairn._build import ConfigArg, settings_for
+from cairn._errors import MissingExtraError
 from cairn._graph import as_roots, make_plan
-from cairn._records import is_complete
+from cairn._records import is_complete, read_record
 from cairn._render import STATE_COLOURS, STATE_STYLES, to_text
-from cairn._store import open_store
+from cairn._store import Store, open_store
 from cairn._task import Task
 from cairn.locks import get_lock
 
@@ -66,11 +68,56 @@ class Status(Sequence[TaskStatus]):
     Index it by position, or by task or task id: ``status[task].state``.
     """
 
-    def __init__(self, entries: list[TaskStatus], roots: list[Task[Any]], workspace: str) -> None:
+    def __init__(
+        self,
+        entries: list[TaskStatus],
+        roots: list[Task[Any]],
+        workspace: str,
+        store: Store | None = None,
+    ) -> None:
         self.entries = entries
         self.roots = roots
         self.workspace = workspace
         self.by_id = {e.task_id: e for e in entries}
+        self._store = store
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame with a row per task (gokart's ``make_task_info_as_table``).
+
+        Columns: ``name`` (family), ``task`` (short label), ``task_id``, ``state``,
+        ``complete``, ``outputs`` (workspace-relative paths), ``parameters``,
+        ``duration_s`` (from the run record; None when not complete), ``requirements``
+        (task ids).
+
+        Raises:
+            MissingExtraError: when pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise MissingExtraError.for_module("pandas", "pandas", "Status.to_frame()") from None
+        rows = []
+        for entry in self.entries:
+            task = entry.task
+            cls = type(task)
+            duration = None
+            if entry.state == "complete" and self._store is not None and not cls._external:
+                with contextlib.suppress(OSError, ValueError):
+                    duration = read_record(task, self._store).get("duration_s")
+            rows.append(
+                {
+                    "name": cls.family,
+                    "task": task.label(),
+                    "task_id": entry.task_id,
+                    "state": entry.state,
+                    "complete": entry.state == "complete",
+                    "outputs": [t.path for t in task._outputs().values()],
+                    "parameters": {n: p.serialize(task._values[n]) for n, p in cls._params.items()},
+                    "duration_s": duration,
+                    "requirements": list(entry.dependencies),
+                }
+            )
+        return pd.DataFrame(rows)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -240,4 +287,4 @@ def status(
     finally:
         if the_lock is not settings.lock:
             the_lock.close()
-    return Status(entries, roots, store.url)
+    return Status(entries, roots, store.url, store)
