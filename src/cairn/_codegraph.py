@@ -29,16 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cairn import _source
-from cairn._errors import CairnError
+from cairn._errors import CairnError, FingerprintWarning
 from cairn._identity import TASK_MARKER, canonical, digest
 from cairn._params import Parameter
 from cairn._usercode import is_user_module, is_user_path
 
 __all__ = ["FingerprintWarning", "Info", "Node", "class_node", "info", "reset", "roots_of"]
-
-
-class FingerprintWarning(UserWarning):
-    """Some of the user's code could not be fingerprinted; it counts by name only."""
 
 
 Node = tuple[Any, ...]

@@ -36,6 +36,7 @@ __all__ = [
     "ConfigError",
     "DependencyCycleError",
     "EmptyDumpError",
+    "FingerprintWarning",
     "FormatError",
     "KeyNotFoundError",
     "LockError",
@@ -138,6 +139,10 @@ class MissingExtraError(CairnError, ImportError):
             f"{feature} needs the package {module!r}, which is not installed; "
             f"install it with: pip install 'cairn[{extra}]'"
         )
+
+
+class FingerprintWarning(UserWarning):
+    """Some of the user's code could not be fingerprinted; it counts by name only."""
 
 
 class BuildError(CairnError):

@@ -26,15 +26,19 @@ same settings.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cairn import _codegraph, _source
-from cairn._codegraph import FingerprintWarning, Node
+from cairn._errors import FingerprintWarning
 from cairn._identity import digest
 from cairn._usercode import current_settings, is_user_module, on_settings_change
+
+if TYPE_CHECKING:
+    from cairn import _source
+    from cairn._codegraph import Node
 
 __all__ = [
     "DISABLED",
@@ -84,9 +88,27 @@ _classes: dict[type, _Root] = {}
 _functions: dict[Any, _Root] = {}
 
 
+def _codegraph() -> Any:
+    """The code-graph machinery (ast, symtable, inspect), imported on first fingerprint."""
+    from cairn import _codegraph
+
+    return _codegraph
+
+
+def _stamp(path: str) -> Any:
+    from cairn._source import stamp
+
+    return stamp(path)
+
+
 def _reset() -> None:
-    with _codegraph.lock:
-        _codegraph.reset()
+    graph = sys.modules.get("cairn._codegraph")
+    if graph is None:  # nothing fingerprinted yet
+        _classes.clear()
+        _functions.clear()
+        return
+    with graph.lock:
+        graph.reset()
         _classes.clear()
         _functions.clear()
 
@@ -99,16 +121,17 @@ def _walk(start: list[Node]) -> _Root:
     files: set[str] = set()
     seen: set[Node] = set()
     stack = list(reversed(start))
+    graph = _codegraph()
     while stack:
         node = stack.pop()
         if node in seen:
             continue
         seen.add(node)
-        info = _codegraph.info(node)
+        info = graph.info(node)
         pairs.extend(info.components)
         files.update(info.files)
         stack.extend(r for r in reversed(info.refs) if r not in seen)
-    stamps = tuple((f, _source.stamp(f)) for f in sorted(files))
+    stamps = tuple((f, _stamp(f)) for f in sorted(files))
     return _Root(Fingerprint.of(pairs), stamps, time.monotonic())
 
 
@@ -117,7 +140,7 @@ def _fresh(root: _Root) -> bool:
     now = time.monotonic()
     if now - root.checked < RECHECK_SECONDS:
         return True
-    if all(_source.stamp(f) == stamp for f, stamp in root.stamps):
+    if all(_stamp(f) == stamp for f, stamp in root.stamps):
         root.checked = now
         return True
     _reset()  # a source file changed: modules may have been reloaded, start over
@@ -138,11 +161,12 @@ def class_fingerprint(cls: type, stop: type | None = None) -> Fingerprint:
     root = _classes.get(cls)  # again: a change of settings empties the cache
     if root is not None and _fresh(root):
         return root.fingerprint
-    with _codegraph.lock:
+    graph = _codegraph()
+    with graph.lock:
         if cls is stop or not is_user_module(cls.__module__):
             root = _Root(Fingerprint.of([]), (), float("inf"))
         else:
-            root = _walk([_codegraph.class_node(cls)])
+            root = _walk([graph.class_node(cls)])
         _classes[cls] = root
     return root.fingerprint
 
@@ -161,8 +185,9 @@ def function_fingerprint(func: Any) -> Fingerprint:
         root = None
     if root is not None and _fresh(root):
         return root.fingerprint
-    with _codegraph.lock:
-        root = _walk(_codegraph.roots_of(func))
+    graph = _codegraph()
+    with graph.lock:
+        root = _walk(graph.roots_of(func))
         with contextlib.suppress(TypeError):
             _functions[func] = root
     return root.fingerprint

@@ -16,7 +16,14 @@ import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast, dataclass_transform
 
-from typing_extensions import TypeVar
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+else:  # typing_extensions costs import time; defaults of type variables only matter to checkers
+    from typing import TypeVar as _TypeVar
+
+    def TypeVar(name, *constraints, default=None, **kwargs):  # noqa: N802
+        return _TypeVar(name, *constraints, **kwargs)
+
 
 from cairn import _fingerprint
 from cairn._checks import check_dump, declared_kind, require_columns, type_name
