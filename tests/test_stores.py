@@ -230,3 +230,37 @@ def test_missing_filesystem_package_names_the_extra_to_install() -> None:
         check=True,
     ).stdout
     assert "pip install 'cairn[s3]'" in out
+
+
+class Labelled(cairn.Task):
+    name = cairn.Parameter()
+    note = cairn.Parameter(default="", significant=False)
+
+    def run(self):
+        return {"name": self.name}
+
+
+def test_outputs_on_s3_carry_family_id_and_parameters_as_metadata(moto_s3: Any) -> None:
+    import fsspec
+
+    workspace = f"s3://{moto_s3.new_bucket()}/ws"
+    task = Labelled(name="x" * 5000, note="kept out")
+    cairn.build(task, workspace=workspace, storage_options=moto_s3.storage_options)
+    fs, root = fsspec.core.url_to_fs(workspace, **moto_s3.storage_options)
+    (output,) = task._outputs().values()
+    metadata = {k.lower(): v for k, v in fs.metadata(f"{root}/{output.path}").items()}
+    assert metadata["cairn-family"] == Labelled.family
+    assert metadata["cairn-task-id"] == task.task_id
+    assert metadata["cairn-params"].startswith('{"name": "xxx')  # trimmed to S3's 2 KiB
+    assert metadata["cairn-params"].endswith("...")
+    assert sum(len(k) + len(v) for k, v in metadata.items()) <= 2048
+    assert "note" not in metadata["cairn-params"]  # not significant
+
+
+def test_labels_are_trimmed_to_the_limit_in_order() -> None:
+    from cairn._store import trim_labels
+
+    labels = {"a": "1" * 10, "b": "2" * 10, "c": "3"}
+    assert trim_labels(labels, 100) == labels
+    assert trim_labels(labels, 18) == {"a": "1" * 10, "b": "222..."}
+    assert trim_labels({"k": "é"}, 100) == {"k": "\\xe9"}

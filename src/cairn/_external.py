@@ -9,6 +9,7 @@ format its extension names; ``.path`` gives the path for reading it any other wa
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any, BinaryIO, ClassVar
 
 from cairn import formats
@@ -86,7 +87,7 @@ class ExternalTarget(Target):
         with self.open() as file:
             return self.read(file, as_type)
 
-    def dump(self, store: Store, obj: Any) -> Any:
+    def dump(self, store: Store, obj: Any, labels: Mapping[str, str] | None = None) -> Any:
         raise CairnError(f"{self!r} is an input made outside cairn; it cannot be written")
 
 

@@ -23,7 +23,7 @@ import posixpath
 import threading
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
@@ -134,8 +134,14 @@ class Store(Protocol):
     def open_read(self, path: str) -> BinaryIO:
         """Open ``path`` for reading bytes; raises OutputNotFoundError if absent."""
 
-    def write(self, path: str, writer: Writer) -> Written:
-        """Atomically store what ``writer`` writes to the file object it is given."""
+    def write(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Written:
+        """Atomically store what ``writer`` writes to the file object it is given.
+
+        ``labels`` become the object's metadata where the store has such a thing (S3, GCS);
+        other stores ignore them.
+        """
 
     def write_bytes(self, path: str, data: bytes) -> Written:
         """Atomically store ``data`` at ``path``."""
@@ -194,7 +200,9 @@ class LocalStore:
         with self._made_lock:
             self._made.add(directory)
 
-    def write(self, path: str, writer: Writer) -> Written:
+    def write(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Written:
         full = self._full(path)
         directory = os.path.dirname(full)
         self._ensure_dir(directory)
@@ -332,12 +340,14 @@ class FsspecStore:
         except Exception as exc:
             raise self._error("read", path, exc) from exc
 
-    def write(self, path: str, writer: Writer) -> Written:
+    def write(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Written:
         buffer = io.BytesIO()
         stream = _ChecksumWriter(buffer)
         writer(stream)  # type: ignore[arg-type]
         try:
-            self.fs.pipe_file(self._full(path), buffer.getvalue())
+            self.fs.pipe_file(self._full(path), buffer.getvalue(), **self._metadata(labels))
         except FileNotFoundError as exc:
             raise StoreError(
                 f"cannot write {path!r}: the workspace {self.url} does not exist ({exc}). "
@@ -352,6 +362,19 @@ class FsspecStore:
             file.write(data)
 
         return self.write(path, writer)
+
+    def _metadata(self, labels: Mapping[str, str] | None) -> dict[str, Any]:
+        """The keyword this file system takes object metadata by, with ``labels`` trimmed to
+        its size limit; nothing for file systems without object metadata.
+        """
+        if not labels:
+            return {}
+        for protocol in _protocols(self.fs):
+            capability = OBJECT_METADATA.get(protocol)
+            if capability is not None:
+                keyword, limit = capability
+                return {keyword: trim_labels(labels, limit)}
+        return {}
 
     def delete(self, path: str) -> None:
         try:
@@ -381,6 +404,40 @@ class FsspecStore:
         cut = len(self.root) + 1 if self.root else 0
         for full in found:
             yield full[cut:]
+
+
+#: Object metadata by fsspec protocol: the keyword ``pipe_file`` passes it by, and the
+#: store's limit in bytes (S3: 2 KiB of user metadata; GCS: 8 KiB). A file system not listed
+#: has no object metadata, and labels are not written.
+OBJECT_METADATA: dict[str, tuple[str, int]] = {
+    "s3": ("Metadata", 2048),
+    "s3a": ("Metadata", 2048),
+    "gs": ("metadata", 8192),
+    "gcs": ("metadata", 8192),
+}
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
+
+
+def trim_labels(labels: Mapping[str, str], limit: int) -> dict[str, str]:
+    """Keep ``labels`` (ASCII) within ``limit`` bytes of keys and values, in order, cutting
+    the last value that does not fit (with a trailing ``...``) and dropping the rest.
+    """
+    out: dict[str, str] = {}
+    used = 0
+    for key, value in labels.items():
+        text = str(value).encode("ascii", "backslashreplace").decode("ascii")
+        room = limit - used - len(key)
+        if room <= 3:
+            break
+        if len(text) > room:
+            text = text[: room - 3] + "..."
+        out[key] = text
+        used += len(key) + len(text)
+    return out
 
 
 def open_store(workspace: str, storage_options: dict[str, Any] | None = None) -> Store:

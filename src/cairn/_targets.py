@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -57,9 +58,11 @@ class Target:
             return load_as(file, kind)
         return convert(self.format.load(file), kind)
 
-    def dump(self, store: Store, obj: Any) -> Written:
-        """Write ``obj`` to ``store`` atomically."""
-        return store.write(self.path, lambda file: self.format.dump(obj, file))
+    def dump(self, store: Store, obj: Any, labels: Mapping[str, str] | None = None) -> Written:
+        """Write ``obj`` to ``store`` atomically; ``labels`` become object metadata where the
+        store supports it.
+        """
+        return store.write(self.path, lambda file: self.format.dump(obj, file), labels=labels)
 
 
 @dataclass

@@ -482,8 +482,20 @@ class Task(Generic[T], metaclass=TaskMeta):
             )
         target = self._target(key)
         self._check_dump(obj, key)
-        ctx.written[target.path] = target.dump(ctx.store, obj)
+        ctx.written[target.path] = target.dump(ctx.store, obj, self.labels())
         ctx.types[target.path] = type_name(obj)
+
+    def labels(self) -> dict[str, str]:
+        """What is written as metadata on each output where the store supports it (S3, GCS):
+        the family, the id and the significant parameters (as JSON).
+        """
+        cls = type(self)
+        params = {n: p.serialize(self._values[n]) for n, p in cls._params.items() if p.significant}
+        return {
+            "cairn-family": cls.family,
+            "cairn-task-id": self.task_id,
+            "cairn-params": json.dumps(params, sort_keys=True, default=str),
+        }
 
     def _check_dump(self, obj: Any, key: str | None) -> None:
         """Check an object before it is dumped: data frames against ``schema`` and
