@@ -553,3 +553,21 @@ def test_a_pipeline_node_receives_the_frame_type_its_upstream_returned(workspace
         ]
     )
     assert pipe.run()["library"] == "polars"
+
+
+def test_large_frame_goes_to_parquet_in_row_groups_and_loads_whole(workspace):
+    pd = pytest.importorskip("pandas")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from cairn.formats import Parquet
+
+    class Big(cairn.Task):
+        def output(self):
+            return self.make_target("big.parquet", format=Parquet(row_group_size=25_000))
+
+        def run(self):
+            return pd.DataFrame({"id": range(100_000), "x": [1.5] * 100_000})
+
+    frame = cairn.build(Big())
+    assert frame.shape == (100_000, 2) and frame["id"].sum() == sum(range(100_000))
+    (target,) = Big()._outputs().values()
+    assert pq.ParquetFile(f"{workspace}/{target.path}").num_row_groups == 4
