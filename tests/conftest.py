@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +32,41 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     ws = tmp_path / "ws"
     monkeypatch.setenv("CAIRN_WORKSPACE", str(ws))
     yield str(ws)
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """moto's S3 in server mode on 127.0.0.1, for the whole session."""
+    from _servers import MotoServer
+
+    server = MotoServer(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private redis-server on a free port, for the whole session (never killed)."""
+    from _servers import RedisServer
+
+    server = RedisServer(require_program("redis-server"), tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "memory", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """``workspace`` and ``storage_options`` for ``build()``, one per kind of store: a local
+    directory, ``memory://`` and S3 (moto in server mode)."""
+    if request.param == "local":
+        return {"workspace": str(tmp_path / "ws"), "storage_options": None}
+    if request.param == "memory":
+        return {"workspace": f"memory://cairn-{uuid.uuid4().hex[:8]}/ws", "storage_options": None}
+    moto = request.getfixturevalue("moto_s3")
+    return {
+        "workspace": f"s3://{moto.new_bucket()}/ws",
+        "storage_options": moto.storage_options,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -74,9 +74,9 @@ def test_changing_a_parameter_reruns_exactly_that_task_and_downstream(workspace)
 def test_plan_says_what_will_run_and_why(workspace):
     before = cairn.plan(pipeline())
     assert [(type(e.task).__name__, e.will_run, e.reason) for e in before] == [
-        ("LoadData", True, "no output yet"),
-        ("Train", True, "no output yet"),
-        ("Evaluate", True, "no output yet"),
+        ("LoadData", True, "no earlier output"),
+        ("Train", True, "no earlier output"),
+        ("Evaluate", True, "no earlier output"),
     ]
     cairn.build(pipeline())
     after = cairn.plan(pipeline())

@@ -159,3 +159,144 @@ def test_restore_needs_an_importable_class(workspace):
     with pytest.raises(cairn.CairnError, match="module level"):
         cairn.Task.from_id(Local().task_id)
     assert "test_parity" in sys.modules
+
+
+class Shared(cairn.ParameterGroup):
+    date = cairn.DateParameter(default="2024-01-01")
+    env = cairn.Parameter(default="dev")
+
+
+@cairn.inherits(Shared, aliases={"day": "date"})
+class Extract(cairn.Task):
+    date = cairn.DateParameter()
+    day = cairn.DateParameter(default="1999-01-01")
+    env = cairn.Parameter(default="prod")
+    table = cairn.Parameter(default="events")
+
+    def run(self):
+        return f"{self.table}@{self.date}/{self.env}"
+
+
+def test_parameter_group_values_fill_shared_and_aliased_parameters():
+    task = Extract()
+    assert task.date == dt.date(2024, 1, 1)
+    assert task.day == dt.date(2024, 1, 1)  # alias day -> date
+    assert task.env == "dev"  # the group's value beats the task's own default
+    assert task.table == "events"
+    assert Extract(env="test").env == "test"  # explicit beats the group
+
+
+def test_parameter_group_values_come_from_the_configuration():
+    config = cairn.Config(
+        tasks={
+            Shared.family: {"date": "2025-02-03"},
+            Extract.family: {"env": "staging"},
+        }
+    )
+    with config.active():
+        task = Extract()
+    assert task.date == task.day == dt.date(2025, 2, 3)
+    assert task.env == "staging"  # the task's own family setting beats the group
+
+
+def test_inherits_checks_aliases_and_arguments():
+    with pytest.raises(cairn.ParameterError, match="alias 'when'"):
+
+        @cairn.inherits(Shared, aliases={"when": "date"})
+        class NoSuchParam(cairn.Task):
+            date = cairn.DateParameter()
+
+    with pytest.raises(cairn.CairnError, match="ParameterGroup classes"):
+        cairn.inherits(Extract)(Extract)  # type: ignore[arg-type]
+
+
+def test_a_parameter_group_never_runs(workspace):
+    with pytest.raises(cairn.BuildError, match="parameter group"):
+        cairn.build(Shared())
+
+
+COUNTS: dict[str, int] = {}
+
+
+class Leaf(cairn.Task):
+    n = cairn.IntParameter()
+
+    def run(self):
+        COUNTS[f"leaf{self.n}"] = COUNTS.get(f"leaf{self.n}", 0) + 1
+        return self.n
+
+
+class Mid(cairn.Task):
+    leaf = cairn.TaskParameter()
+
+    def run(self):
+        COUNTS["mid"] = COUNTS.get("mid", 0) + 1
+        return self.load("leaf") * 10
+
+
+class Top(cairn.Task):
+    mid = cairn.TaskParameter()
+
+    def run(self):
+        COUNTS["top"] = COUNTS.get("top", 0) + 1
+        return self.load("mid") + 1
+
+
+def _chain():
+    return Top(mid=Mid(leaf=Leaf(n=1)))
+
+
+def test_strict_check_rebuilds_downstream_of_a_deleted_upstream_output(workspace):
+    COUNTS.clear()
+    root = _chain()
+    cairn.build(root)
+    leaf = root.mid.leaf
+    (Path(workspace) / leaf.record_path()).unlink()  # upstream no longer complete
+    assert [e.will_run for e in cairn.plan(root)] == [False]  # default: root is complete
+    plan = cairn.plan(root, strict_check=True)
+    assert [e.will_run for e in plan] == [True, True, True]
+    assert "upstream Leaf(n=1) will run (strict_check)" in plan[1].reason
+    COUNTS.clear()
+    assert cairn.build(root, strict_check=True) == 11
+    assert COUNTS == {"leaf1": 1, "mid": 1, "top": 1}
+    assert not cairn.plan(root, strict_check=True).to_run
+
+
+def test_modification_time_check_reruns_tasks_whose_inputs_are_newer(workspace):
+    COUNTS.clear()
+    root = _chain()
+    cairn.build(root)
+    cairn.build(root.mid, rerun=True)  # Mid finishes after Top now
+    assert not cairn.plan(root, strict_check=True).to_run
+    plan = cairn.plan(root, modification_time_check=True)
+    assert [e.task for e in plan.to_run] == [root]
+    assert "is newer than the output (modification_time_check)" in plan.to_run[0].reason
+    COUNTS.clear()
+    cairn.build(root, modification_time_check=True)
+    assert COUNTS == {"top": 1}
+
+
+def test_status_to_frame_is_a_dependency_table(workspace):
+    pd = pytest.importorskip("pandas")
+    root = _chain()
+    cairn.build(root.mid)
+    frame = cairn.status(root).to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == [
+        "name",
+        "task",
+        "task_id",
+        "state",
+        "complete",
+        "outputs",
+        "parameters",
+        "duration_s",
+        "requirements",
+    ]
+    rows = frame.set_index("task_id")
+    assert list(frame["state"]) == ["complete", "complete", "will run"]
+    assert rows.loc[root.task_id, "requirements"] == [root.mid.task_id]
+    assert rows.loc[root.mid.leaf.task_id, "parameters"] == {"n": 1}
+    assert rows.loc[root.mid.task_id, "duration_s"] >= 0
+    assert pd.isna(rows.loc[root.task_id, "duration_s"])
+    assert rows.loc[root.task_id, "outputs"][0].endswith(f"Top_{root.task_id}.pkl")

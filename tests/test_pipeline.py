@@ -115,11 +115,11 @@ def test_a_node_reading_the_whole_config_reruns_on_any_change(workspace):
 def test_plan_lists_nodes_in_dependency_order_with_reasons(workspace):
     before = make().plan()
     assert [(e.task.label(), e.will_run, e.reason) for e in before] == [
-        ("load(config.path) -> raw", True, "no output yet"),
-        ("clean(raw, config.min_count) -> clean", True, "no output yet"),
-        ("train(clean, config.model) -> model, metrics", True, "no output yet"),
-        ("evaluate(model, metrics) -> score", True, "no output yet"),
-        ("report(score) -> (side effect)", True, "no output yet"),
+        ("load(config.path) -> raw", True, "no earlier output"),
+        ("clean(raw, config.min_count) -> clean", True, "no earlier output"),
+        ("train(clean, config.model) -> model, metrics", True, "no earlier output"),
+        ("evaluate(model, metrics) -> score", True, "no earlier output"),
+        ("report(score) -> (side effect)", True, "no earlier output"),
     ]
     make().run()
     assert not make().plan().to_run
@@ -594,7 +594,7 @@ def test_outputs_and_records_live_under_the_function_module(workspace):
     names = sorted(
         p.relative_to(workspace).as_posix().rsplit("_", 1)[0]
         for p in Path(workspace).rglob("*")
-        if p.is_file()
+        if p.is_file() and ".cairn" not in p.parts  # cairn's own history and code manifests
     )
     assert names == [
         "test_pipeline/clean",

@@ -141,7 +141,7 @@ def test_a_listener_receives_the_build_events(workspace: str) -> None:
         def task_failed(self, task, error):
             events.append(f"failed {task!r}")
 
-        def build_finished(self, plan, outcome):
+        def build_finished(self, *, plan, outcome, workspace):
             events.append(f"finished {len(outcome.ran)}")
 
     cairn.build(Counted(n=3), listener=Listener(), progress=False)

@@ -55,7 +55,9 @@ def test_record_holds_parameters_dependencies_code_environment_timing_and_output
     assert up["insignificant"] == ["tag"]
     assert up["dependencies"] == []
     assert len(up["code"]["fingerprint"]) == 32
-    assert any(name.endswith("Noisy.run") for name in up["code"]["components"])
+    manifest = json.loads((Path(workspace) / up["code"]["manifest"]).read_text())
+    assert manifest["fingerprint"] == up["code"]["fingerprint"]
+    assert any(name.endswith("Noisy.run") for name in manifest["components"])
     env = up["environment"]
     assert env["python"].count(".") == 2 and env["host"] and env["platform"]
     assert "cloudpickle" in env["packages"]
@@ -157,7 +159,7 @@ def test_task_killed_mid_run_leaves_nothing_that_reads_as_complete(tmp_path):
         check=True,
         timeout=60,
     )
-    assert out.stdout.strip() == "no output yet"
+    assert out.stdout.strip() == "no earlier output"
 
 
 def test_record_timing_is_measured(workspace):

@@ -5,10 +5,12 @@ upstream ids and code; a run record beside every output; the same pipeline inlin
 threads, processes or Dask.
 """
 
+import importlib
 from typing import TYPE_CHECKING
 
 from cairn import _build, progress
 from cairn._build import build, plan
+from cairn._config import Config, load_config
 from cairn._errors import (
     BuildError,
     CairnError,
@@ -20,6 +22,7 @@ from cairn._errors import (
     LockError,
     MissingColumnsError,
     MissingExtraError,
+    MissingInputError,
     OutputNotFoundError,
     ParameterError,
     PipelineError,
@@ -29,22 +32,41 @@ from cairn._errors import (
     TargetError,
     WorkerLostError,
 )
+from cairn._external import ExternalFile
+from cairn._fingerprint import FingerprintWarning
 from cairn._graph import Plan, PlanEntry
 from cairn._targets import Target
-from cairn._task import Task
+from cairn._task import ParameterGroup, Task, inherits
 from cairn._version import __version__
 
 if TYPE_CHECKING:
+    from cairn._gc import gc
+    from cairn._inspect import ls, show
+    from cairn._status import status
     from cairn.pipeline import Pipeline, node
-else:
+    from cairn.viz import graph
+
+# The function style and the inspection functions are imported on first use, keeping
+# `import cairn` light.
+_LAZY = {
+    "Pipeline": "cairn.pipeline",
+    "node": "cairn.pipeline",
+    "gc": "cairn._gc",
+    "graph": "cairn.viz",
+    "ls": "cairn._inspect",
+    "show": "cairn._inspect",
+    "status": "cairn._status",
+}
+
+if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> object:
-        # The function style is imported on first use, so `import cairn` stays light.
-        if name in ("Pipeline", "node"):
-            from cairn import pipeline
-
-            return getattr(pipeline, name)
-        raise AttributeError(f"module 'cairn' has no attribute {name!r}")
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'cairn' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
 
 
 if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
@@ -54,6 +76,7 @@ if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
         DateTimeParameter,
         DictParameter,
         EnumParameter,
+        FileParameter,
         FloatParameter,
         IntParameter,
         ListParameter,
@@ -69,6 +92,7 @@ else:
         DateTimeParameter,
         DictParameter,
         EnumParameter,
+        FileParameter,
         FloatParameter,
         IntParameter,
         ListParameter,
@@ -82,6 +106,7 @@ __all__ = [
     "BoolParameter",
     "BuildError",
     "CairnError",
+    "Config",
     "ConfigError",
     "DateParameter",
     "DateTimeParameter",
@@ -89,6 +114,9 @@ __all__ = [
     "DictParameter",
     "EmptyDumpError",
     "EnumParameter",
+    "ExternalFile",
+    "FileParameter",
+    "FingerprintWarning",
     "FloatParameter",
     "FormatError",
     "IntParameter",
@@ -97,9 +125,11 @@ __all__ = [
     "LockError",
     "MissingColumnsError",
     "MissingExtraError",
+    "MissingInputError",
     "OutputNotFoundError",
     "Parameter",
     "ParameterError",
+    "ParameterGroup",
     "Pipeline",
     "PipelineError",
     "Plan",
@@ -116,8 +146,15 @@ __all__ = [
     "WorkerLostError",
     "__version__",
     "build",
+    "gc",
+    "graph",
+    "inherits",
+    "load_config",
+    "ls",
     "node",
     "plan",
+    "show",
+    "status",
 ]
 
 # The build layer shows nothing itself: plug in the face that does (see cairn._build).

@@ -10,18 +10,21 @@ protocol it returns, so no import runs back up (import-linter checks the layers)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from cairn._config import Config, Settings, load_config, resolve_settings
 from cairn._errors import BuildError, ConfigError
 from cairn._graph import Plan, Rerun, as_roots, make_plan
+from cairn._history import HistoryRecorder
 from cairn._store import Store, open_store
 from cairn._task import default_workspace, load_output
 from cairn.executors import Executor, get_executor
 from cairn.executors._loop import Broadcast, Interrupted, Listener, Outcome, run_plan
 from cairn.locks import Lock, get_lock
 
-__all__ = ["Reporter", "build", "plan", "set_reporter"]
+__all__ = ["Reporter", "build", "open_workspace", "plan", "set_reporter", "settings_for"]
 
 log = logging.getLogger("cairn")
 
@@ -37,8 +40,39 @@ def set_reporter(factory: Reporter | None) -> None:
     _reporter = factory
 
 
+ConfigArg = Config | str | os.PathLike[str] | None
+
+
+def settings_for(config: ConfigArg, **explicit: Any) -> Settings:
+    """Resolve settings: explicit argument > ``CAIRN_*`` environment > ``config`` > default.
+
+    ``config`` is a :class:`Config`, the path of a configuration file, or None (none).
+    """
+    if config is not None and not isinstance(config, Config):
+        config = load_config(config)
+    return resolve_settings(config, **explicit)
+
+
+def open_workspace(
+    workspace: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    config: ConfigArg = None,
+) -> Store:
+    """Open the store of the resolved workspace."""
+    settings = settings_for(config, workspace=workspace, storage_options=storage_options)
+    return _open(settings.workspace, settings.storage_options)
+
+
 def _open(workspace: str | None, storage_options: dict[str, Any] | None) -> Store:
     return open_store(workspace or default_workspace(), storage_options)
+
+
+def _build_finished(listeners: list[Any], the_plan: Plan, outcome: Outcome, store: Store) -> None:
+    """Tell listeners that have a ``build_finished`` method (build hooks) the outcome."""
+    for listener in listeners:
+        finished = getattr(listener, "build_finished", None)
+        if finished is not None:
+            finished(plan=the_plan, outcome=outcome, workspace=store.url)
 
 
 def plan(
@@ -47,46 +81,79 @@ def plan(
     workspace: str | None = None,
     rerun: Rerun = False,
     storage_options: dict[str, Any] | None = None,
+    config: ConfigArg = None,
+    strict_check: bool = False,
+    modification_time_check: bool = False,
 ) -> Plan:
     """Return what :func:`build` would do for ``tasks``, without running anything.
 
-    The plan lists every task reached, in dependency order, with ``will_run`` and a
-    ``reason`` for each that will run.
+    The plan lists every task reached, in dependency order, with ``will_run`` and, for each
+    that will run, a ``reason`` found by comparing it with the latest earlier run of its
+    family in the store: no earlier output, a parameter changed (old -> new), code changed
+    (naming the functions, methods or constants), an upstream task will run or changed, an
+    input file changed, or forced by ``rerun``. ``str(plan)`` is a table. ``config`` gives
+    the workspace and storage options when they are not passed (see :func:`build`).
+    ``strict_check`` and ``modification_time_check`` are as for :func:`build`.
+
+    Raises:
+        MissingInputError: when an input file a task needs (``ExternalFile``,
+            ``FileParameter``) does not exist, naming the task.
     """
     roots, _ = as_roots(tasks)
-    return make_plan(roots, _open(workspace, storage_options), rerun=rerun)
+    return make_plan(
+        roots,
+        open_workspace(workspace, storage_options, config),
+        rerun=rerun,
+        strict_check=strict_check,
+        modification_time_check=modification_time_check,
+    )
 
 
 def build(
     tasks: Any,
     *,
     workspace: str | None = None,
-    executor: str | Executor = "inline",
+    executor: str | Executor | None = None,
     workers: int | None = None,
-    lock: str | Lock | None = None,
+    lock: str | Lock | bool | None = None,
     rerun: Rerun = False,
-    progress: bool | None = None,
     storage_options: dict[str, Any] | None = None,
     lock_wait: float | None = None,
     listener: Listener | None = None,
+    hooks: Sequence[Listener] = (),
+    config: ConfigArg = None,
+    strict_check: bool = False,
+    modification_time_check: bool = False,
+    progress: bool | None = None,
     retries: int = 0,
     retry_delay: float = 0.0,
     dask_address: Any = None,
 ) -> Any:
     """Build ``tasks`` (a task or a list of tasks) and return the roots' loaded outputs.
 
-    Runs every task that is not complete, in dependency order, on ``executor``
-    (``"inline"``, ``"threads"``, ``"processes"``, ``"dask"``, an ``Executor`` object or a
-    ``distributed.Client``) with ``workers`` at once. Complete tasks are reused.
-    ``rerun=True`` reruns the roots; ``rerun="all"`` every task. The workspace is
-    ``workspace``, else ``$CAIRN_WORKSPACE``, else ``./workspace``.
+    Runs every task that is not complete, in dependency order, on ``executor``. Complete
+    tasks are reused. ``rerun=True`` reruns the roots; ``rerun="all"`` every task.
 
-    A failed task runs again up to ``retries`` times, ``retry_delay`` seconds apart (a task
-    class's own ``retries`` / ``retry_delay`` attributes win). ``dask_address`` is the
-    scheduler (``"tcp://host:8786"``) or ``distributed.Client`` for ``executor="dask"``.
-    ``progress`` shows a live display: ``None`` on a terminal outside CI, ``True`` always,
-    ``False`` never; a one-line summary is printed at the end either way. ``listener``
-    receives the scheduling events.
+    Each setting left at None (``workspace``, ``executor``, ``workers``, ``lock``,
+    ``storage_options``) comes from the environment (``CAIRN_WORKSPACE``,
+    ``CAIRN_EXECUTOR``, ``CAIRN_WORKERS``, ``CAIRN_LOCK``), else from ``config`` (a
+    :class:`Config` or a file path), else the default (``./workspace``, ``"inline"``, one
+    worker per core, no lock; ``lock=False`` asks for no lock explicitly). ``hooks`` are
+    build hooks (:class:`cairn.hooks.BuildHook`): told when each task starts, succeeds or
+    fails, and when the build ends.
+
+    Checks on reuse (both off by default, as they read the whole graph below the roots):
+    ``strict_check=True`` counts a task complete only when everything it needs is complete
+    too, so a deleted upstream output is rebuilt along with what depends on it;
+    ``modification_time_check=True`` also reruns a task whose inputs finished after it did.
+
+    ``executor`` is ``"inline"``, ``"threads"``, ``"processes"``, ``"dask"``, an
+    ``Executor`` object or a ``distributed.Client``; ``dask_address`` is the scheduler
+    (``"tcp://host:8786"``) or ``distributed.Client`` for ``executor="dask"``. A failed task
+    runs again up to ``retries`` times, ``retry_delay`` seconds apart (a task class's own
+    ``retries`` / ``retry_delay`` attributes win). ``progress`` shows a live display:
+    ``None`` on a terminal outside CI, ``True`` always, ``False`` never; a one-line summary
+    is printed at the end either way. ``listener`` receives the scheduling events.
 
     Returns:
         The root's output, or a list of outputs for a list of roots.
@@ -97,21 +164,37 @@ def build(
             finished was reported.
     """
     roots, single = as_roots(tasks)
-    store = _open(workspace, storage_options)
-    the_plan = make_plan(roots, store, rerun=rerun)
-    outcome = execute_plan(
-        the_plan,
-        store,
+    settings = settings_for(
+        config,
+        workspace=workspace,
         executor=executor,
         workers=workers,
         lock=lock,
+        storage_options=storage_options,
+    )
+    store = _open(settings.workspace, settings.storage_options)
+    the_plan = make_plan(
+        roots,
+        store,
+        rerun=rerun,
+        strict_check=strict_check,
+        modification_time_check=modification_time_check,
+    )
+    listeners = [*([listener] if listener is not None else []), *hooks]
+    outcome = execute_plan(
+        the_plan,
+        store,
+        executor=settings.executor,
+        workers=settings.workers,
+        lock=settings.lock,
         lock_wait=lock_wait,
-        listener=listener,
+        listener=Broadcast(listeners) if listeners else None,
         progress=progress,
         retries=retries,
         retry_delay=retry_delay,
         dask_address=dask_address,
     )
+    _build_finished(listeners, the_plan, outcome, store)
     if outcome.failed:
         first = next(iter(outcome.failed.values()))
         raise BuildError(outcome.failed, outcome.skipped, outcome.ran) from first
@@ -135,6 +218,8 @@ def execute_plan(
 ) -> Outcome:
     """Run what ``the_plan`` says will run; return the outcome (no exception on failure).
 
+    Shows the build (progress display, summary line) through the installed reporter.
+
     Raises:
         KeyboardInterrupt: (:class:`~cairn.executors._loop.Interrupted`) on Ctrl-C, after
             reporting what finished.
@@ -147,14 +232,11 @@ def execute_plan(
                 "pass executor='dask' too"
             )
         options["address"] = dask_address
-    listeners: list[Any] = []
-    if _reporter is not None:
-        listeners.append(_reporter(progress=progress))
-    if listener is not None:
-        listeners.append(listener)
-    events = Broadcast(listeners)
+    reporter = _reporter(progress=progress) if _reporter is not None else None
+    events = Broadcast([x for x in (reporter, listener) if x is not None])
     exe = get_executor(executor, workers, **options)
     the_lock = get_lock(lock, store.url)
+    history = HistoryRecorder(store, events)  # what later plans compare against
     events.build_started(the_plan)
     try:
         outcome = run_plan(
@@ -163,37 +245,46 @@ def execute_plan(
             exe,
             the_lock,
             workspace=store.url,
-            listener=events,
+            listener=history,
             lock_wait=lock_wait,
             retries=retries,
             retry_delay=retry_delay,
         )
     except Interrupted as stop:
-        outcome = stop.outcome
-        _close(exe, executor, the_lock, lock, cancel=True)
-        _log(the_plan, outcome)
-        events.build_finished(the_plan, outcome)
+        _close(history, exe, executor, the_lock, lock, cancel=True)
+        _finished(reporter, the_plan, stop.outcome, store)
         raise
     except BaseException:
-        _close(exe, executor, the_lock, lock, cancel=True)
+        _close(history, exe, executor, the_lock, lock, cancel=True)
         raise
-    _close(exe, executor, the_lock, lock, cancel=False)
-    _log(the_plan, outcome)
-    events.build_finished(the_plan, outcome)
+    _close(history, exe, executor, the_lock, lock, cancel=False)
+    _finished(reporter, the_plan, outcome, store)
     return outcome
 
 
-def _close(exe: Executor, given: Any, the_lock: Lock, given_lock: Any, *, cancel: bool) -> None:
-    """Release the executor and lock this build made (not ones the caller passed in)."""
+def _close(
+    history: HistoryRecorder,
+    exe: Executor,
+    given: Any,
+    the_lock: Lock,
+    given_lock: Any,
+    *,
+    cancel: bool,
+) -> None:
+    """Write the history; release the executor and lock this build made (not the caller's)."""
     try:
-        if exe is not given:
-            exe.close(cancel=cancel)
+        history.flush()
     finally:
-        if the_lock is not given_lock:
-            the_lock.close()
+        try:
+            if exe is not given:
+                exe.close(cancel=cancel)
+        finally:
+            if the_lock is not given_lock:
+                the_lock.close()
 
 
-def _log(the_plan: Plan, outcome: Outcome) -> None:
+def _finished(reporter: Any, the_plan: Plan, outcome: Outcome, store: Store) -> None:
+    """Log the outcome and let the reporter print its summary."""
     if outcome.interrupted:
         log.info(
             "build interrupted after %.2fs: %d ran, %d cancelled while running, %d not started",
@@ -202,13 +293,15 @@ def _log(the_plan: Plan, outcome: Outcome) -> None:
             len(outcome.cancelled),
             len(outcome.not_started),
         )
-        return
-    log.info(
-        "built %d task(s): %d ran, %d reused, %d failed, %d skipped in %.2fs",
-        len(the_plan),
-        len(outcome.ran),
-        len(the_plan) - len(the_plan.to_run) + len(outcome.reused),
-        len(outcome.failed),
-        len(outcome.skipped),
-        outcome.seconds,
-    )
+    else:
+        log.info(
+            "built %d task(s): %d ran, %d reused, %d failed, %d skipped in %.2fs",
+            len(the_plan),
+            len(outcome.ran),
+            len(the_plan) - len(the_plan.to_run) + len(outcome.reused),
+            len(outcome.failed),
+            len(outcome.skipped),
+            outcome.seconds,
+        )
+    if reporter is not None:
+        _build_finished([reporter], the_plan, outcome, store)

@@ -10,6 +10,7 @@
     ├── FormatError               unknown extension, or an object a format cannot write
     ├── KeyNotFoundError          load()/dump() of a key the task does not have
     ├── OutputNotFoundError       load() of an output that has not been built
+    ├── MissingInputError         an input file outside the store does not exist
     ├── MissingColumnsError       load_data_frame() without required columns
     ├── SchemaError               dumped frame does not match the declared schema
     ├── EmptyDumpError            empty frame dumped where fail_on_empty_dump is set
@@ -36,11 +37,13 @@ __all__ = [
     "ConfigError",
     "DependencyCycleError",
     "EmptyDumpError",
+    "FingerprintWarning",
     "FormatError",
     "KeyNotFoundError",
     "LockError",
     "MissingColumnsError",
     "MissingExtraError",
+    "MissingInputError",
     "OutputNotFoundError",
     "ParameterError",
     "PipelineError",
@@ -92,6 +95,10 @@ class OutputNotFoundError(CairnError, FileNotFoundError):
     """An output was asked for that is not in the store."""
 
 
+class MissingInputError(CairnError, FileNotFoundError):
+    """An input file outside the store (``ExternalFile``, ``FileParameter``) does not exist."""
+
+
 class MissingColumnsError(CairnError, KeyError):
     """A data frame lacks columns that were required."""
 
@@ -138,6 +145,10 @@ class MissingExtraError(CairnError, ImportError):
 
 class WorkerLostError(CairnError):
     """The process running a task died (killed, out of memory, a crash in native code)."""
+
+
+class FingerprintWarning(UserWarning):
+    """Some of the user's code could not be fingerprinted; it counts by name only."""
 
 
 class BuildError(CairnError):

@@ -10,11 +10,8 @@ id in every user's store: the golden-digest tests pin it, and a change needs a c
 from __future__ import annotations
 
 import datetime as _dt
-import decimal
 import enum
-import hashlib
-import pathlib
-import uuid
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,7 +25,7 @@ TASK_MARKER = "__cairn_task__"
 
 def digest(*parts: str) -> str:
     """Return the 32-hex-digit BLAKE2b digest of ``parts`` joined unambiguously."""
-    h = hashlib.blake2b(digest_size=16)
+    h = _blake2b(digest_size=16)
     for part in parts:
         data = part.encode("utf-8", "surrogatepass")
         h.update(b"%d:" % len(data))
@@ -70,9 +67,24 @@ _EXACT: dict[type, Callable[[Any], str]] = {
     _dt.date: lambda v: "d" + v.isoformat(),
     _dt.time: lambda v: "h" + v.isoformat(),
     _dt.timedelta: lambda v: f"e{v.days},{v.seconds},{v.microseconds}",
-    decimal.Decimal: lambda v: "C" + str(v),
-    uuid.UUID: lambda v: "G" + str(v),
 }
+
+try:  # the BLAKE2 module itself: importing hashlib also loads OpenSSL, which is slower
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - CPython always has it
+    from hashlib import blake2b as _blake2b
+
+
+def _lazy_types(value: Any) -> str | None:
+    """Types from modules cairn does not import: a value of one means its module is loaded."""
+    decimal, uuid, pathlib = (sys.modules.get(m) for m in ("decimal", "uuid", "pathlib"))
+    if decimal is not None and isinstance(value, decimal.Decimal):
+        return "C" + str(value)
+    if uuid is not None and isinstance(value, uuid.UUID):
+        return "G" + str(value)
+    if pathlib is not None and isinstance(value, pathlib.PurePath):
+        return "P" + _str(value.as_posix())
+    return None
 
 
 def canonical(value: Any) -> str:
@@ -93,8 +105,9 @@ def canonical(value: Any) -> str:
     if isinstance(value, enum.Enum):
         cls = type(value)
         return f"M{cls.__module__}.{cls.__qualname__}." + _str(value.name)
-    if isinstance(value, pathlib.PurePath):
-        return "P" + _str(value.as_posix())
+    lazy = _lazy_types(value)
+    if lazy is not None:
+        return lazy
     custom = getattr(value, "__cairn_canonical__", None)
     if callable(custom):
         cls = type(value)

@@ -25,7 +25,8 @@ from cairn._nodes import Node, encode_config, jsonable
 from cairn._params import Parameter, TaskListParameter
 from cairn._store import Store
 from cairn._targets import Target
-from cairn._task import Task
+from cairn._task import Task, load_one
+from cairn.formats._frames import frame_kind
 
 __all__ = ["ByTypeTarget", "NodeTask", "extension_for", "is_data_frame"]
 
@@ -68,13 +69,10 @@ class _ConfigParameter(Parameter[Mapping[str, Any]]):
         return jsonable(value)
 
 
-_FRAMES = {("pandas", "DataFrame"), ("polars", "DataFrame"), ("pyarrow", "Table")}
-
-
 def is_data_frame(value: Any) -> bool:
-    """True for a pandas or polars DataFrame or an Arrow Table (by type; imports nothing)."""
-    cls = type(value)
-    return (cls.__module__.partition(".")[0], cls.__name__) in _FRAMES
+    """True for a pandas or polars DataFrame or LazyFrame, or an Arrow Table (imports
+    nothing)."""
+    return frame_kind(value) is not None
 
 
 def extension_for(value: Any) -> str:
@@ -117,8 +115,8 @@ class ByTypeTarget(Target):
     def exists(self, store: Store) -> bool:
         return store.exists(self.record) and self.written(store).exists(store)
 
-    def load(self, store: Store) -> Any:
-        return self.written(store).load(store)
+    def load(self, store: Store, as_type: Any = None) -> Any:
+        return self.written(store).load(store, as_type)
 
 
 class NodeTask(Task[Any]):
@@ -130,6 +128,9 @@ class NodeTask(Task[Any]):
 
     def _code_fingerprint(self) -> _fingerprint.Fingerprint:
         return self.node.fingerprint()
+
+    def _history_family(self) -> str:
+        return f"{type(self).family}:{self.node.name}"  # each node has its own history
 
     def requires(self) -> dict[str, Task[Any]]:
         """The node tasks whose outputs this node reads, by output name."""
@@ -168,7 +169,7 @@ class NodeTask(Task[Any]):
 
     def output_value(self, key: str, store: Store) -> Any:
         """Load output ``key`` of this node from ``store``."""
-        return self._outputs()[key].load(store)
+        return load_one(self, key, store)
 
     def run(self) -> None:
         node = self.node

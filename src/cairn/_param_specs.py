@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Callable, Mapping, Sequence
+from os import PathLike
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -104,3 +105,13 @@ def SerializableParameter(
     description: str = "",
 ) -> Any:
     """A parameter of a type that serialises to a string and back."""
+
+
+def FileParameter(
+    default: str | PathLike[str] | None = _NO,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    significant: bool = True,
+    description: str = "",
+) -> Any:
+    """A path or fsspec URL of an input file; its content counts in the id."""

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, NoReturn, Self, TypeVar, overload
 
 from cairn._errors import ParameterError
+from cairn._files import content_fingerprint
 from cairn._identity import TASK_MARKER, canonical
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "DateTimeParameter",
     "DictParameter",
     "EnumParameter",
+    "FileParameter",
     "FloatParameter",
     "FrozenDict",
     "IntParameter",
@@ -211,6 +213,11 @@ class Parameter(Generic[T]):
     def encode(self, value: T) -> str:
         """Return the canonical text of ``value`` for the task id."""
         return canonical(value)
+
+    def fingerprint(self, value: T) -> str:
+        """Return what enters the task id: :meth:`encode`, plus a fingerprint of the data the
+        value points to for parameters that name outside data (``FileParameter``)."""
+        return self.encode(value)
 
     def __repr__(self) -> str:
         default = "" if self._default is MISSING else f"default={self._default!r}"
@@ -530,6 +537,43 @@ class SerializableParameter(Parameter[T]):
     def encode(self, value: T) -> str:
         cls = self.value_type
         return f"O{cls.__module__}.{cls.__qualname__}:" + canonical(self.text(value))
+
+
+class FileParameter(Parameter[str]):
+    """A path or fsspec URL of an input file outside the store.
+
+    The task id includes a fingerprint of the file's content (see :mod:`cairn._files`), so
+    replacing the file reruns the task and touching it does not. The plan fails, naming the
+    task, when the file does not exist.
+
+    Args:
+        storage_options: passed to fsspec for URLs (credentials, endpoint); not part of the id.
+    """
+
+    type_name = "file path"
+
+    def __init__(
+        self,
+        default: Any = MISSING,
+        *,
+        storage_options: dict[str, Any] | None = None,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.storage_options = dict(storage_options or {})
+        super().__init__(default, significant=significant, description=description)
+
+    def content(self, value: str | None) -> str | None:
+        """The content fingerprint of the file ``value`` names (None when it is missing)."""
+        if value is None:
+            return None
+        return content_fingerprint(value, self.storage_options)
+
+    def fingerprint(self, value: str | None) -> str:
+        """The path and the content fingerprint: what enters the task id."""
+        if value is None:  # no file given (default=None)
+            return canonical(value)
+        return canonical(value) + "#" + (self.content(value) or "missing")
 
 
 def iter_tasks(value: Any) -> Iterable[Any]:

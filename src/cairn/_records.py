@@ -3,9 +3,10 @@
 :func:`execute` seeds the random generators, runs ``task.run()`` with its log captured,
 checks every output was dumped, and writes the run record *last*: the record's presence is
 what marks a task complete, so a process killed at any moment leaves nothing that reads as
-complete. The record holds the task's parameters, requirement ids, code fingerprint (with its
-components), versions of the imported packages, Python and platform, host, timing, seed, log,
-and each output's size and checksum.
+complete. The record holds the task's parameters, requirement ids, code fingerprint (its
+components are in the code manifest the record names, see :mod:`cairn._history`), content
+fingerprints of its input files, versions of the imported packages, Python and platform,
+host, timing, seed, log, and each output's size and checksum.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ import time
 import warnings
 from collections.abc import Mapping
 from contextvars import ContextVar
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from cairn._errors import CairnError, StoreError
+from cairn._history import ensure_manifest
+from cairn._params import FileParameter
 from cairn._store import Store
 from cairn._targets import RunContext, reset_context, run_context
 from cairn._task import Task, map_structure
@@ -177,18 +180,24 @@ def imported_packages() -> dict[str, str]:
         return _packages
 
 
-@cache
-def _numpy_installed() -> bool:
-    return importlib.util.find_spec("numpy") is not None
+_numpy_checked = False
+_numpy_lock = threading.Lock()
 
 
 def _seed_generators(seed: int) -> None:
+    global _numpy_checked
     random.seed(seed)
-    if "numpy" in sys.modules or _numpy_installed():
-        # the import statement, not sys.modules: it waits while another thread imports numpy
-        import numpy
-
-        numpy.random.seed(seed % 2**32)
+    if not _numpy_checked:
+        # One thread imports numpy; tasks starting on other threads meanwhile wait for the
+        # whole module instead of finding it half initialised in sys.modules.
+        with _numpy_lock:
+            if not _numpy_checked:
+                if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is not None:
+                    import numpy  # noqa: F401 - imported for seeding, below
+                _numpy_checked = True
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(seed % 2**32)
 
 
 def warm_up(numpy: bool = True) -> None:
@@ -200,7 +209,7 @@ def warm_up(numpy: bool = True) -> None:
     with threads can deadlock the child.
     """
     imported_packages()
-    if numpy and _numpy_installed():
+    if numpy and "numpy" not in sys.modules and importlib.util.find_spec("numpy") is not None:
         import numpy as _  # noqa: F401
 
 
@@ -213,7 +222,7 @@ def seed_for(task: Task[Any]) -> int:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
 def _autodump(task: Task[Any], result: Any) -> None:
@@ -289,6 +298,7 @@ def record_for(
             "path": target.path,
             "size": written.size,
             "checksum": written.checksum,
+            "type": ctx.types.get(target.path),
         }
     return {
         "cairn_record": RECORD_VERSION,
@@ -307,7 +317,13 @@ def record_for(
         "code": {
             "fingerprint": fingerprint.digest,
             "code_version": cls.code_version,
-            "components": fingerprint.components,
+            # the components (qualified name -> digest), once per fingerprint in the store
+            "manifest": ensure_manifest(ctx.store, fingerprint),
+        },
+        "files": {
+            name: param.content(task._values[name])
+            for name, param in cls._params.items()
+            if isinstance(param, FileParameter)
         },
         "outputs": outputs,
         "environment": {**_static_environment(), "packages": dict(imported_packages())},
@@ -320,7 +336,10 @@ def record_for(
 
 
 def is_complete(task: Task[Any], store: Store) -> bool:
-    """True when ``task``'s run record is in ``store``."""
+    """True when ``task``'s run record is in ``store`` (for a task made outside cairn, such as
+    ``ExternalFile``: when its outputs exist)."""
+    if type(task)._external:
+        return all(target.exists(store) for target in task._outputs().values())
     return store.exists(task.record_path())
 
 

@@ -2,15 +2,20 @@
 
 A store is rooted at the workspace and addressed by relative, '/'-separated paths. Writes
 are atomic: a reader sees the old object or the whole new one, never a part. The local store
-writes a temporary file beside the target and renames it; other fsspec file systems get the
-whole object in one put.
+writes a temporary file beside the target and renames it; every other fsspec file system
+(``memory://``, ``s3://``, ``gs://``, ...) gets the whole object in one put, so no temporary
+object is ever created there. Which file system serves a URL is fsspec's business: this module
+has no per-scheme code.
 
-Every write returns the size and a CRC-32 checksum of what was written.
+Every write returns the size and a CRC-32 checksum of what was written. Errors of the
+underlying file system come out as :class:`StoreError` (or :class:`OutputNotFoundError` for a
+missing object) saying what to check.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import itertools
 import os
@@ -18,11 +23,17 @@ import posixpath
 import threading
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
-from cairn._errors import OutputNotFoundError, StoreError, TargetError
+from cairn._errors import (
+    CairnError,
+    MissingExtraError,
+    OutputNotFoundError,
+    StoreError,
+    TargetError,
+)
 
 __all__ = [
     "FsspecStore",
@@ -61,11 +72,24 @@ def check_relative(path: str) -> str:
     return norm
 
 
+@functools.cache
+def _crc32() -> Callable[[Any, int], int]:
+    """The fastest CRC-32 at hand: ISA-L's (package ``isal``; the same values as zlib's,
+    about seven times faster, so checksumming costs little next to writing), else zlib's.
+    """
+    try:
+        from isal.isal_zlib import crc32
+    except ImportError:
+        return zlib.crc32
+    return crc32
+
+
 class _ChecksumWriter(io.RawIOBase):
     """A write-only, non-seekable stream that counts bytes and computes CRC-32."""
 
     def __init__(self, sink: BinaryIO) -> None:
         self._sink = sink
+        self._update = _crc32()
         self.size = 0
         self.crc = 0
 
@@ -80,7 +104,7 @@ class _ChecksumWriter(io.RawIOBase):
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        self.crc = zlib.crc32(view, self.crc)
+        self.crc = self._update(view, self.crc)
         self.size += len(view)
         self._sink.write(view)
         return len(view)
@@ -110,8 +134,14 @@ class Store(Protocol):
     def open_read(self, path: str) -> BinaryIO:
         """Open ``path`` for reading bytes; raises OutputNotFoundError if absent."""
 
-    def write(self, path: str, writer: Writer) -> Written:
-        """Atomically store what ``writer`` writes to the file object it is given."""
+    def write(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Written:
+        """Atomically store what ``writer`` writes to the file object it is given.
+
+        ``labels`` become the object's metadata where the store has such a thing (S3, GCS);
+        other stores ignore them.
+        """
 
     def write_bytes(self, path: str, data: bytes) -> Written:
         """Atomically store ``data`` at ``path``."""
@@ -152,6 +182,10 @@ class LocalStore:
             return open(self._full(path), "rb")
         except FileNotFoundError:
             raise OutputNotFoundError(f"{path!r} is not in the workspace {self.root}") from None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read {path!r} in the workspace {self.root}: {exc}; check its permissions"
+            ) from exc
 
     def _ensure_dir(self, directory: str) -> None:
         if directory in self._made:
@@ -159,11 +193,16 @@ class LocalStore:
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create {directory}: {exc}") from exc
+            raise StoreError(
+                f"cannot create the directory {directory} in the workspace: {exc}; check "
+                "that the workspace path is right and writable"
+            ) from exc
         with self._made_lock:
             self._made.add(directory)
 
-    def write(self, path: str, writer: Writer) -> Written:
+    def write(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Written:
         full = self._full(path)
         directory = os.path.dirname(full)
         self._ensure_dir(directory)
@@ -173,9 +212,14 @@ class LocalStore:
                 stream = _ChecksumWriter(raw)
                 writer(stream)  # type: ignore[arg-type]
             os.replace(tmp, full)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError) and not isinstance(exc, CairnError):
+                raise StoreError(
+                    f"cannot write {path!r} in the workspace {self.root}: {exc}; check that "
+                    "the workspace is writable and its disk is not full"
+                ) from exc
             raise
         return stream.written()
 
@@ -206,11 +250,37 @@ class LocalStore:
                 yield rel.replace(os.sep, "/")
 
 
+_ADVICE = (
+    "Check that the store is reachable, and the workspace URL, the credentials (the usual "
+    "environment variables and config files of the file system's library) and "
+    "storage_options."
+)
+
+# The distribution that provides a file system, by its top-level module, when it is one of
+# cairn's extras (an fsspec protocol itself needs no entry here: fsspec knows them all).
+_EXTRA_OF_MODULE = {"s3fs": "s3", "gcsfs": "gcs"}
+
+
+def _missing_filesystem(url: str, protocol: str, exc: ImportError) -> CairnError:
+    from fsspec.registry import known_implementations
+
+    module = known_implementations.get(protocol, {}).get("class", "").partition(".")[0]
+    extra = _EXTRA_OF_MODULE.get(module)
+    if extra is not None:
+        return MissingExtraError.for_module(module, extra, f"the workspace {url!r}")
+    return MissingExtraError(
+        f"the workspace {url!r} needs a file system package for {protocol}:// that is not "
+        f"installed ({exc}); install {module or 'the fsspec implementation for it'}"
+    )
+
+
 class FsspecStore:
     """Any fsspec file system (``memory://``, ``s3://``, ``gs://``, ...) rooted at a URL.
 
-    Each object is written with a single put of its whole content, so readers never see a
-    partial object and nothing temporary is left behind.
+    Each object is written with a single put of its whole content (built in memory first),
+    so readers never see a partial object and nothing temporary is created, whether the
+    write succeeds or fails. Existence checks bypass fsspec's listings cache, because other
+    runners write to the same store.
     """
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
@@ -218,14 +288,19 @@ class FsspecStore:
 
         self.url = url.rstrip("/")
         self.storage_options = dict(storage_options or {})
+        protocol = self.url.partition("://")[0]
         try:
-            self.fs, self.root = fsspec.core.url_to_fs(self.url, **self.storage_options)
-        except (ImportError, ValueError) as exc:
+            self.fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+        except ImportError as exc:
+            raise _missing_filesystem(self.url, protocol, exc) from exc
+        except ValueError as exc:
             raise StoreError(
-                f"cannot open the workspace {url!r}: {exc}. For s3:// install 'cairn[s3]', "
-                "for gs:// install 'cairn[gcs]'."
+                f"cannot open the workspace {url!r}: {exc}. Use a local path or an fsspec "
+                "URL such as memory://name, s3://bucket/prefix or gs://bucket/prefix."
             ) from exc
-        self.root = self.root.rstrip("/")
+        except Exception as exc:
+            raise StoreError(f"cannot open the workspace {url!r}: {exc}. {_ADVICE}") from exc
+        self.root: str = root.rstrip("/")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FsspecStore, (self.url, self.storage_options))
@@ -236,20 +311,50 @@ class FsspecStore:
     def _full(self, path: str) -> str:
         return f"{self.root}/{path}" if self.root else path
 
+    def _error(self, action: str, path: str, exc: Exception) -> CairnError:
+        """Translate a file-system error raised while doing ``action`` to ``path``."""
+        where = f"{path!r} in the workspace {self.url}"
+        if isinstance(exc, CairnError):
+            return exc
+        if isinstance(exc, FileNotFoundError):
+            return OutputNotFoundError(f"{where} does not exist ({exc})")
+        if isinstance(exc, PermissionError):
+            return StoreError(
+                f"permission denied to {action} {where} ({exc}). Check the credentials "
+                "(the usual environment variables and config files of the file system's "
+                "library, or storage_options) and that they allow this."
+            )
+        return StoreError(f"cannot {action} {where}: {type(exc).__name__}: {exc}. {_ADVICE}")
+
     def exists(self, path: str) -> bool:
-        return bool(self.fs.exists(self._full(path)))
+        full = self._full(path)
+        try:
+            self.fs.invalidate_cache(full)
+            return bool(self.fs.exists(full))
+        except Exception as exc:
+            raise self._error("check", path, exc) from exc
 
     def open_read(self, path: str) -> BinaryIO:
         try:
             return io.BytesIO(self.fs.cat_file(self._full(path)))
-        except FileNotFoundError:
-            raise OutputNotFoundError(f"{path!r} is not in the workspace {self.url}") from None
+        except Exception as exc:
+            raise self._error("read", path, exc) from exc
 
-    def write(self, path: str, writer: Writer) -> Written:
+    def write(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Written:
         buffer = io.BytesIO()
         stream = _ChecksumWriter(buffer)
         writer(stream)  # type: ignore[arg-type]
-        self.fs.pipe_file(self._full(path), buffer.getbuffer())
+        try:
+            self.fs.pipe_file(self._full(path), buffer.getvalue(), **self._metadata(labels))
+        except FileNotFoundError as exc:
+            raise StoreError(
+                f"cannot write {path!r}: the workspace {self.url} does not exist ({exc}). "
+                "Create it (the bucket, container or directory) first, or fix the URL."
+            ) from exc
+        except Exception as exc:
+            raise self._error("write", path, exc) from exc
         return stream.written()
 
     def write_bytes(self, path: str, data: bytes) -> Written:
@@ -258,25 +363,81 @@ class FsspecStore:
 
         return self.write(path, writer)
 
+    def _metadata(self, labels: Mapping[str, str] | None) -> dict[str, Any]:
+        """The keyword this file system takes object metadata by, with ``labels`` trimmed to
+        its size limit; nothing for file systems without object metadata.
+        """
+        if not labels:
+            return {}
+        for protocol in _protocols(self.fs):
+            capability = OBJECT_METADATA.get(protocol)
+            if capability is not None:
+                keyword, limit = capability
+                return {keyword: trim_labels(labels, limit)}
+        return {}
+
     def delete(self, path: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             self.fs.rm_file(self._full(path))
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            raise self._error("delete", path, exc) from exc
 
     def size(self, path: str) -> int:
+        full = self._full(path)
         try:
-            return int(self.fs.size(self._full(path)))
-        except FileNotFoundError:
-            raise OutputNotFoundError(f"{path!r} is not in the workspace {self.url}") from None
+            self.fs.invalidate_cache(full)
+            return int(self.fs.size(full))
+        except Exception as exc:
+            raise self._error("stat", path, exc) from exc
 
     def list(self, prefix: str = "") -> Iterator[str]:
         base = self._full(prefix) if prefix else self.root
         try:
+            self.fs.invalidate_cache(base)
             found = self.fs.find(base)
         except FileNotFoundError:
             return
+        except Exception as exc:
+            raise self._error("list", prefix or ".", exc) from exc
         cut = len(self.root) + 1 if self.root else 0
         for full in found:
             yield full[cut:]
+
+
+#: Object metadata by fsspec protocol: the keyword ``pipe_file`` passes it by, and the
+#: store's limit in bytes (S3: 2 KiB of user metadata; GCS: 8 KiB). A file system not listed
+#: has no object metadata, and labels are not written.
+OBJECT_METADATA: dict[str, tuple[str, int]] = {
+    "s3": ("Metadata", 2048),
+    "s3a": ("Metadata", 2048),
+    "gs": ("metadata", 8192),
+    "gcs": ("metadata", 8192),
+}
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
+
+
+def trim_labels(labels: Mapping[str, str], limit: int) -> dict[str, str]:
+    """Keep ``labels`` (ASCII) within ``limit`` bytes of keys and values, in order, cutting
+    the last value that does not fit (with a trailing ``...``) and dropping the rest.
+    """
+    out: dict[str, str] = {}
+    used = 0
+    for key, value in labels.items():
+        text = str(value).encode("ascii", "backslashreplace").decode("ascii")
+        room = limit - used - len(key)
+        if room <= 3:
+            break
+        if len(text) > room:
+            text = text[: room - 3] + "..."
+        out[key] = text
+        used += len(key) + len(text)
+    return out
 
 
 def open_store(workspace: str, storage_options: dict[str, Any] | None = None) -> Store:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextvars
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
 
 from cairn import formats
 from cairn._store import Store, Written, check_relative
+from cairn.formats._frames import convert, kind_of_request
 
 __all__ = ["RunContext", "Target", "current_context", "run_context"]
 
@@ -37,22 +39,42 @@ class Target:
         """True when the output is in ``store``."""
         return store.exists(self.path)
 
-    def load(self, store: Store) -> Any:
-        """Read the output from ``store``."""
-        with store.open_read(self.path) as file:
-            return self.format.load(file)
+    def load(self, store: Store, as_type: Any = None) -> Any:
+        """Read the output from ``store``; a data frame as ``as_type`` when one is given.
 
-    def dump(self, store: Store, obj: Any) -> Written:
-        """Write ``obj`` to ``store`` atomically."""
-        return store.write(self.path, lambda file: self.format.dump(obj, file))
+        ``as_type`` is a frame class (``pd.DataFrame``, ``pl.DataFrame``, ``pl.LazyFrame``,
+        ``pa.Table``) or kind (``"pandas"``, ``"polars"``, ``"polars.lazy"``, ``"arrow"``);
+        None reads a frame back as the kind that was written.
+        """
+        with store.open_read(self.path) as file:
+            return self.read(file, as_type)
+
+    def read(self, file: BinaryIO, as_type: Any = None) -> Any:
+        """Read an object from an open binary ``file`` with this target's format, a data
+        frame as ``as_type`` (see :meth:`load`)."""
+        kind = kind_of_request(as_type)
+        load_as = getattr(self.format, "load_as", None)
+        if load_as is not None:
+            return load_as(file, kind)
+        return convert(self.format.load(file), kind)
+
+    def dump(self, store: Store, obj: Any, labels: Mapping[str, str] | None = None) -> Written:
+        """Write ``obj`` to ``store`` atomically; ``labels`` become object metadata where the
+        store supports it.
+        """
+        return store.write(self.path, lambda file: self.format.dump(obj, file), labels=labels)
 
 
 @dataclass
 class RunContext:
-    """What a running task's load() and dump() use: the store, and what was written."""
+    """What a running task's load() and dump() use: the store, and what was written.
+
+    ``types`` maps each written path to the qualified type name of the object dumped there.
+    """
 
     store: Store
     written: dict[str, Written]
+    types: dict[str, str] = field(default_factory=dict)
 
 
 _current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(

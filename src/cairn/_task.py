@@ -13,33 +13,44 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast, dataclass_transform
 
-from typing_extensions import TypeVar
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+else:  # typing_extensions costs import time; defaults of type variables only matter to checkers
+    from typing import TypeVar as _TypeVar
+
+    def TypeVar(name, *constraints, default=None, **kwargs):  # noqa: N802
+        return _TypeVar(name, *constraints, **kwargs)
+
 
 from cairn import _fingerprint
+from cairn._checks import check_dump, declared_kind, require_columns, type_name
+from cairn._config import active_values, using_values
 from cairn._errors import (
     CairnError,
     DependencyCycleError,
     KeyNotFoundError,
-    MissingColumnsError,
     OutputNotFoundError,
     ParameterError,
     RequirementError,
+    TargetError,
     suggest,
 )
 from cairn._identity import TASK_MARKER, canonical, digest
 from cairn._params import Parameter, TaskListParameter, TaskParameter, iter_tasks
 from cairn._store import LocalStore, Store, open_store
 from cairn._targets import Target, current_context
-from cairn.formats import extension_of
+from cairn.formats import Format, extension_of
+from cairn.formats._frames import concat, frame_kind, kind_of_request, kind_of_type_name
 
 __all__ = [
     "Task",
     "compute_ids",
     "default_workspace",
     "flatten",
+    "load_one",
     "load_output",
     "map_structure",
 ]
@@ -116,6 +127,7 @@ else:
         _spec.TaskParameter,
         _spec.TaskListParameter,
         _spec.SerializableParameter,
+        _spec.FileParameter,
     ),
 )
 class TaskMeta(type):
@@ -159,17 +171,30 @@ class Task(Generic[T], metaclass=TaskMeta):
             build's ``retries``).
         retry_delay: seconds to wait before each retry (default: the build's
             ``retry_delay``).
+        schema: column types every data frame dumped must have, ``{"user_id": "int64",
+            ...}`` (or ``{output key: {...}}``, or a pandera schema); else ``SchemaError``.
+        fail_on_empty_dump: when True, dumping a data frame with no rows raises
+            ``EmptyDumpError``.
+
+    ``Task[pl.DataFrame]`` (or ``pd.DataFrame``, ``pl.LazyFrame``) declares what the task
+    dumps: its frames are read back as that type, whichever library wrote them.
     """
 
     __cairn_task__: ClassVar[bool] = True
     _params: ClassVar[dict[str, Parameter[Any]]]
     family: ClassVar[str]
     _path_prefix: ClassVar[str]
+    _groups: ClassVar[tuple[tuple[type[ParameterGroup], dict[str, str]], ...]] = ()
     namespace: ClassVar[str | None] = None
     code_version: ClassVar[str | None] = None
     random_seed: ClassVar[int | None] = None
     retries: ClassVar[int | None] = None
     retry_delay: ClassVar[float | None] = None
+    schema: ClassVar[Any] = None
+    fail_on_empty_dump: ClassVar[bool] = False
+    #: True for tasks made outside cairn (``ExternalFile``): they never run, and they are
+    #: complete when their outputs exist.
+    _external: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
@@ -189,10 +214,18 @@ class Task(Generic[T], metaclass=TaskMeta):
                     f"Its parameters are: {valid}."
                 )
             values[name] = param.normalize(value)
+        # Parameter values of the active configuration, for parameters not given here.
+        source = active_values()
+        configured = source.for_class(cls) if source is not None else None
+        inherited = _group_values(cls) if cls._groups else None
         missing = []
         for name, param in params.items():
             if name not in values:
-                if param.has_default:
+                if configured and name in configured:
+                    values[name] = configured[name]
+                elif inherited and name in inherited:
+                    values[name] = param.normalize(inherited[name])
+                elif param.has_default:
                     values[name] = param.default
                 else:
                     missing.append(name)
@@ -202,6 +235,7 @@ class Task(Generic[T], metaclass=TaskMeta):
                 f"(no default): pass it as {cls.__name__}({missing[0]}=...)"
             )
         self._values: dict[str, Any] = {name: values[name] for name in params}
+        self._param_source = source
         self._vkey: str = digest(cls.family, *self._vkey_parts())
         self._id: str | None = None
 
@@ -240,12 +274,18 @@ class Task(Generic[T], metaclass=TaskMeta):
         otherwise. The run record holds the same fingerprint."""
         return type(self).code_fingerprint()
 
+    def _history_family(self) -> str:
+        """Whose earlier runs a plan compares this task with to say why it will run: its
+        family's, unless a subclass standing for many kinds of task (a pipeline node) says
+        otherwise."""
+        return type(self).family
+
     def _make_id(self) -> str:
         cls = type(self)
         parts = [cls.family, "code:" + self._code_fingerprint().digest]
         for name, param in cls._params.items():
             if param.significant:
-                parts.append(f"{name}={param.encode(self._values[name])}")
+                parts.append(f"{name}={param.fingerprint(self._values[name])}")
         parts.append("requires:" + canonical(self._requirements()))
         return digest(*parts)
 
@@ -331,7 +371,12 @@ class Task(Generic[T], metaclass=TaskMeta):
     def _requirements(self) -> Any:
         cached = self.__dict__.get("_req_cache", _UNSET)
         if cached is _UNSET:
-            cached = self.requires()
+            source = self.__dict__.get("_param_source")
+            if source is active_values():
+                cached = self.requires()
+            else:  # tasks created by requires() take the values this task was built with
+                with using_values(source):
+                    cached = self.requires()
             deps = flatten(cached, self)
             self.__dict__["_req_cache"] = cached
             self.__dict__["_deps_cache"] = deps
@@ -351,16 +396,47 @@ class Task(Generic[T], metaclass=TaskMeta):
         cls = type(self)
         return self.make_target(f"{cls._path_prefix}/{cls.__name__}.pkl")
 
-    def make_target(self, path: str, use_unique_id: bool = True) -> Target:
+    def make_target(
+        self, path: str, use_unique_id: bool = True, format: Format | None = None
+    ) -> Target:
         """A target at ``path`` in the workspace; ``use_unique_id`` adds ``_{task_id}``.
 
         ``make_target("data/clean.csv")`` is ``data/clean_{task_id}.csv``. The format is
-        chosen by the extension.
+        chosen by the extension unless ``format`` is given (e.g.
+        ``cairn.formats.Parquet(compression="snappy")``).
         """
         if use_unique_id:
-            ext = extension_of(path)
+            ext = extension_of(path) if format is None else _extension(path)
             path = f"{path[: len(path) - len(ext)]}_{self.task_id}{path[len(path) - len(ext) :]}"
-        return Target(path)
+        return Target(path, format)
+
+    def make_model_target(
+        self,
+        path: str,
+        save_function: Callable[[Any, str], Any],
+        load_function: Callable[[str], Any],
+        use_unique_id: bool = True,
+    ) -> Target:
+        """A target for an object saved as several files, stored as one ``.zip``.
+
+        ``save_function(obj, path)`` writes the object at ``path`` inside a fresh private
+        directory (a file, a directory, or files beside it); everything there is zipped.
+        Loading unzips it and returns ``load_function(path)``. Works on every store.
+
+        Raises:
+            TargetError: when ``path`` does not end with ``.zip``.
+        """
+        if not path.lower().endswith(".zip"):
+            raise TargetError(
+                f"a model target is stored as a zip archive, so its path must end with .zip; "
+                f"got {path!r}"
+            )
+        from cairn.formats._model import ModelFormat
+
+        stem = path.rsplit("/", 1)[-1][: -len(".zip")] or "model"
+        return self.make_target(
+            path, use_unique_id, format=ModelFormat(save_function, load_function, stem)
+        )
 
     def _outputs(self) -> dict[str | None, Target]:
         """``output()`` as a dict (``None`` key for a single target), computed once."""
@@ -412,10 +488,26 @@ class Task(Generic[T], metaclass=TaskMeta):
             )
         target = self._target(key)
         self._check_dump(obj, key)
-        ctx.written[target.path] = target.dump(ctx.store, obj)
+        ctx.written[target.path] = target.dump(ctx.store, obj, self.labels())
+        ctx.types[target.path] = type_name(obj)
+
+    def labels(self) -> dict[str, str]:
+        """What is written as metadata on each output where the store supports it (S3, GCS):
+        the family, the id and the significant parameters (as JSON).
+        """
+        cls = type(self)
+        params = {n: p.serialize(self._values[n]) for n, p in cls._params.items() if p.significant}
+        return {
+            "cairn-family": cls.family,
+            "cairn-task-id": self.task_id,
+            "cairn-params": json.dumps(params, sort_keys=True, default=str),
+        }
 
     def _check_dump(self, obj: Any, key: str | None) -> None:
-        """Hook for checks on dumped objects (schemas, empty frames)."""
+        """Check an object before it is dumped: data frames against ``schema`` and
+        ``fail_on_empty_dump``. Subclasses may extend it (call ``super()``).
+        """
+        check_dump(self, obj, key)
 
     def _target(self, key: str | None) -> Target:
         outputs = self._outputs()
@@ -436,10 +528,16 @@ class Task(Generic[T], metaclass=TaskMeta):
             f"Its outputs are: {', '.join(map(repr, keys))}"
         )
 
-    def load(self, key: str | None = None) -> Any:
-        """Load the outputs of ``requires()``, in its shape; ``key`` selects one entry."""
+    def load(self, key: str | None = None, *, as_type: Any = None) -> Any:
+        """Load the outputs of ``requires()``, in its shape; ``key`` selects one entry.
+
+        Data frames come back as the type their task wrote (or declared with
+        ``Task[...]``); ``as_type`` (``pd.DataFrame``, ``pl.DataFrame``, ``pl.LazyFrame``,
+        ``pa.Table``) asks for another.
+        """
         store = self._store()
-        return map_structure(self._select_requirement(key), lambda t: load_output(t, store))
+        kind = kind_of_request(as_type)
+        return map_structure(self._select_requirement(key), lambda t: load_output(t, store, kind))
 
     def load_generator(self, key: str | None = None) -> Iterator[Any]:
         """Yield the outputs of ``requires()`` (or its entry ``key``) one at a time.
@@ -472,51 +570,94 @@ class Task(Generic[T], metaclass=TaskMeta):
     def load_data_frame(
         self,
         key: str | None = None,
-        required_columns: set[str] | list[str] | tuple[str, ...] | None = None,
+        required_columns: Collection[Any] | None = None,
         drop_columns: bool = False,
+        *,
+        as_type: Any = None,
     ) -> Any:
         """Load a data frame input and check that it has ``required_columns``.
 
-        ``drop_columns=True`` keeps only the required columns.
+        A list of frames (``requires()`` returning a list) is stacked into one.
+        ``drop_columns=True`` keeps only the required columns (in the order given, for a
+        list). ``as_type`` asks for a frame type, as in :meth:`load`. Works for pandas and
+        polars (``LazyFrame`` columns are checked without computing it).
 
         Raises:
-            MissingColumnsError: naming the missing columns and those present.
+            MissingColumnsError: naming the task, the missing columns and those present.
         """
-        frame = self.load(key)
-        if not hasattr(frame, "columns"):
+        data = self.load(key, as_type=as_type)
+        where = repr(key) if key is not None else "of requires()"
+        if isinstance(data, list | tuple) and data and all(frame_kind(f) for f in data):
+            data = concat(list(data))
+        if frame_kind(data) is None:
+            hint = (
+                f"; name one with load_data_frame(key), key one of {', '.join(map(repr, data))}"
+                if isinstance(data, Mapping)
+                else "; use load() for other objects"
+            )
             raise CairnError(
-                f"{self!r}.load_data_frame({key!r}) loaded {type(frame).__qualname__}, not a "
-                "data frame; use load() for other objects"
+                f"{self!r}.load_data_frame({key!r}) loaded {type(data).__qualname__}, not a "
+                f"data frame{hint}"
             )
-        if required_columns is None:
-            return frame
-        present = [str(c) for c in frame.columns]
-        wanted = list(required_columns)
-        missing = sorted(set(wanted) - set(present))
-        if missing:
-            raise MissingColumnsError(
-                f"{self!r}: input {key or 'data'!r} lacks required column(s) "
-                f"{', '.join(map(repr, missing))}; it has {', '.join(map(repr, present))}"
-            )
-        if drop_columns:
-            order = [c for c in present if c in set(wanted)]
-            return (
-                frame.select(order)
-                if hasattr(frame, "select") and not hasattr(frame, "iloc")
-                else frame[order]
-            )
-        return frame
+        return require_columns(self, data, where, required_columns, drop_columns)
+
+
+def _extension(path: str) -> str:
+    """The registered extension of ``path``, else whatever follows its last dot."""
+    try:
+        return extension_of(path)
+    except CairnError:
+        name = path.rsplit("/", 1)[-1]
+        return name[name.rindex(".") :] if "." in name.lstrip(".") else ""
 
 
 _UNSET: Any = object()
 
 
-def load_output(task: Task[Any], store: Store) -> Any:
-    """Load ``task``'s output from ``store``: one object, or a dict for a dict output."""
+def load_output(task: Task[Any], store: Store, kind: str | None = None) -> Any:
+    """Load ``task``'s output from ``store``: one object, or a dict for a dict output.
+
+    Data frames are read as ``kind`` if given, else as the task declares (``Task[...]``),
+    else as the library that wrote them: formats with metadata keep that in the file, for
+    the others (csv, tsv) the run record's ``type`` says.
+    """
     outputs = task._outputs()
     if list(outputs) == [None]:
-        return outputs[None].load(store)
-    return {key: target.load(store) for key, target in outputs.items()}
+        return load_one(task, None, store, kind)
+    record: dict[str, Any] = {}
+    return {key: load_one(task, key, store, kind, record) for key in outputs}
+
+
+def load_one(
+    task: Task[Any],
+    key: str | None,
+    store: Store,
+    kind: str | None = None,
+    record: dict[str, Any] | None = None,
+) -> Any:
+    """Load ``task``'s output ``key`` (None: its single output), as :func:`load_output` does.
+
+    ``record``, when given, caches the task's run record across calls.
+    """
+    target = task._outputs()[key]
+    kind = kind or declared_kind(type(task))
+    if kind is None and getattr(target.format, "records_kind", False):
+        if record is None:
+            record = {}
+        if not record:
+            record.update(_read_record(task, store))
+        entry = record.get("outputs", {}).get("" if key is None else key, {})
+        kind = kind_of_type_name(entry.get("type"))
+    return target.load(store, kind)
+
+
+def _read_record(task: Task[Any], store: Store) -> dict[str, Any]:
+    try:
+        with store.open_read(task.record_path()) as file:
+            data: dict[str, Any] = json.loads(file.read())
+    except (OutputNotFoundError, ValueError):
+        return {}
+    return data
 
 
 def compute_ids(root: Task[Any]) -> None:
@@ -644,3 +785,59 @@ def _import_class(record: Mapping[str, Any]) -> type[Task[Any]]:
     if not (isinstance(obj, type) and issubclass(obj, Task)):
         raise CairnError(f"{module_name}.{qualname} is not a task class")
     return obj
+
+
+class ParameterGroup(Task[None]):
+    """Values shared by many tasks: its parameters' defaults, or its config file section.
+
+    A task class decorated with :func:`inherits` takes, for every parameter it shares with
+    the group (by name, or by an alias), the group's value when it is not given explicitly or
+    set for the task's own family in the configuration. A group never runs.
+    """
+
+    def run(self) -> None:
+        raise CairnError(f"{type(self).__name__} is a parameter group; it holds values, not work")
+
+
+def _group_values(cls: type[Task[Any]]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for group, aliases in cls._groups:
+        instance = group()
+        for task_name, group_name in aliases.items():
+            values.setdefault(task_name, instance._values[group_name])
+    return values
+
+
+def inherits(*groups: type[ParameterGroup], aliases: Mapping[str, str] | None = None) -> Any:
+    """Class decorator: take parameter values from ``groups`` (gokart's inherits_config_params).
+
+    Parameters with the same name in the task and a group are shared; ``aliases`` maps a task
+    parameter to a group parameter of another name: ``aliases={"day": "date"}``.
+
+    Raises:
+        ParameterError: when an alias names a parameter the task or the groups lack.
+    """
+    extra = dict(aliases or {})
+
+    def decorate(cls: type[TaskT]) -> type[TaskT]:
+        if not (isinstance(cls, type) and issubclass(cls, Task)):
+            raise CairnError(f"@cairn.inherits decorates task classes, not {cls!r}")
+        links: list[tuple[type[ParameterGroup], dict[str, str]]] = []
+        for group in groups:
+            if not (isinstance(group, type) and issubclass(group, ParameterGroup)):
+                raise CairnError(f"@cairn.inherits takes ParameterGroup classes, not {group!r}")
+            shared = {n: n for n in group._params if n in cls._params}
+            shared.update({t: g for t, g in extra.items() if g in group._params})
+            links.append((group, shared))
+        known = {t for _, shared in links for t in shared}
+        for task_name, group_name in extra.items():
+            if task_name not in cls._params or task_name not in known:
+                raise ParameterError(
+                    f"@cairn.inherits alias {task_name!r} -> {group_name!r}: "
+                    f"{cls.__name__} needs a parameter {task_name!r} and a group a parameter "
+                    f"{group_name!r}"
+                )
+        cls._groups = (*cls._groups, *links)
+        return cls
+
+    return decorate

@@ -7,7 +7,12 @@ elsewhere meanwhile is loaded, not recomputed.
 
 - ``None``: no locking (one runner per workspace);
 - ``"file"``: :class:`FileLock`, for several processes on one machine;
-- ``"redis://host:port/db"``: a Redis lease for many machines (extra ``redis``).
+- ``"redis://[:password@]host:port/db"`` or ``"rediss://..."`` (TLS): :class:`RedisLock`,
+  leases with a time-to-live renewed while the task runs, for many machines (extra
+  ``redis``; imported only when asked for).
+
+A lock implementation raises :class:`~cairn.LockError` when its service fails; the build then
+stops cleanly with that error.
 """
 
 from __future__ import annotations
@@ -16,11 +21,22 @@ import hashlib
 import importlib
 import os
 import tempfile
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from cairn._errors import LockError
 
-__all__ = ["FileLock", "Lease", "Lock", "NullLock", "get_lock", "register_lock"]
+if TYPE_CHECKING:
+    from cairn._redis_lock import RedisLock
+
+__all__ = [
+    "FileLock",
+    "Lease",
+    "Lock",
+    "NullLock",
+    "RedisLock",
+    "get_lock",
+    "register_lock",
+]
 
 
 @runtime_checkable
@@ -148,3 +164,12 @@ def get_lock(spec: Any, workspace: str) -> Lock:
     if isinstance(spec, Lock):
         return spec
     raise LockError(f"lock must be None, 'file', a URL or a Lock object, not {spec!r}")
+
+
+def __getattr__(name: str) -> Any:
+    """``RedisLock`` is imported from :mod:`cairn._redis_lock` on first use."""
+    if name == "RedisLock":
+        from cairn._redis_lock import RedisLock
+
+        return RedisLock
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

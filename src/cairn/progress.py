@@ -108,7 +108,7 @@ class Reporter:
         else:
             self._say(f"cairn: interrupted; cancelling {len(running)} running task(s)")
 
-    def build_finished(self, plan: Any, outcome: Any) -> None:
+    def build_finished(self, *, plan: Any, outcome: Any, workspace: str) -> None:
         self._stop_live()
         elapsed = time.monotonic() - self._started
         reused = len(plan) - len(plan.to_run) + len(outcome.reused)

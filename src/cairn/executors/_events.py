@@ -23,8 +23,8 @@ class Listener(Protocol):
 
     The type names these three; at run time every method is optional (called when
     present), and a listener may also define ``build_started(plan)``, ``task_reused(task)``,
-    ``task_retrying(task, error, attempt, delay)``, ``build_interrupted(running, waiting)``
-    and ``build_finished(plan, outcome)``.
+    ``task_retrying(task, error, attempt, delay)`` and ``build_interrupted(running,
+    waiting)``; ``build()`` calls ``build_finished(*, plan, outcome, workspace)`` at the end.
     """
 
     def task_started(self, task: Task[Any]) -> None: ...
@@ -42,7 +42,6 @@ _EVENTS = (
     "task_reused",
     "task_retrying",
     "build_interrupted",
-    "build_finished",
 )
 
 
@@ -87,6 +86,3 @@ class Broadcast:
 
     def build_interrupted(self, running: list[Task[Any]], waiting: bool) -> None:
         self._emit("build_interrupted", running, waiting)
-
-    def build_finished(self, plan: Plan, outcome: Any) -> None:
-        self._emit("build_finished", plan, outcome)

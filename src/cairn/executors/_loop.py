@@ -222,7 +222,7 @@ def run_plan(
     def release(tid: str) -> None:
         lease = leases.pop(tid, None)
         if lease is not None:
-            lease.release()
+            _release_quietly(lease)
 
     def fail(tid: str, error: BaseException) -> None:
         task = entries[tid].task
@@ -281,7 +281,9 @@ def run_plan(
                 fail(
                     tid,
                     LockError(
-                        f"{task!r} stayed locked for more than {lock_wait:g}s; held by {holder}"
+                        f"{task!r} stayed locked for more than {lock_wait:g}s; held by "
+                        f"{holder}. Build again later, raise lock_wait, or stop that runner "
+                        "if it is stuck"
                     ),
                 )
             return
@@ -321,9 +323,15 @@ def run_plan(
             cancel = getattr(executor, "cancel", None)
             if cancel is not None:
                 cancel(list(running))
-            for tid in running.values():
+            for future, tid in running.items():
                 outcome.cancelled.append(entries[tid].task)
-                release(tid)
+                lease = leases.pop(tid, None)
+                if lease is None:
+                    continue
+                if future.done() or not hasattr(future, "add_done_callback"):
+                    _release_quietly(lease)
+                else:  # still running (a thread cannot be stopped): locked until it ends
+                    future.add_done_callback(lambda _f, lease=lease: _release_quietly(lease))
             running.clear()
         accounted = {t.task_id for t in outcome.ran}
         accounted.update(t.task_id for t in outcome.reused)
@@ -362,9 +370,25 @@ def run_plan(
                 outcome.interrupted = True
                 wind_down()
         finally:
-            for tid in list(leases):
-                release(tid)
+            # Leaving on an error (the store or the lock service failed): running tasks keep
+            # their locks until they end, so no other runner starts them meanwhile.
+            try:
+                unfinished = list(running)
+                while unfinished:
+                    done = executor.wait(unfinished, timeout=None)
+                    unfinished = [f for f in unfinished if f not in done]
+            finally:
+                for tid in list(leases):
+                    release(tid)
     outcome.seconds = time.perf_counter() - started
     if outcome.interrupted:
         raise Interrupted(outcome)
     return outcome
+
+
+def _release_quietly(lease: Lease) -> None:
+    """Give a lock back while already handling an error; a failure here is only logged."""
+    try:
+        lease.release()
+    except Exception as exc:
+        log.warning("could not release a lock: %s", exc)

@@ -1,8 +1,9 @@
 """Formats: how an object becomes bytes and back, chosen by file extension.
 
 A format is any object with ``dump(obj, file)`` and ``load(file)`` working on binary file
-objects (see :class:`Format`). Built-in formats are registered by dotted path and imported
-the first time their extension is used, so ``import cairn`` stays light::
+objects (see :class:`Format`). ``dump`` gets a write-only stream that cannot seek; ``load``
+gets one that can. Built-in formats are registered by dotted path and imported the first
+time their extension is used, so ``import cairn`` stays light::
 
     import cairn.formats
 
@@ -11,17 +12,38 @@ the first time their extension is used, so ``import cairn`` stays light::
         def load(self, file): return yaml.safe_load(file.read())
 
     cairn.formats.register(".yaml", YamlFormat())
+
+A format that reads data frames may also define ``load_as(file, kind)``, reading the frame
+directly as ``kind`` (``"pandas"``, ``"polars"``, ``"polars.lazy"`` or ``"arrow"``); for
+other formats the loaded frame is converted. One that sets ``records_kind = True`` cannot
+tell from its bytes which library wrote it (csv): the task layer then passes the kind kept
+in the run record.
+
+The configurable built-ins are public: :class:`Parquet` (compression), :class:`Feather` and
+:class:`Csv` (separator); pass one to ``make_target(path, format=...)`` or ``register`` it.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from typing import Any, BinaryIO, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
 from cairn._errors import FormatError
 
-__all__ = ["Format", "extension_of", "get", "known_extensions", "register"]
+if TYPE_CHECKING:
+    from cairn.formats._tabular import Csv, Feather, Parquet
+
+__all__ = [
+    "Csv",
+    "Feather",
+    "Format",
+    "Parquet",
+    "extension_of",
+    "get",
+    "known_extensions",
+    "register",
+]
 
 
 @runtime_checkable
@@ -40,7 +62,26 @@ _registry: dict[str, Format | str] = {
     ".pkl": "cairn.formats._basic:PICKLE",
     ".pickle": "cairn.formats._basic:PICKLE",
     ".json": "cairn.formats._basic:JSON",
+    ".ndjson": "cairn.formats._basic:NDJSON",
+    ".jsonl": "cairn.formats._basic:NDJSON",
     ".txt": "cairn.formats._basic:TEXT",
+    ".gz": "cairn.formats._basic:GZIP_TEXT",
+    ".csv": "cairn.formats._tabular:CSV",
+    ".tsv": "cairn.formats._tabular:TSV",
+    ".parquet": "cairn.formats._tabular:PARQUET",
+    ".feather": "cairn.formats._tabular:FEATHER",
+    ".npy": "cairn.formats._arrays:NPY",
+    ".npz": "cairn.formats._arrays:NPZ",
+    ".png": "cairn.formats._images:PNG",
+    ".jpg": "cairn.formats._images:JPEG",
+    ".jpeg": "cairn.formats._images:JPEG",
+    ".xml": "cairn.formats._xml:XML",
+}
+# public classes, imported on first access (module __getattr__ below)
+_public = {
+    "Parquet": "cairn.formats._tabular",
+    "Feather": "cairn.formats._tabular",
+    "Csv": "cairn.formats._tabular",
 }
 _lock = threading.Lock()
 
@@ -95,3 +136,10 @@ def get(path_or_extension: str) -> Format:
             _registry[ext] = fmt
         return fmt
     return entry
+
+
+def __getattr__(name: str) -> Any:
+    module = _public.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cairn.formats' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

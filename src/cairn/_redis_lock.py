@@ -1,0 +1,264 @@
+"""The Redis lock: leases with a time-to-live on a Redis server, for runners on many machines.
+
+A lease is a Redis key ``cairn:lock:{workspace}::{task id}`` set with ``SET NX PX`` to a
+value naming its holder (host, process, time). While the task runs, one background thread per
+lock renews every held lease (a compare-and-``PEXPIRE`` script, all leases in one round trip)
+every third of the time-to-live; releasing is a compare-and-``DEL``, so a runner never deletes
+a lease that has passed to another. A runner that dies stops renewing: its leases expire after
+the time-to-live and another runner takes the tasks over.
+
+URLs: ``redis://[[user]:password@]host:port/db`` or ``rediss://...`` for TLS (redis-py's URL
+options, such as ``?ssl_ca_certs=/path/ca.pem``, are honoured). cairn's own option:
+``?ttl=SECONDS``, the lease time-to-live (default 30 s).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import logging
+import os
+import socket
+import threading
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from cairn._errors import LockError, MissingExtraError
+
+__all__ = ["DEFAULT_TTL", "RedisLock", "redact"]
+
+log = logging.getLogger("cairn.locks")
+
+#: Lease time-to-live in seconds when neither the URL nor the caller sets one.
+DEFAULT_TTL = 30.0
+
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+def redact(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).rstrip('.')}"
+
+
+def _split_ttl(url: str) -> tuple[str, float | None]:
+    """Take cairn's ``ttl`` option out of the URL's query; return the URL and the ttl."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    ttl = None
+    kept = []
+    for name, value in query:
+        if name == "ttl":
+            try:
+                ttl = float(value)
+            except ValueError:
+                raise LockError(
+                    f"the lock URL {redact(url)} has ttl={value!r}; give the lease "
+                    "time-to-live in seconds, like ?ttl=30"
+                ) from None
+        else:
+            kept.append((name, value))
+    return urlunsplit(parts._replace(query=urlencode(kept))), ttl
+
+
+class _RedisLease:
+    """One held key; released once (later calls do nothing)."""
+
+    __slots__ = ("key", "lost", "owner", "released", "token")
+
+    def __init__(self, owner: RedisLock, key: str, token: str) -> None:
+        self.owner = owner
+        self.key = key
+        self.token = token
+        self.released = False
+        self.lost = False
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        self.owner._release(self)
+
+
+class RedisLock:
+    """Leases on a Redis server (extra ``redis``).
+
+    Args:
+        url: ``redis://[[user]:password@]host:port/db`` or ``rediss://`` for TLS;
+            ``?ttl=SECONDS`` sets the lease time-to-live.
+        workspace: the workspace the build uses (keys already include it; kept for the
+            lock registry's signature).
+        ttl: the lease time-to-live in seconds (overrides the URL). A runner that dies
+            holds its tasks for at most this long.
+        prefix: the prefix of every key.
+
+    Raises:
+        LockError: when Redis cannot be reached, naming where it tried.
+        MissingExtraError: when redis-py is not installed.
+    """
+
+    exclusive = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        workspace: str | None = None,
+        ttl: float | None = None,
+        prefix: str = "cairn:lock:",
+    ) -> None:
+        try:
+            import redis
+            from redis.backoff import ExponentialWithJitterBackoff
+            from redis.retry import Retry
+        except ImportError as exc:
+            raise MissingExtraError.for_module("redis", "redis", "the Redis lock") from exc
+        del workspace
+        clean_url, url_ttl = _split_ttl(url)
+        self.ttl = float(ttl if ttl is not None else url_ttl or DEFAULT_TTL)
+        if not self.ttl > 0:
+            raise LockError(f"the lease time-to-live must be positive, not {self.ttl!r}")
+        self.where = redact(url)
+        self.prefix = prefix
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        try:
+            self._client: Any = redis.Redis.from_url(
+                clean_url, retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 3)
+            )
+            self._client.ping()
+        except (*self._errors, ValueError) as exc:
+            raise LockError(
+                f"cannot use the Redis lock server at {self.where}: {_describe(exc)}. "
+                "Start Redis there, or fix the lock URL "
+                "(redis://[:password@]host:port/db, rediss://... for TLS)."
+            ) from exc
+        self._ttl_ms = max(1, int(self.ttl * 1000))
+        self._renew = self._client.register_script(_RENEW)
+        self._release_script = self._client.register_script(_RELEASE)
+        self._holder = f"pid {os.getpid()} on {socket.gethostname()}"
+        self._ids = itertools.count(1)
+        self._held: dict[str, _RedisLease] = {}
+        self._guard = threading.Lock()
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"RedisLock({self.where!r}, ttl={self.ttl:g})"
+
+    def _lost_connection(self, exc: BaseException) -> LockError:
+        return LockError(
+            f"lost the connection to the Redis lock server at {self.where} "
+            f"({_describe(exc)}). Tasks that finished are stored and nothing "
+            "stored is corrupted; when Redis is back, build again to resume."
+        )
+
+    def acquire(self, key: str) -> _RedisLease | None:
+        """Take the lease on ``key`` if no one holds it; ``None`` otherwise.
+
+        Raises:
+            LockError: when Redis stopped answering.
+        """
+        rkey = self.prefix + key
+        now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        token = f"{self._holder} since {now} (lease {next(self._ids)})"
+        try:
+            taken = self._client.set(rkey, token, nx=True, px=self._ttl_ms)
+        except self._errors as exc:
+            raise self._lost_connection(exc) from exc
+        if not taken:
+            return None
+        lease = _RedisLease(self, rkey, token)
+        with self._guard:
+            self._held[rkey] = lease
+            if self._renewer is None:
+                self._renewer = threading.Thread(
+                    target=self._renew_loop, name="cairn-redis-lease", daemon=True
+                )
+                self._renewer.start()
+        return lease
+
+    def _release(self, lease: _RedisLease) -> None:
+        with self._guard:
+            self._held.pop(lease.key, None)
+        try:
+            deleted = self._release_script(keys=[lease.key], args=[lease.token])
+        except self._errors as exc:
+            raise self._lost_connection(exc) from exc
+        if not deleted and not lease.lost:
+            lease.lost = True
+            self._warn_lost(lease)
+
+    def _warn_lost(self, lease: _RedisLease) -> None:
+        log.warning(
+            "the lease %s expired while its task ran (longer than the %gs time-to-live "
+            "without renewal); another runner may have run the task too. Outputs are written "
+            "atomically, so nothing is corrupted.",
+            lease.key,
+            self.ttl,
+        )
+
+    def _renew_loop(self) -> None:
+        """Every third of the time-to-live, extend every held lease in one round trip."""
+        while not self._stop.wait(self.ttl / 3):
+            with self._guard:
+                leases = list(self._held.values())
+            if not leases:
+                continue
+            try:
+                pipe = self._client.pipeline(transaction=False)
+                for lease in leases:
+                    self._renew(keys=[lease.key], args=[lease.token, self._ttl_ms], client=pipe)
+                renewed = pipe.execute()
+            except self._errors as exc:
+                log.warning("could not renew leases: %s", self._lost_connection(exc))
+                continue
+            for lease, ok in zip(leases, renewed, strict=True):
+                if not ok and not lease.released and not lease.lost:
+                    lease.lost = True
+                    self._warn_lost(lease)
+
+    def holder(self, key: str) -> str | None:
+        """Who holds ``key``: ``"pid N on HOST since TIME (lease K)"``, or None if free."""
+        try:
+            value = self._client.get(self.prefix + key)
+        except self._errors:
+            return None
+        if value is None:
+            return None
+        return str(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+
+    def close(self) -> None:
+        """Stop renewing, give back leases still held, and close the connections."""
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        with self._guard:
+            leases = list(self._held.values())
+        for lease in leases:
+            try:
+                lease.release()
+            except LockError as exc:
+                log.warning("%s", exc)
+        self._client.close()

@@ -1,0 +1,260 @@
+"""Tabular formats: ``.parquet``, ``.feather``, ``.csv`` and ``.tsv``.
+
+Each takes a pandas or polars ``DataFrame``, a polars ``LazyFrame`` (computed when written)
+or a ``pyarrow.Table``, and reads back the kind that was written: parquet and feather keep
+it in the file's schema metadata (key ``cairn.frame``); csv and tsv cannot, so the task layer
+keeps it in the run record and passes it to :meth:`Csv.load_as`. Parquet and feather go
+through Arrow, so the pandas index survives (pyarrow's ``pandas`` metadata); csv and tsv
+write no index.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from typing import Any, BinaryIO
+
+from cairn._errors import FormatError
+from cairn.formats._frames import (
+    frame_kind,
+    from_arrow,
+    has_default_index,
+    require,
+    to_arrow,
+)
+
+__all__ = ["CSV", "FEATHER", "PARQUET", "TSV", "Csv", "Feather", "Parquet"]
+
+#: schema metadata key holding the kind of frame that was written
+KIND_KEY = b"cairn.frame"
+
+
+def _kind_to_write(obj: Any, ext: str) -> str:
+    kind = frame_kind(obj)
+    if kind is None:
+        raise FormatError(
+            f"a {ext} target takes a pandas or polars DataFrame, a polars LazyFrame or a "
+            f"pyarrow Table, not {type(obj).__qualname__}; use .pkl for other objects"
+        )
+    return kind
+
+
+def _default_kind(metadata: dict[bytes, bytes] | None) -> str:
+    """The kind to read a file as when nothing says which: its writer's, else pandas."""
+    meta = metadata or {}
+    recorded = meta.get(KIND_KEY, b"").decode("ascii", "replace")
+    if recorded:
+        return recorded
+    if b"pandas" in meta:
+        return "pandas"
+    return installed_default()
+
+
+def installed_default() -> str:
+    """pandas when it is installed, else polars, else pyarrow."""
+    import importlib.util
+
+    for kind, module in (("pandas", "pandas"), ("polars", "polars")):
+        if importlib.util.find_spec(module) is not None:
+            return kind
+    return "arrow"
+
+
+def _tag(table: Any, kind: str) -> Any:
+    meta = dict(table.schema.metadata or {})
+    meta[KIND_KEY] = kind.encode("ascii")
+    return table.replace_schema_metadata(meta)
+
+
+def _untag(table: Any) -> Any:
+    meta = table.schema.metadata
+    if not meta or KIND_KEY not in meta:
+        return table
+    rest = {k: v for k, v in meta.items() if k != KIND_KEY}
+    return table.replace_schema_metadata(rest or None)
+
+
+def _arrow_source(file: BinaryIO) -> Any:
+    """What pyarrow reads fastest for ``file``, with the same bytes.
+
+    Bytes already in memory (stores that fetch whole objects give a ``BytesIO``) are read
+    in place; a file on local disk is reopened natively by its name (checked to be the same
+    file), which spares a Python call and a copy per buffer: feather reads twice as fast.
+    Anything else is read through its Python methods.
+    """
+    pa = require("pyarrow", "pandas", "reading data frames")
+    if isinstance(file, io.BytesIO):
+        return pa.BufferReader(file.getvalue())  # no copy of a BytesIO made from bytes
+    raw = getattr(file, "raw", file)
+    name = getattr(raw, "name", None)
+    if isinstance(raw, io.FileIO) and isinstance(name, str) and os.path.isabs(name):
+        try:
+            opened, named = os.fstat(raw.fileno()), os.stat(name)
+        except OSError:
+            return file
+        if (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino):
+            return pa.OSFile(name)
+    return file
+
+
+class _ArrowFormat:
+    """Shared by parquet and feather: frame -> Arrow table with its kind -> file, and back."""
+
+    extension = ""
+
+    def _write(self, table: Any, file: BinaryIO) -> None:
+        raise NotImplementedError
+
+    def _read(self, source: Any) -> Any:
+        raise NotImplementedError
+
+    def dump(self, obj: Any, file: BinaryIO) -> None:
+        kind = _kind_to_write(obj, self.extension)
+        self._write(_tag(to_arrow(obj, kind), kind), file)
+
+    def load(self, file: BinaryIO) -> Any:
+        return self.load_as(file, None)
+
+    def load_as(self, file: BinaryIO, kind: str | None) -> Any:
+        """Read the frame as ``kind`` (None: the kind that was written)."""
+        source = _arrow_source(file)
+        try:
+            table = self._read(source)
+        finally:
+            if source is not file:
+                source.close()
+        if kind is None:
+            kind = _default_kind(table.schema.metadata)
+        return from_arrow(_untag(table), kind, owned=True)
+
+
+class Parquet(_ArrowFormat):
+    """Apache Parquet through pyarrow; zstd-compressed unless told otherwise.
+
+    ``compression`` is any codec pyarrow knows (``"zstd"``, ``"snappy"``, ``"gzip"``,
+    ``"lz4"``, ``"brotli"``, ``"none"``); ``compression_level`` and further keyword
+    arguments go to ``pyarrow.parquet.write_table``::
+
+        self.make_target("big.parquet", format=cairn.formats.Parquet(compression="snappy"))
+    """
+
+    extension = ".parquet"
+
+    def __init__(
+        self,
+        compression: str = "zstd",
+        compression_level: int | None = None,
+        **write_options: Any,
+    ) -> None:
+        self.compression = compression
+        self.compression_level = compression_level
+        self.write_options = write_options
+
+    def __repr__(self) -> str:
+        return f"Parquet(compression={self.compression!r})"
+
+    def _write(self, table: Any, file: BinaryIO) -> None:
+        pq = require("pyarrow.parquet", "pandas", "the .parquet format")
+        pq.write_table(
+            table,
+            file,
+            compression=self.compression,
+            compression_level=self.compression_level,
+            **self.write_options,
+        )
+
+    def _read(self, file: Any) -> Any:
+        pq = require("pyarrow.parquet", "pandas", "the .parquet format")
+        # pre_buffer reads column chunks ahead of decoding them: it helps on high-latency
+        # file systems, which these sources (a local file, bytes in memory) are not, and it
+        # holds another copy of the data meanwhile
+        return pq.read_table(file, pre_buffer=False)
+
+
+class Feather(_ArrowFormat):
+    """Feather (Arrow IPC file) through pyarrow; pyarrow's default compression (lz4).
+
+    ``compression`` may be ``"lz4"``, ``"zstd"`` or ``"uncompressed"``.
+    """
+
+    extension = ".feather"
+
+    def __init__(self, compression: str | None = None, compression_level: int | None = None):
+        self.compression = compression
+        self.compression_level = compression_level
+
+    def __repr__(self) -> str:
+        return f"Feather(compression={self.compression!r})"
+
+    def _write(self, table: Any, file: BinaryIO) -> None:
+        feather = require("pyarrow.feather", "pandas", "the .feather format")
+        feather.write_feather(
+            table, file, compression=self.compression, compression_level=self.compression_level
+        )
+
+    def _read(self, file: Any) -> Any:
+        feather = require("pyarrow.feather", "pandas", "the .feather format")
+        return feather.read_table(file)
+
+
+class Csv:
+    """Comma- (or ``separator``-) separated text, UTF-8, with a header row.
+
+    No index is written: a pandas frame with a non-default index loses it (a warning says
+    so); call ``reset_index()`` first to keep it as a column, or use ``.parquet``. Column
+    types are inferred again when read.
+    """
+
+    #: csv keeps no metadata: the task layer passes the recorded kind to ``load_as``
+    records_kind = True
+
+    def __init__(self, separator: str = ",") -> None:
+        self.separator = separator
+        self.extension = ".tsv" if separator == "\t" else ".csv"
+
+    def __repr__(self) -> str:
+        return f"Csv(separator={self.separator!r})"
+
+    def dump(self, obj: Any, file: BinaryIO) -> None:
+        kind = _kind_to_write(obj, self.extension)
+        if kind == "pandas":
+            if not has_default_index(obj):
+                warnings.warn(
+                    f"the index of this frame is not written to {self.extension}; call "
+                    "reset_index() first to keep it as a column, or use .parquet",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+            obj.to_csv(text, index=False, sep=self.separator)
+            text.flush()
+            text.detach()
+        elif kind == "arrow":
+            csv = require("pyarrow.csv", "pandas", f"the {self.extension} format")
+            csv.write_csv(obj, file, csv.WriteOptions(delimiter=self.separator))
+        else:
+            frame = obj.collect() if kind == "polars.lazy" else obj
+            frame.write_csv(file, separator=self.separator)
+
+    def load(self, file: BinaryIO) -> Any:
+        return self.load_as(file, None)
+
+    def load_as(self, file: BinaryIO, kind: str | None) -> Any:
+        """Read the file as ``kind`` (None: pandas when installed, else polars)."""
+        kind = kind or installed_default()
+        if kind == "pandas":
+            pd = require("pandas", "pandas", f"reading {self.extension} as pandas")
+            return pd.read_csv(file, sep=self.separator)
+        if kind == "arrow":
+            csv = require("pyarrow.csv", "pandas", f"the {self.extension} format")
+            return csv.read_csv(file, parse_options=csv.ParseOptions(delimiter=self.separator))
+        pl = require("polars", "polars", f"reading {self.extension} as polars")
+        frame = pl.read_csv(file, separator=self.separator)
+        return frame.lazy() if kind == "polars.lazy" else frame
+
+
+PARQUET = Parquet()
+FEATHER = Feather()
+CSV = Csv(",")
+TSV = Csv("\t")

@@ -1,0 +1,234 @@
+"""Build hooks and notifications.
+
+Subclass :class:`BuildHook` and override what you need; every method takes keyword-only
+arguments and gets read-only views (:class:`TaskView`, :class:`BuildSummary`), so cairn's
+internals can change without breaking your callbacks::
+
+    class Report(cairn.hooks.BuildHook):
+        def on_task_failure(self, *, task, error):
+            print(f"{task.name} failed: {error}")
+
+    cairn.build(task, hooks=[Report()])
+
+An exception raised by a hook is logged (logger ``cairn.hooks``) and never fails the build.
+:class:`SlackNotifier` posts a summary of each build to a Slack incoming webhook.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+from cairn._config import Config
+from cairn._errors import ConfigError
+from cairn._task import Task
+
+__all__ = ["BuildHook", "BuildSummary", "SlackNotifier", "TaskView"]
+
+log = logging.getLogger("cairn.hooks")
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A read-only view of a task."""
+
+    task_id: str
+    family: str
+    name: str
+    label: str
+    params: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, task: Task[Any]) -> TaskView:
+        """The view of ``task``."""
+        params = {name: p.serialize(task._values[name]) for name, p in type(task)._params.items()}
+        return cls(
+            task_id=task.task_id,
+            family=type(task).family,
+            name=type(task).__name__,
+            label=task.label(),
+            params=MappingProxyType(params),
+        )
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What a build did, for :meth:`BuildHook.on_build_end`."""
+
+    ok: bool
+    workspace: str
+    roots: tuple[TaskView, ...]
+    total: int
+    ran: tuple[TaskView, ...]
+    reused: int
+    failed: tuple[tuple[TaskView, str], ...]
+    skipped: tuple[TaskView, ...]
+    seconds: float
+
+    def text(self) -> str:
+        """A short plain-text summary (a few lines)."""
+        roots = ", ".join(r.label for r in self.roots[:3])
+        if len(self.roots) > 3:
+            roots += f" and {len(self.roots) - 3} more"
+        head = "succeeded" if self.ok else "FAILED"
+        lines = [
+            f"cairn build {head}: {roots}",
+            f"{self.total} task(s): {len(self.ran)} ran, {self.reused} reused, "
+            f"{len(self.failed)} failed, {len(self.skipped)} skipped in {self.seconds:.1f}s "
+            f"(workspace {self.workspace})",
+        ]
+        for view, error in self.failed[:10]:
+            lines.append(f"- {view.label} #{view.task_id[:8]}: {error}")
+        if len(self.failed) > 10:
+            lines.append(f"- ... and {len(self.failed) - 10} more")
+        return "\n".join(lines)
+
+
+class BuildHook:
+    """Base class of build hooks: override the ``on_*`` methods you need.
+
+    A hook is passed to ``cairn.build(..., hooks=[hook])``. Its methods run in the process
+    that called ``build`` (not in workers), one event at a time.
+    """
+
+    def on_task_start(self, *, task: TaskView) -> None:
+        """A task is about to run."""
+
+    def on_task_success(self, *, task: TaskView, record: Mapping[str, Any] | None) -> None:
+        """A task finished; ``record`` is its run record (read-only), when known."""
+
+    def on_task_failure(self, *, task: TaskView, error: BaseException) -> None:
+        """A task raised ``error``."""
+
+    def on_build_end(self, *, summary: BuildSummary) -> None:
+        """The build is over (also when tasks failed, before ``BuildError`` is raised)."""
+
+    # --- the scheduling loop's listener interface, translated to the hooks above ----------
+    def _call(self, method: Any, **kwargs: Any) -> None:
+        try:
+            method(**kwargs)
+        except Exception:
+            log.exception("build hook %s.%s failed", type(self).__name__, method.__name__)
+
+    def task_started(self, task: Task[Any]) -> None:
+        self._call(self.on_task_start, task=TaskView.of(task))
+
+    def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None:
+        view = MappingProxyType(record) if record is not None else None
+        self._call(self.on_task_success, task=TaskView.of(task), record=view)
+
+    def task_failed(self, task: Task[Any], error: BaseException) -> None:
+        self._call(self.on_task_failure, task=TaskView.of(task), error=error)
+
+    def build_finished(self, *, plan: Any, outcome: Any, workspace: str) -> None:
+        summary = BuildSummary(
+            ok=not outcome.failed,
+            workspace=workspace,
+            roots=tuple(TaskView.of(r) for r in plan.roots),
+            total=len(plan),
+            ran=tuple(TaskView.of(t) for t in outcome.ran),
+            reused=len(plan) - len(plan.to_run) + len(outcome.reused),
+            failed=tuple(
+                (TaskView.of(t), f"{type(e).__name__}: {e}") for t, e in outcome.failed.items()
+            ),
+            skipped=tuple(TaskView.of(t) for t in outcome.skipped),
+            seconds=outcome.seconds,
+        )
+        self._call(self.on_build_end, summary=summary)
+
+
+SLACK_ENV = "CAIRN_SLACK_WEBHOOK_URL"
+
+
+class SlackNotifier(BuildHook):
+    """Posts a summary of each build to a Slack incoming webhook.
+
+    Args:
+        webhook_url: the webhook; default ``$CAIRN_SLACK_WEBHOOK_URL``.
+        on: ``"always"`` (default) or ``"failure"`` (only builds with failed tasks).
+        timeout: seconds to wait for Slack.
+
+    A failure to notify (network, HTTP error) is logged and never fails the build.
+
+    Raises:
+        ConfigError: when no webhook URL is given or set, or ``on`` is not valid.
+    """
+
+    def __init__(
+        self,
+        webhook_url: str | None = None,
+        *,
+        on: Literal["always", "failure"] = "always",
+        timeout: float = 10.0,
+    ) -> None:
+        url = webhook_url or os.environ.get(SLACK_ENV)
+        if not url:
+            raise ConfigError(
+                f"no Slack webhook URL: pass webhook_url=, set {SLACK_ENV}, or set "
+                "webhook_url under [notify.slack] in cairn.toml"
+            )
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise ConfigError(f"the Slack webhook URL must start with https://, not {url[:12]!r}")
+        if on not in ("always", "failure"):
+            raise ConfigError(f"SlackNotifier on= must be 'always' or 'failure', not {on!r}")
+        self.webhook_url = url
+        self.on = on
+        self.timeout = timeout
+
+    @classmethod
+    def from_config(cls, config: Config) -> SlackNotifier | None:
+        """The notifier ``[notify.slack]`` of ``config`` asks for, or None.
+
+        ``$CAIRN_SLACK_WEBHOOK_URL`` wins over the file's ``webhook_url``.
+        """
+        table = config.notify.get("slack")
+        if table is None and not os.environ.get(SLACK_ENV):
+            return None
+        table = table if isinstance(table, Mapping) else {}
+        unknown = set(table) - {"webhook_url", "on", "timeout"}
+        if unknown:
+            raise ConfigError(
+                f"{config.source}: [notify.slack] has unknown key(s) {sorted(unknown)}; "
+                "known: webhook_url, on, timeout"
+            )
+        return cls(
+            os.environ.get(SLACK_ENV) or table.get("webhook_url"),
+            on=table.get("on", "always"),
+            timeout=float(table.get("timeout", 10.0)),
+        )
+
+    def __repr__(self) -> str:  # never show the secret part of the URL
+        host = urllib.parse.urlsplit(self.webhook_url).netloc
+        return f"SlackNotifier(host={host!r}, on={self.on!r})"
+
+    def payload(self, summary: BuildSummary) -> dict[str, Any]:
+        """The JSON body posted for ``summary``."""
+        icon = ":white_check_mark:" if summary.ok else ":x:"
+        return {"text": f"{icon} {summary.text()}"}
+
+    def on_build_end(self, *, summary: BuildSummary) -> None:
+        if self.on == "failure" and summary.ok:
+            return
+        body = json.dumps(self.payload(summary)).encode()
+        request = urllib.request.Request(
+            self.webhook_url,
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        host = urllib.parse.urlsplit(self.webhook_url).netloc
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            log.warning("could not notify Slack (%s): HTTP %s %s", host, exc.code, exc.reason)
+        except (OSError, ValueError) as exc:
+            log.warning("could not notify Slack (%s): %s", host, exc)
