@@ -151,3 +151,8 @@ def test_a_listener_receives_the_build_events(workspace: str) -> None:
         "done Counted(n=3) attempt 1",
         "finished 1",
     ]
+
+
+def test_a_caller_that_prints_its_own_summary_can_turn_it_off(workspace: str, capsys) -> None:
+    cairn.build(Counted(n=4), progress=False, summary=False)
+    assert capsys.readouterr().err == ""

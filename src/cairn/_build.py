@@ -28,8 +28,9 @@ __all__ = ["Reporter", "build", "open_workspace", "plan", "set_reporter", "setti
 
 log = logging.getLogger("cairn")
 
-#: Makes the listener that shows a build to a person: ``factory(progress=...)``, where
-#: ``progress`` is True, False or None (decide from the terminal).
+#: Makes the listener that shows a build to a person: ``factory(progress=..., summary=...)``,
+#: where ``progress`` is True, False or None (decide from the terminal) and ``summary`` says
+#: whether to print the summary line at the end.
 Reporter = Callable[..., Any]
 _reporter: Reporter | None = None
 
@@ -125,6 +126,7 @@ def build(
     strict_check: bool = False,
     modification_time_check: bool = False,
     progress: bool | None = None,
+    summary: bool = True,
     retries: int = 0,
     retry_delay: float = 0.0,
     dask_address: Any = None,
@@ -153,7 +155,8 @@ def build(
     runs again up to ``retries`` times, ``retry_delay`` seconds apart (a task class's own
     ``retries`` / ``retry_delay`` attributes win). ``progress`` shows a live display:
     ``None`` on a terminal outside CI, ``True`` always, ``False`` never; a one-line summary
-    is printed at the end either way. ``listener`` receives the scheduling events.
+    is printed at the end either way, unless ``summary=False`` (for a caller that prints its
+    own, like the command line). ``listener`` receives the scheduling events.
 
     Returns:
         The root's output, or a list of outputs for a list of roots.
@@ -190,6 +193,7 @@ def build(
         lock_wait=lock_wait,
         listener=Broadcast(listeners) if listeners else None,
         progress=progress,
+        summary=summary,
         retries=retries,
         retry_delay=retry_delay,
         dask_address=dask_address,
@@ -212,6 +216,7 @@ def execute_plan(
     lock_wait: float | None = None,
     listener: Listener | None = None,
     progress: bool | None = None,
+    summary: bool = True,
     retries: int = 0,
     retry_delay: float = 0.0,
     dask_address: Any = None,
@@ -232,7 +237,9 @@ def execute_plan(
                 "pass executor='dask' too"
             )
         options["address"] = dask_address
-    reporter = _reporter(progress=progress) if _reporter is not None else None
+    reporter = None
+    if _reporter is not None and (summary or progress):
+        reporter = _reporter(progress=progress, summary=summary)
     events = Broadcast([x for x in (reporter, listener) if x is not None])
     exe = get_executor(executor, workers, **options)
     the_lock = get_lock(lock, store.url)

@@ -220,6 +220,8 @@ def _run(specs: list[TaskSpec], **group: Any) -> int:
                     listener=progress,
                     hooks=hooks,
                     config=config,
+                    progress=False,  # this command shows the build itself
+                    summary=False,
                 )
         except BuildError as exc:
             progress.print_summary()

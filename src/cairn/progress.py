@@ -51,8 +51,11 @@ def _duration(seconds: float) -> str:
 class Reporter:
     """Listens to a build; shows it live when wanted and prints its summary at the end."""
 
-    def __init__(self, *, progress: bool | None = None, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, *, progress: bool | None = None, summary: bool = True, stream: TextIO | None = None
+    ) -> None:
         self._stream = stream if stream is not None else sys.stderr
+        self._summary = summary
         self._live_wanted = live_display_wanted(progress, self._stream)
         self._force = progress is True
         self._lock = threading.Lock()
@@ -110,6 +113,8 @@ class Reporter:
 
     def build_finished(self, *, plan: Any, outcome: Any, workspace: str) -> None:
         self._stop_live()
+        if not self._summary:
+            return
         elapsed = time.monotonic() - self._started
         reused = len(plan) - len(plan.to_run) + len(outcome.reused)
         counts = f"{len(outcome.ran)} ran, {reused} reused, {len(outcome.failed)} failed"
