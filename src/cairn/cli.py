@@ -100,7 +100,7 @@ def _run_options() -> list[click.Option]:
         click.Option(
             ["--executor", "-e"],
             metavar="NAME",
-            help="inline (default), threads, or another registered executor.",
+            help="inline (default), threads, processes, dask, or another registered executor.",
         ),
         click.Option(["--workers", "-j"], type=click.IntRange(min=1), help="Tasks at once."),
         _lock(),
