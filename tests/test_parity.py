@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -300,3 +301,96 @@ def test_status_to_frame_is_a_dependency_table(workspace):
     assert rows.loc[root.mid.task_id, "duration_s"] >= 0
     assert pd.isna(rows.loc[root.task_id, "duration_s"])
     assert rows.loc[root.task_id, "outputs"][0].endswith(f"Top_{root.task_id}.pkl")
+
+
+SEEN: list[str] = []
+
+
+def _seen(log: str, what: str) -> None:
+    SEEN.append(what)
+    if log:  # tasks running in worker processes report through a file
+        with open(log, "a") as file:
+            file.write(what + "\n")
+
+
+class Shard(cairn.Task):
+    i = cairn.IntParameter()
+    log = cairn.Parameter(default="", significant=False)
+
+    def run(self):
+        _seen(self.log, f"shard{self.i}")
+        return self.i * 10
+
+
+class Discover(cairn.Task):
+    """Finds how many shards there are only while running."""
+
+    count = cairn.IntParameter(default=3)
+    log = cairn.Parameter(default="", significant=False)
+
+    def run(self):
+        _seen(self.log, "discover")
+        shards = self.require({f"s{i}": Shard(i=i, log=self.log) for i in range(self.count)})
+        return sum(shards.values())
+
+
+class SelfRequiring(cairn.Task):
+    def run(self):
+        return self.require(SelfRequiring())
+
+
+class BadShard(cairn.Task):
+    def run(self):
+        raise ValueError("shard broke")
+
+
+class NeedsBad(cairn.Task):
+    def run(self):
+        return self.require(BadShard())
+
+
+@pytest.mark.parametrize("executor", ["inline", "threads", "processes"])
+def test_dynamic_requirements_are_built_then_run_continues(workspace, tmp_path, executor):
+    log = str(tmp_path / "seen.txt")
+
+    def seen() -> list[str]:
+        lines = Path(log).read_text().split() if Path(log).exists() else []
+        Path(log).unlink(missing_ok=True)
+        return sorted(lines)
+
+    assert cairn.build(Discover(log=log), executor=executor) == 30
+    assert seen() == ["discover", "discover", "shard0", "shard1", "shard2"]
+    record = json.loads((Path(workspace) / Discover().record_path()).read_text())
+    assert [r["task_id"] for r in record["dynamic_requirements"]] == [
+        Shard(i=i).task_id for i in range(3)
+    ]
+    assert cairn.build(Discover(log=log), executor=executor) == 30  # complete: nothing runs
+    assert seen() == []
+    assert cairn.build(Discover(count=4, log=log), executor=executor) == 60
+    assert seen() == ["discover", "discover", "shard3"]  # only the new shard, then Discover
+
+
+def test_dynamic_requirements_that_are_complete_load_at_once(workspace):
+    cairn.build([Shard(i=0), Shard(i=1)])
+    SEEN.clear()
+    assert cairn.build(Discover(count=2)) == 10
+    assert SEEN == ["discover"]
+
+
+def test_a_task_requiring_itself_is_a_cycle(workspace):
+    with pytest.raises(cairn.BuildError) as info:
+        cairn.build(SelfRequiring())
+    assert isinstance(info.value.failures[SelfRequiring()], cairn.DependencyCycleError)
+
+
+def test_a_failing_dynamic_requirement_fails_the_task_that_asked(workspace):
+    with pytest.raises(cairn.BuildError) as info:
+        cairn.build(NeedsBad())
+    assert BadShard() in info.value.failures
+    assert NeedsBad() in info.value.skipped
+    assert not (Path(workspace) / NeedsBad().record_path()).exists()
+
+
+def test_require_outside_run_is_an_error():
+    with pytest.raises(cairn.CairnError, match="outside run"):
+        Discover().require(Shard(i=1))

@@ -170,3 +170,38 @@ def test_record_timing_is_measured(workspace):
 
     cairn.build(Sleepy())
     assert _record(workspace, Sleepy())["duration_s"] >= 0.05
+
+
+FORCED_SLOW = """
+import sys, time, cairn
+
+class Slow(cairn.Task):
+    def run(self):
+        if sys.argv[2] == "rerun":
+            print("running", flush=True)
+            time.sleep(60)
+        return "done"
+
+if __name__ == "__main__":
+    cairn.build(Slow(), workspace=sys.argv[1], rerun=sys.argv[2] == "rerun", progress=False)
+    print(cairn.plan(Slow(), workspace=sys.argv[1])[0].reason, flush=True)
+"""
+
+
+def test_forced_rerun_killed_mid_run_leaves_the_task_incomplete(tmp_path):
+    script = tmp_path / "forced.py"
+    script.write_text(textwrap.dedent(FORCED_SLOW))
+    ws = str(tmp_path / "ws")
+    subprocess.run([sys.executable, str(script), ws, "first"], check=True, timeout=60)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), ws, "rerun"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "running"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not list(Path(ws).rglob("*.run.json"))  # the old record went before the rerun

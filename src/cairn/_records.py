@@ -26,6 +26,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -34,10 +35,18 @@ from cairn._history import ensure_manifest
 from cairn._params import FileParameter
 from cairn._store import Store
 from cairn._targets import RunContext, reset_context, run_context
-from cairn._task import Task, map_structure
+from cairn._task import RequirementsPending, Task, map_structure
 from cairn._version import __version__
 
-__all__ = ["RECORD_VERSION", "execute", "is_complete", "read_record", "record_for", "warm_up"]
+__all__ = [
+    "RECORD_VERSION",
+    "Pending",
+    "execute",
+    "is_complete",
+    "read_record",
+    "record_for",
+    "warm_up",
+]
 
 RECORD_VERSION = 1
 
@@ -240,13 +249,23 @@ def _autodump(task: Task[Any], result: Any) -> None:
         )
 
 
-def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Pending:
+    """What :func:`execute` returns when ``run()`` asked for tasks that must be built first."""
+
+    tasks: tuple[Task[Any], ...]
+
+
+def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any] | Pending:
     """Run ``task`` against ``store`` and write its run record; return the record.
+
+    When ``run()`` asks (``self.require``) for tasks that are not complete, nothing is
+    written and :class:`Pending` names them: build them, then execute the task again.
 
     Raises whatever ``run()`` raises; then no record is written.
     """
     _install_capture()
-    ctx = RunContext(store=store, written={})
+    ctx = RunContext(store=store, written={}, complete=lambda t: is_complete(t, store))
     token = run_context(ctx)
     log: list[str] = []
     log_token = _log_sink.set(log)
@@ -255,7 +274,10 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
     t0 = time.perf_counter()
     try:
         _seed_generators(seed)
-        result = task.run()
+        try:
+            result = task.run()
+        except RequirementsPending as pending:
+            return Pending(tuple(pending.tasks))
         if result is not None and not ctx.written:
             _autodump(task, result)
         outputs = task._outputs()
@@ -314,6 +336,7 @@ def record_for(
             task._requirements(), lambda t: {"task": t.family, "task_id": t.task_id}
         ),
         "dependencies": [t.task_id for t in task._dependencies()],
+        "dynamic_requirements": [{"task": t.family, "task_id": t.task_id} for t in ctx.dynamic],
         "code": {
             "fingerprint": fingerprint.digest,
             "code_version": cls.code_version,

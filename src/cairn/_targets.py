@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -75,6 +75,10 @@ class RunContext:
     store: Store
     written: dict[str, Written]
     types: dict[str, str] = field(default_factory=dict)
+    #: tells whether a task is complete in ``store`` (set by whoever runs the task)
+    complete: Callable[[Any], bool] | None = None
+    #: tasks ``run()`` asked for with ``self.require(...)``, in order
+    dynamic: list[Any] = field(default_factory=list)
 
 
 _current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(

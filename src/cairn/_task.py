@@ -539,6 +539,32 @@ class Task(Generic[T], metaclass=TaskMeta):
         kind = kind_of_request(as_type)
         return map_structure(self._select_requirement(key), lambda t: load_output(t, store, kind))
 
+    def require(self, tasks: Any) -> Any:
+        """Ask, from inside ``run()``, for tasks found only while running; return their outputs.
+
+        ``tasks`` is a task, or a list/tuple/dict of tasks (nested), and the outputs come back
+        in that shape. Tasks that are complete are loaded at once. Otherwise ``run()`` stops
+        here, the build runs them (on the same executor, reusing what is complete), and then
+        calls ``run()`` again from the start, when this call returns their outputs. So call
+        ``require()`` before doing expensive work, and keep ``run()`` free of side effects
+        before it. The tasks enter the run record (``dynamic_requirements``); the task is not
+        complete until they are.
+        """
+        ctx = current_context()
+        if ctx is None or ctx.complete is None:
+            raise CairnError(
+                f"{self!r}.require() was called outside run(); it is for requirements found "
+                "while running. Return static ones from requires()."
+            )
+        wanted = flatten(tasks, self)
+        for task in wanted:
+            compute_ids(task)
+        ctx.dynamic.extend(t for t in wanted if t not in ctx.dynamic)
+        missing = [t for t in wanted if not ctx.complete(t)]
+        if missing:
+            raise RequirementsPending(missing)
+        return map_structure(tasks, lambda t: load_output(t, ctx.store))
+
     def load_generator(self, key: str | None = None) -> Iterator[Any]:
         """Yield the outputs of ``requires()`` (or its entry ``key``) one at a time.
 
@@ -612,6 +638,17 @@ def _extension(path: str) -> str:
 
 
 _UNSET: Any = object()
+
+
+class RequirementsPending(BaseException):
+    """Raised by ``require()`` inside ``run()`` while some dynamic requirements are not built.
+
+    A ``BaseException``, so a user's ``except Exception`` around the call does not swallow it.
+    """
+
+    def __init__(self, tasks: list[Task[Any]]) -> None:
+        super().__init__(f"{len(tasks)} dynamic requirement(s) to build first")
+        self.tasks = tasks
 
 
 def load_output(task: Task[Any], store: Store, kind: str | None = None) -> Any:

@@ -31,10 +31,10 @@ from functools import partial
 from types import FrameType
 from typing import Any
 
-from cairn._errors import ConfigError, LockError
-from cairn._graph import FORCED, Plan
+from cairn._errors import CairnError, ConfigError, DependencyCycleError, LockError
+from cairn._graph import FORCED, Plan, make_plan
 from cairn._params import Parameter
-from cairn._records import execute, is_complete
+from cairn._records import Pending, execute, is_complete
 from cairn._store import Store
 from cairn._task import Task
 from cairn.executors import Executor
@@ -210,10 +210,42 @@ def run_plan(
     delayed: list[tuple[float, str]] = []  # (when, task id): failed, to be tried again
     attempts = outcome.attempts
     skipped: set[str] = set()  # task ids not to run because an upstream task failed
+    completed: set[str] = set()  # task ids that succeeded or were found complete
     starting: str | None = None  # the task being submitted (inline: running) right now
     guard = _SigintGuard()
 
+    def defer(tid: str, wanted: tuple[Task[Any], ...]) -> None:
+        """``tid`` asked for tasks while running: plan and schedule them, then run it again."""
+        task = entries[tid].task
+        if any(w.task_id == tid for w in wanted):
+            fail(tid, DependencyCycleError(f"{task!r}.require() asked for itself", [task]))
+            return
+        for entry in make_plan(list(wanted), store).entries:
+            new = entry.task.task_id
+            if not entry.will_run or new in entries:
+                continue
+            entries[new] = entry
+            policies[new] = retry_policy(entry.task, retries, retry_delay)
+            upstream = {d for d in entry.dependencies if d in entries and d not in completed}
+            pending[new] = len(upstream)
+            for dep in upstream:
+                dependents.setdefault(dep, []).append(new)
+            if not upstream:
+                ready.append(new)
+        failed_ids = {t.task_id: t for t in outcome.failed}
+        for want in wanted:
+            if want.task_id in failed_ids or want.task_id in skipped:
+                fail(tid, CairnError(f"{task!r} required {want!r}, which failed"))
+                return
+        waits = {w.task_id for w in wanted if w.task_id in entries and w.task_id not in completed}
+        pending[tid] = len(waits)
+        for dep in waits:
+            dependents.setdefault(dep, []).append(tid)
+        if not waits:
+            ready.append(tid)
+
     def finish(tid: str) -> None:
+        completed.add(tid)
         for child in dependents.get(tid, ()):
             pending[child] -= 1
             if pending[child] == 0:
@@ -261,6 +293,10 @@ def run_plan(
                 fail(tid, error)
             return
         record = future.result()
+        if isinstance(record, Pending):
+            attempts[tid] -= 1  # not an attempt: run() stopped to ask for more
+            defer(tid, record.tasks)
+            return
         outcome.ran.append(task)
         if isinstance(record, dict):
             outcome.records[tid] = record
@@ -295,6 +331,10 @@ def run_plan(
             events.task_reused(task)
             finish(tid)
             return
+        if entry.reason == FORCED and attempts.get(tid, 0) == 0:
+            # A forced rerun drops the old record first: killed mid-run, the task must not
+            # read as complete beside half-replaced outputs.
+            store.delete(task.record_path())
         attempt = attempts[tid] = attempts.get(tid, 0) + 1
         events.task_started(task)
         starting = tid
