@@ -4,7 +4,8 @@ A lease is a Redis key ``cairn:lock:{workspace}::{task id}`` set with ``SET NX P
 value naming its holder (host, process, time). While the task runs, one background thread per
 lock renews every held lease (a compare-and-``PEXPIRE`` script, all leases in one round trip)
 every third of the time-to-live; releasing is a compare-and-``DEL``, so a runner never deletes
-a lease that has passed to another. A runner that dies stops renewing: its leases expire after
+a lease that has passed to another, sent by the same thread (all leases released meanwhile in
+one round trip) so the scheduling loop waits for Redis once per task, not twice. A runner that dies stops renewing: its leases expire after
 the time-to-live and another runner takes the tasks over.
 
 URLs: ``redis://[[user]:password@]host:port/db`` or ``rediss://...`` for TLS (redis-py's URL
@@ -20,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -160,8 +162,10 @@ class RedisLock:
         self._holder = f"pid {os.getpid()} on {socket.gethostname()}"
         self._ids = itertools.count(1)
         self._held: dict[str, _RedisLease] = {}
+        self._to_release: list[_RedisLease] = []
         self._guard = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._renewer: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -200,15 +204,32 @@ class RedisLock:
         return lease
 
     def _release(self, lease: _RedisLease) -> None:
+        """Queue the lease for the background thread, which gives it back within one round
+        trip: the scheduling loop does not wait for Redis a second time per task.
+        """
         with self._guard:
             self._held.pop(lease.key, None)
+            self._to_release.append(lease)
+        self._wake.set()
+
+    def _flush_releases(self) -> None:
+        """Give back every queued lease in one round trip (compare-and-``DEL`` each)."""
+        with self._guard:
+            leases, self._to_release = self._to_release, []
+        if not leases:
+            return
+        pipe = self._client.pipeline(transaction=False)
+        for lease in leases:
+            self._release_script(keys=[lease.key], args=[lease.token], client=pipe)
         try:
-            deleted = self._release_script(keys=[lease.key], args=[lease.token])
+            deleted = pipe.execute()
         except self._errors as exc:
-            raise self._lost_connection(exc) from exc
-        if not deleted and not lease.lost:
-            lease.lost = True
-            self._warn_lost(lease)
+            log.warning("could not give back %d lease(s): %s", len(leases), _describe(exc))
+            return  # they expire after the time-to-live
+        for lease, ok in zip(leases, deleted, strict=True):
+            if not ok and not lease.lost:
+                lease.lost = True
+                self._warn_lost(lease)
 
     def _warn_lost(self, lease: _RedisLease) -> None:
         log.warning(
@@ -220,8 +241,18 @@ class RedisLock:
         )
 
     def _renew_loop(self) -> None:
-        """Every third of the time-to-live, extend every held lease in one round trip."""
-        while not self._stop.wait(self.ttl / 3):
+        """Give back released leases as soon as they are queued, and every third of the
+        time-to-live extend every held lease, each batch in one round trip.
+        """
+        period = self.ttl / 3
+        next_renewal = time.monotonic() + period
+        while not self._stop.is_set():
+            self._wake.wait(max(0.0, next_renewal - time.monotonic()))
+            self._wake.clear()
+            self._flush_releases()
+            if time.monotonic() < next_renewal:
+                continue
+            next_renewal = time.monotonic() + period
             with self._guard:
                 leases = list(self._held.values())
             if not leases:
@@ -250,15 +281,14 @@ class RedisLock:
         return str(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
 
     def close(self) -> None:
-        """Stop renewing, give back leases still held, and close the connections."""
+        """Stop renewing, give back leases still held or queued, and close the connections."""
         self._stop.set()
+        self._wake.set()
         if self._renewer is not None:
             self._renewer.join()
         with self._guard:
             leases = list(self._held.values())
         for lease in leases:
-            try:
-                lease.release()
-            except LockError as exc:
-                log.warning("%s", exc)
+            lease.release()
+        self._flush_releases()
         self._client.close()
