@@ -5,8 +5,9 @@ value naming its holder (host, process, time). While the task runs, one backgrou
 lock renews every held lease (a compare-and-``PEXPIRE`` script, all leases in one round trip)
 every third of the time-to-live; releasing is a compare-and-``DEL``, so a runner never deletes
 a lease that has passed to another, sent by the same thread (all leases released meanwhile in
-one round trip) so the scheduling loop waits for Redis once per task, not twice. A runner that dies stops renewing: its leases expire after
-the time-to-live and another runner takes the tasks over.
+one round trip) so the scheduling loop waits for Redis once per task, not twice. A runner
+that dies stops renewing: its leases expire after the time-to-live and another runner takes
+the tasks over.
 
 URLs: ``redis://[[user]:password@]host:port/db`` or ``rediss://...`` for TLS (redis-py's URL
 options, such as ``?ssl_ca_certs=/path/ca.pem``, are honoured). cairn's own option:
