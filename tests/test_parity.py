@@ -349,8 +349,12 @@ class NeedsBad(cairn.Task):
         return self.require(BadShard())
 
 
-@pytest.mark.parametrize("executor", ["inline", "threads", "processes"])
-def test_dynamic_requirements_are_built_then_run_continues(workspace, tmp_path, executor):
+@pytest.mark.parametrize("executor", ["inline", "threads", "processes", "dask"])
+def test_dynamic_requirements_are_built_then_run_continues(workspace, tmp_path, executor, request):
+    if executor == "dask":
+        from cairn.executors import get_executor
+
+        executor = get_executor(request.getfixturevalue("dask_client"))
     log = str(tmp_path / "seen.txt")
 
     def seen() -> list[str]:
