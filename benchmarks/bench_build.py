@@ -4,8 +4,10 @@
 
 Each measurement runs in a fresh interpreter, with its workspace in a temporary directory:
 set TMPDIR to choose the file system (TMPDIR=/dev/shm takes disk speed out of the numbers;
-every task writes two files, its output and its run record, each atomically). Targets (foundation issue): cold 5,000-task
-fan-in at least 50x faster than gokart in the same run; 20,000 within 4.5x the 5,000 time;
+every task writes two files, its output and its run record, each atomically).
+
+Targets (foundation issue): cold 5,000-task fan-in at least 50x faster than gokart in the same
+run; 20,000 within 4.5x the 5,000 time;
 warm rebuild of 20,000 under 1 s; `import cairn` under 100 ms without pandas or numpy.
 """
 
