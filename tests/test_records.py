@@ -205,3 +205,33 @@ def test_forced_rerun_killed_mid_run_leaves_the_task_incomplete(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert not list(Path(ws).rglob("*.run.json"))  # the old record went before the rerun
+
+
+class Draws(cairn.Task):
+    n = cairn.IntParameter()
+
+    def run(self):
+        first = self.random.random()
+        time.sleep(0.02)  # let other tasks draw in between, on other threads
+        return [first, self.random.random(), float(self.numpy_random.random())]
+
+
+class AllDraws(cairn.Task):
+    def requires(self):
+        return [Draws(n=i) for i in range(6)]
+
+    def run(self):
+        return self.load()
+
+
+def test_task_generators_repeat_even_with_tasks_on_parallel_threads(workspace):
+    pytest.importorskip("numpy")
+    first = cairn.build(AllDraws(), executor="threads", workers=3)
+    again = cairn.build(AllDraws(), executor="threads", workers=3, rerun="all")
+    assert first == again
+    assert len({tuple(d) for d in first}) == 6  # each task has its own stream
+
+
+def test_task_generators_exist_only_while_running():
+    with pytest.raises(cairn.CairnError, match="only while the task runs"):
+        Draws(n=1).random

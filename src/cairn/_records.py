@@ -265,11 +265,11 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
     Raises whatever ``run()`` raises; then no record is written.
     """
     _install_capture()
-    ctx = RunContext(store=store, written={}, complete=lambda t: is_complete(t, store))
+    seed = seed_for(task)
+    ctx = RunContext(store=store, written={}, complete=lambda t: is_complete(t, store), seed=seed)
     token = run_context(ctx)
     log: list[str] = []
     log_token = _log_sink.set(log)
-    seed = seed_for(task)
     started = _now()
     t0 = time.perf_counter()
     try:

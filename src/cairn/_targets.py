@@ -79,6 +79,9 @@ class RunContext:
     complete: Callable[[Any], bool] | None = None
     #: tasks ``run()`` asked for with ``self.require(...)``, in order
     dynamic: list[Any] = field(default_factory=list)
+    #: the run's seed, and the generators made from it on first use (``self.random``)
+    seed: int = 0
+    generators: dict[str, Any] = field(default_factory=dict)
 
 
 _current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(

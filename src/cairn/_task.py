@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import os
+import random as _random
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast, dataclass_transform
@@ -468,6 +469,36 @@ class Task(Generic[T], metaclass=TaskMeta):
     def run(self) -> Any:
         """Compute the output and ``dump()`` it. A non-None return value is dumped for you."""
         raise NotImplementedError(f"{type(self).__name__} must define run()")
+
+    @property
+    def random(self) -> _random.Random:
+        """A ``random.Random`` of this run, seeded like the global one (see ``random_seed``).
+
+        Unlike the global ``random`` functions, it is the task's own, so its draws repeat
+        even when tasks run at the same time on the threads executor.
+        """
+        ctx = self._running("random")
+        rng = ctx.generators.get("random")
+        if rng is None:
+            rng = ctx.generators["random"] = _random.Random(ctx.seed)
+        return rng  # type: ignore[no-any-return]
+
+    @property
+    def numpy_random(self) -> Any:
+        """A ``numpy.random.Generator`` of this run (``default_rng`` of the run's seed)."""
+        ctx = self._running("numpy_random")
+        rng = ctx.generators.get("numpy")
+        if rng is None:
+            import numpy
+
+            rng = ctx.generators["numpy"] = numpy.random.default_rng(ctx.seed)
+        return rng
+
+    def _running(self, what: str) -> Any:
+        ctx = current_context()
+        if ctx is None:
+            raise CairnError(f"{self!r}.{what} exists only while the task runs (inside run())")
+        return ctx
 
     @property
     def logger(self) -> logging.Logger:
