@@ -20,7 +20,7 @@ from cairn._records import is_complete, read_record
 from cairn._render import STATE_COLOURS, STATE_STYLES, to_text
 from cairn._store import Store, open_store
 from cairn._task import Task
-from cairn.locks import get_lock
+from cairn.locks import get_lock, lock_key
 
 __all__ = ["Status", "TaskStatus", "status", "walk"]
 
@@ -277,7 +277,7 @@ def status(
             else:
                 state, reason = entry.state, entry.reason
             if state == "will run" and check_locks:
-                key = f"{store.url}::{tid}"  # the key the scheduling loop locks
+                key = lock_key(store.url, tid)
                 lease = the_lock.acquire(key)
                 if lease is None:
                     state, holder = "running elsewhere", the_lock.holder(key) or "another runner"

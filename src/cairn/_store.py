@@ -165,6 +165,9 @@ class LocalStore:
         self._made: set[str] = set()
         self._made_lock = threading.Lock()
 
+    #: a local file has no object metadata: labels are not computed or written
+    keeps_labels = False
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (LocalStore, (self.root,))
 
@@ -363,18 +366,28 @@ class FsspecStore:
 
         return self.write(path, writer)
 
+    @functools.cached_property
+    def _metadata_capability(self) -> tuple[str, int] | None:
+        for protocol in _protocols(self.fs):
+            capability = OBJECT_METADATA.get(protocol)
+            if capability is not None:
+                return capability
+        return None
+
+    @property
+    def keeps_labels(self) -> bool:
+        """True when objects in this store carry metadata (S3, GCS), so labels are written."""
+        return self._metadata_capability is not None
+
     def _metadata(self, labels: Mapping[str, str] | None) -> dict[str, Any]:
         """The keyword this file system takes object metadata by, with ``labels`` trimmed to
         its size limit; nothing for file systems without object metadata.
         """
-        if not labels:
+        capability = self._metadata_capability
+        if not labels or capability is None:
             return {}
-        for protocol in _protocols(self.fs):
-            capability = OBJECT_METADATA.get(protocol)
-            if capability is not None:
-                keyword, limit = capability
-                return {keyword: trim_labels(labels, limit)}
-        return {}
+        keyword, limit = capability
+        return {keyword: trim_labels(labels, limit)}
 
     def delete(self, path: str) -> None:
         try:

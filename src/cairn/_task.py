@@ -519,7 +519,8 @@ class Task(Generic[T], metaclass=TaskMeta):
             )
         target = self._target(key)
         self._check_dump(obj, key)
-        ctx.written[target.path] = target.dump(ctx.store, obj, self.labels())
+        labels = self.labels() if getattr(ctx.store, "keeps_labels", False) else None
+        ctx.written[target.path] = target.dump(ctx.store, obj, labels)
         ctx.types[target.path] = type_name(obj)
 
     def labels(self) -> dict[str, str]:

@@ -61,6 +61,11 @@ class Lock(Protocol):
         """Release resources (connections, threads)."""
 
 
+def lock_key(workspace: str, task_id: str) -> str:
+    """The key a task's lock is taken under: its workspace and its id."""
+    return f"{workspace}::{task_id}"
+
+
 class _NullLease:
     def release(self) -> None:
         pass

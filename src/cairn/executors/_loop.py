@@ -39,7 +39,7 @@ from cairn._store import Store
 from cairn._task import Task
 from cairn.executors import Executor
 from cairn.executors._events import Broadcast, Listener
-from cairn.locks import Lease, Lock
+from cairn.locks import Lease, Lock, lock_key
 
 __all__ = [
     "Broadcast",
@@ -307,7 +307,7 @@ def run_plan(
         nonlocal starting
         entry = entries[tid]
         task = entry.task
-        key = f"{workspace}::{tid}"
+        key = lock_key(workspace, tid)
         lease = lock.acquire(key)
         if lease is None:
             first = waiting.setdefault(tid, time.monotonic())
