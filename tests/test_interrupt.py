@@ -1,7 +1,8 @@
 """Ctrl-C during a build, for real: a build in a subprocess, SIGINT sent to its process group.
 
-The build has three quick tasks, two slow ones caught in the middle of writing their output
-when the signal comes, and a root that needs them all. Whatever the executor, the build stops
+The build has three quick tasks, two slow ones (started once the quick ones are complete)
+caught in the middle of writing their output when the signal comes, and a root that needs
+them all. The test waits for events (files the tasks create), never for a length of time. Whatever the executor, the build stops
 scheduling, raises KeyboardInterrupt after saying what finished, and leaves nothing partial:
 no run record for a task that did not finish, no temporary file.
 """
@@ -47,7 +48,13 @@ class Quick(cairn.Task):
 
 
 class Slow(cairn.Task):
+    """Starts only once the three quick tasks are complete (their records written), so when
+    both slow tasks are caught writing, the quick ones have finished, whatever the load."""
+
     n = cairn.IntParameter()
+
+    def requires(self):
+        return [Quick(n=0), Quick(n=1), Quick(n=2)]
 
     def run(self):
         self.dump(Stall(self.n))
@@ -140,23 +147,33 @@ def test_ctrl_c_stops_running_tasks_and_writes_nothing_partial(tmp_path, executo
 
 
 @pytest.mark.timeout(120)
+def _read_until(stream, text: str) -> str:
+    """Read lines of ``stream`` until one contains ``text``; return what was read."""
+    seen = ""
+    for line in iter(stream.readline, ""):
+        seen += line
+        if text in line:
+            return seen
+    raise AssertionError(f"the build ended without printing {text!r}:\n{seen}")
+
+
 def test_ctrl_c_lets_running_threads_finish(tmp_path) -> None:
     proc, flags, workspace = _interrupt(tmp_path, "threads")
-    time.sleep(0.5)
+    before = _read_until(proc.stderr, "waiting for 2 running task(s) to finish")
     assert proc.poll() is None  # still waiting for the two slow tasks
     (flags / "release").touch()
     out, err = _finish(proc)
+    err = before + err
     assert "KeyboardInterrupt: build interrupted" in out
     assert _records(workspace) == {"Quick": 3, "Slow": 2}  # they finished; Root never started
     _no_temporary_files(workspace)
-    assert "waiting for 2 running task(s) to finish" in err
     assert "0 cancelled while running, 1 not started" in err
 
 
 @pytest.mark.timeout(120)
 def test_a_second_ctrl_c_stops_waiting_for_threads(tmp_path) -> None:
     proc, flags, workspace = _interrupt(tmp_path, "threads")
-    time.sleep(0.5)
+    _read_until(proc.stderr, "waiting for 2 running task(s) to finish")  # the first was seen
     os.killpg(proc.pid, signal.SIGINT)
     line = proc.stdout.readline()  # the build raised; the interpreter waits for its threads
     assert line.startswith("KeyboardInterrupt: build interrupted"), line

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import threading
@@ -27,13 +28,28 @@ from typing import Any
 
 from cairn._identity import digest
 
-__all__ = ["content_fingerprint", "file_exists", "is_url"]
+__all__ = ["content_fingerprint", "file_exists", "is_url", "temporary_name"]
 
 _CHECKSUM_KEYS = ("ETag", "etag", "md5Hash", "md5", "crc32c", "checksum", "sha256")
 _CHUNK = 1 << 20
 
 _memory: dict[tuple[Any, ...], str] = {}
 _lock = threading.Lock()
+
+
+_counter = itertools.count()
+
+
+def temporary_name(path: str) -> str:
+    """A hidden name beside ``path`` for writing it atomically (write, then rename).
+
+    Unique per process and per write: the process id is read at every call (a module-level
+    token would be shared by every worker forked from one parent), and a counter and random
+    bits tell apart writes in one process, on any thread.
+    """
+    directory, base = os.path.split(path)
+    token = f"{os.getpid():x}-{next(_counter):x}-{os.urandom(4).hex()}"
+    return os.path.join(directory, f".{base}.{token}.tmp")
 
 
 def is_url(path: str) -> bool:
@@ -93,7 +109,7 @@ def _local_fingerprint(path: str) -> str | None:
 
 def _save(entry: str, data: dict[str, Any]) -> None:
     """Write a cache entry atomically; a cache that cannot be written is only slower."""
-    tmp = f"{entry}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp = temporary_name(entry)
     try:
         os.makedirs(os.path.dirname(entry), exist_ok=True)
         with open(tmp, "w", encoding="utf-8") as file:

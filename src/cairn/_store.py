@@ -17,11 +17,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import itertools
 import os
 import posixpath
 import threading
-import uuid
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from cairn._errors import (
     StoreError,
     TargetError,
 )
+from cairn._files import temporary_name
 
 __all__ = [
     "FsspecStore",
@@ -117,10 +116,6 @@ class _ChecksumWriter(io.RawIOBase):
 
 
 Writer = Callable[[BinaryIO], None]
-
-# Temporary names: unique per process (random token) and per write (counter).
-_TOKEN = uuid.uuid4().hex[:8]
-_counter = itertools.count()
 
 
 class Store(Protocol):
@@ -209,14 +204,14 @@ class LocalStore:
         full = self._full(path)
         directory = os.path.dirname(full)
         self._ensure_dir(directory)
-        tmp = f"{directory}/.{os.path.basename(full)}.{_TOKEN}{next(_counter)}.tmp"
+        tmp = temporary_name(full)
         try:
             with open(tmp, "wb") as raw:
                 stream = _ChecksumWriter(raw)
                 writer(stream)  # type: ignore[arg-type]
             os.replace(tmp, full)
         except BaseException as exc:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # its error must not hide the write's
                 os.unlink(tmp)
             if isinstance(exc, OSError) and not isinstance(exc, CairnError):
                 raise StoreError(

@@ -19,10 +19,12 @@ events the backend reports; a backend failure (a dead worker) is sorted out ther
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import ctypes
 import io
 import itertools
+import linecache
 import os
 import pickle
 import queue
@@ -30,11 +32,12 @@ import signal
 import threading
 import time
 import traceback
+import types
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import cloudpickle
 
@@ -75,8 +78,55 @@ class RemoteError(Exception):
     """An exception raised in a worker that could not be sent back as itself."""
 
 
+def _code_with_origin(
+    rebuild: Callable[..., types.CodeType],
+    args: tuple[Any, ...],
+    filename: str,
+    source: tuple[int, list[str]] | None,
+) -> types.CodeType:
+    """Rebuild a code object pickled by value, under the file name it was defined in.
+
+    The source lines travel along for a worker that cannot read the file, so a traceback
+    there still shows the user's line.
+    """
+    code = rebuild(*args).replace(co_filename=filename)
+    if source is not None and filename not in linecache.cache and not os.path.exists(filename):
+        size, lines = source
+        linecache.cache[filename] = (size, None, lines, filename)
+    return code
+
+
+def _source_of(filename: str) -> tuple[int, list[str]] | None:
+    """The lines of ``filename`` as linecache holds them, or None for a pseudo-file."""
+    if filename.startswith("<") and filename not in linecache.cache:
+        return None
+    lines = linecache.getlines(filename)
+    if not lines:
+        return None
+    return sum(len(line) for line in lines), lines
+
+
+def _reduce_code(code: types.CodeType) -> tuple[Any, ...]:
+    """cloudpickle's reduction of a code object, keeping the file name it drops.
+
+    cloudpickle (3.1 and later) writes code pickled by value under ``<dynamic-code>``, so a
+    traceback from a worker would lose the file, line and source of a task defined in a
+    script or notebook.
+    """
+    rebuild, args = _CLOUDPICKLE_TABLE[types.CodeType](code)
+    filename = code.co_filename
+    return _code_with_origin, (rebuild, args, filename, _source_of(filename))
+
+
+_CLOUDPICKLE_TABLE = cloudpickle.Pickler.dispatch_table
+
+
 class _Pickler(cloudpickle.Pickler):  # type: ignore[misc]
     """cloudpickle that writes each task once, as a reference resolved after loading."""
+
+    dispatch_table: ClassVar[Mapping[type, Any]] = collections.ChainMap(
+        {types.CodeType: _reduce_code}, _CLOUDPICKLE_TABLE
+    )
 
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
