@@ -2,9 +2,10 @@
 
 The build has three quick tasks, two slow ones (started once the quick ones are complete)
 caught in the middle of writing their output when the signal comes, and a root that needs
-them all. The test waits for events (files the tasks create), never for a length of time. Whatever the executor, the build stops
-scheduling, raises KeyboardInterrupt after saying what finished, and leaves nothing partial:
-no run record for a task that did not finish, no temporary file.
+them all. The tests wait for events (files the tasks create, lines the build prints), never
+for a length of time. Whatever the executor, the build stops scheduling, raises
+KeyboardInterrupt after saying what finished, and leaves nothing partial: no run record for
+a task that did not finish, no temporary file.
 """
 
 from __future__ import annotations
