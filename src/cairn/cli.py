@@ -65,10 +65,12 @@ class _State:
 
 
 def _console(*, stderr: bool) -> Console:
-    """A console; not wrapping at 80 columns when writing to a pipe or file."""
+    """A console; writing to a pipe or file, lines are never broken (a path stays whole, for
+    grep and logs) and tables are 200 columns wide unless ``COLUMNS`` says otherwise."""
     console = Console(stderr=stderr)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, width=200)
+    if not console.is_terminal:
+        width = None if "COLUMNS" in os.environ else 200
+        console = Console(stderr=stderr, width=width, soft_wrap=True)
     return console
 
 
