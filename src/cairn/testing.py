@@ -15,9 +15,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cairn._errors import CairnError
-from cairn._records import execute
-from cairn._store import Store, open_store
-from cairn._task import Task, _is_task, load_output
+from cairn.model.task import Task, _is_task, load_output
+from cairn.running.runner import execute
+from cairn.storage.store import Store, open_store
 
 __all__ = ["assert_frames_equal", "cairn_workspace", "run_task"]
 
