@@ -17,10 +17,13 @@ from typing import Any
 
 from cairn._errors import ParameterError
 
-__all__ = ["canonical", "digest", "TASK_MARKER"]
+__all__ = ["PARAMETER_MARKER", "TASK_MARKER", "canonical", "digest"]
 
 #: Attribute set on task classes; values carrying it encode as their ``task_id``.
 TASK_MARKER = "__cairn_task__"
+#: Attribute set on parameter classes: code fingerprints leave their declarations out, since
+#: parameters count in an id through their values.
+PARAMETER_MARKER = "__cairn_parameter__"
 
 
 def digest(*parts: str) -> str:

@@ -30,9 +30,8 @@ from typing import Any
 
 from cairn._errors import CairnError, FingerprintWarning
 from cairn.identity import source as _source
-from cairn.identity.canonical import TASK_MARKER, canonical, digest
+from cairn.identity.canonical import PARAMETER_MARKER, TASK_MARKER, canonical, digest
 from cairn.identity.usercode import is_user_module, is_user_path
-from cairn.model.params import Parameter
 
 __all__ = ["FingerprintWarning", "Info", "Node", "class_node", "info", "reset", "roots_of"]
 
@@ -312,7 +311,9 @@ def _is_declaration(cls: type, stmt: ast.stmt) -> bool:
         target = stmt.targets[0]
     elif isinstance(stmt, ast.AnnAssign):
         target = stmt.target
-    return isinstance(target, ast.Name) and isinstance(vars(cls).get(target.id), Parameter)
+    if not isinstance(target, ast.Name):
+        return False
+    return getattr(type(vars(cls).get(target.id)), PARAMETER_MARKER, False) is True
 
 
 def _class_info(cls: type) -> Info:

@@ -20,7 +20,7 @@ import json
 import operator
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, NoReturn, Self, TypeVar, overload
+from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar, overload
 
 from cairn._errors import ParameterError
 from cairn.identity.canonical import TASK_MARKER, canonical
@@ -110,6 +110,9 @@ class Parameter(Generic[T]):
 
     #: Name of the type, shown in help and error messages.
     type_name = "str"
+
+    #: Marks parameter declarations (``PARAMETER_MARKER``) for the code fingerprints.
+    __cairn_parameter__: ClassVar[bool] = True
 
     def __init__(
         self,
