@@ -23,7 +23,8 @@ from cairn.identity.canonical import digest
 from cairn.identity.fingerprint import DISABLED, Fingerprint
 from cairn.model.params import FileParameter
 from cairn.model.task import Task
-from cairn.storage.history import at_default, display, keys_of, read_history, read_manifest
+from cairn.planning.entries import at_default, display, keys_of
+from cairn.storage.history import read_history, read_manifest
 from cairn.storage.store import Store
 
 __all__ = ["Change", "Explainer", "FORCED", "NO_OUTPUT"]

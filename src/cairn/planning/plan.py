@@ -15,8 +15,8 @@ from typing import Any, Literal
 from cairn._errors import CairnError, MissingInputError
 from cairn.model.params import FileParameter
 from cairn.model.task import Task, compute_ids
+from cairn.planning.complete import is_complete, read_record
 from cairn.planning.explain import FORCED, NO_OUTPUT, Change, Explainer
-from cairn.running.runner import is_complete, read_record
 from cairn.storage.store import Store
 
 __all__ = ["FORCED", "NO_OUTPUT", "Change", "Plan", "PlanEntry", "Rerun", "as_roots", "make_plan"]

@@ -21,7 +21,7 @@ from cairn.locks import Lock, get_lock
 from cairn.model.task import default_workspace, load_output
 from cairn.planning.plan import Plan, Rerun, as_roots, make_plan
 from cairn.running.loop import Broadcast, Interrupted, Listener, Outcome, run_plan
-from cairn.storage.history import HistoryRecorder
+from cairn.running.recorder import HistoryRecorder
 from cairn.storage.store import Store, open_store
 
 __all__ = ["Reporter", "build", "open_workspace", "plan", "set_reporter", "settings_for"]
