@@ -34,8 +34,9 @@ from cairn._errors import (
 from cairn._version import __version__
 from cairn.identity.fingerprint import FingerprintWarning
 from cairn.model.external import ExternalFile
+from cairn.model.groups import ParameterGroup, inherits
 from cairn.model.targets import Target
-from cairn.model.task import ParameterGroup, Task, inherits
+from cairn.model.task import Task
 from cairn.planning.plan import Plan, PlanEntry
 from cairn.running import build as _build
 from cairn.running.build import build, plan

@@ -36,6 +36,7 @@ __all__ = [
     "ParameterValues",
     "Settings",
     "active_values",
+    "default_workspace",
     "find_config_table",
     "load_config",
     "resolve_settings",
@@ -55,6 +56,13 @@ DEFAULTS: dict[str, Any] = {
     "workers": None,
     "lock": None,
 }
+
+
+def default_workspace() -> str:
+    """The workspace when none is given: ``$CAIRN_WORKSPACE``, else ``./workspace``."""
+    return os.environ.get(ENV["workspace"]) or DEFAULTS["workspace"]
+
+
 KEYS = (
     "workspace",
     "executor",

@@ -17,13 +17,18 @@ from typing import Any
 
 from cairn._errors import ParameterError
 
-__all__ = ["PARAMETER_MARKER", "TASK_MARKER", "canonical", "digest"]
+__all__ = ["PARAMETER_MARKER", "TASK_MARKER", "canonical", "digest", "is_task"]
 
 #: Attribute set on task classes; values carrying it encode as their ``task_id``.
 TASK_MARKER = "__cairn_task__"
 #: Attribute set on parameter classes: code fingerprints leave their declarations out, since
 #: parameters count in an id through their values.
 PARAMETER_MARKER = "__cairn_parameter__"
+
+
+def is_task(value: Any) -> bool:
+    """True for a task (an instance of a class carrying :data:`TASK_MARKER`)."""
+    return bool(getattr(type(value), TASK_MARKER, False))
 
 
 def digest(*parts: str) -> str:

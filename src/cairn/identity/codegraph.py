@@ -30,7 +30,7 @@ from typing import Any
 
 from cairn._errors import CairnError, FingerprintWarning
 from cairn.identity import source as _source
-from cairn.identity.canonical import PARAMETER_MARKER, TASK_MARKER, canonical, digest
+from cairn.identity.canonical import PARAMETER_MARKER, TASK_MARKER, canonical, digest, is_task
 from cairn.identity.usercode import is_user_module, is_user_path
 
 __all__ = ["FingerprintWarning", "Info", "Node", "class_node", "info", "reset", "roots_of"]
@@ -101,10 +101,6 @@ def _is_task_class(value: Any) -> bool:
     return isinstance(value, type) and bool(getattr(value, TASK_MARKER, False))
 
 
-def _is_task(value: Any) -> bool:
-    return bool(getattr(type(value), TASK_MARKER, False))
-
-
 def _is_code_like(value: Any) -> bool:
     """Callables that are code rather than data: builtins and compiled (C, Cython) functions."""
     if isinstance(value, types.BuiltinFunctionType | types.MethodDescriptorType):
@@ -162,7 +158,7 @@ class Resolver:
     def _closure_value(self, name: str, value: Any, attrs: frozenset[str]) -> Iterator[Node]:
         refs = list(self.value(value, attrs))
         code = (type, types.ModuleType, types.FunctionType, types.MethodType, functools.partial)
-        if refs or isinstance(value, code) or _is_code_like(value) or _is_task(value):
+        if refs or isinstance(value, code) or _is_code_like(value) or is_task(value):
             yield from refs  # code: the user's counts through its nodes, a library's by version
             return
         key = f"{self.owner}.<closure>.{name}"
@@ -188,7 +184,7 @@ class Resolver:
                         if attr in vars(obj):
                             stack.append((vars(obj)[attr], attr, obj.__name__))
                 continue
-            if _is_task_class(obj) or _is_task(obj):
+            if _is_task_class(obj) or is_task(obj):
                 continue  # upstream tasks count through their ids
             wrapped = getattr(obj, "__wrapped__", None) if callable(obj) else None
             if wrapped is not None and not isinstance(obj, type):

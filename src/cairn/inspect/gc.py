@@ -21,7 +21,7 @@ from typing import Any
 from cairn._render import html_table, human_bytes, to_text
 from cairn.inspect.show import read_json, record_id
 from cairn.inspect.status import walk
-from cairn.model.task import compute_ids
+from cairn.model.ids import compute_ids
 from cairn.planning.plan import as_roots
 from cairn.running.build import ConfigArg, open_workspace
 from cairn.storage.store import LocalStore, Store

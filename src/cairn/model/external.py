@@ -117,3 +117,9 @@ class ExternalFile(Task[Any]):
 
     def run(self) -> Any:
         raise CairnError(f"{self!r} is made outside cairn and never runs")
+
+
+# The family enters the id of every ExternalFile and of every task that reads one: keep the
+# one it was first given (and its folder), whichever module the class lives in.
+ExternalFile.family = "cairn._external.ExternalFile"
+ExternalFile._path_prefix = "cairn/_external"

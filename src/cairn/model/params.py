@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar, overload
 
 from cairn._errors import ParameterError
-from cairn.identity.canonical import TASK_MARKER, canonical
+from cairn.identity.canonical import canonical, is_task
 from cairn.identity.files import content_fingerprint
 
 __all__ = [
@@ -410,10 +410,6 @@ class DictParameter(Parameter[Mapping[str, Any]]):
         return self._convert(json.loads(text))
 
 
-def _is_task(value: Any) -> bool:
-    return bool(getattr(type(value), TASK_MARKER, False))
-
-
 def _task_ref(value: Any) -> dict[str, Any]:
     return {"task": value.family, "task_id": value.task_id}
 
@@ -438,7 +434,7 @@ class TaskParameter(Parameter[T]):
         super().__init__(default, significant=significant, description=description)
 
     def _check(self, value: Any) -> Any:
-        if not _is_task(value):
+        if not is_task(value):
             self._fail(value, "a task instance")
         if self.expected_type is not None and not isinstance(value, self.expected_type):
             self._fail(value, f"an instance of {self.expected_type.__qualname__}")
@@ -466,7 +462,7 @@ class TaskListParameter(Parameter[tuple[T, ...]]):
     def _convert(self, value: Any) -> tuple[T, ...]:
         if isinstance(value, list | tuple):
             for item in value:
-                if not _is_task(item):
+                if not is_task(item):
                     self._fail(item, "a list of task instances")
             return tuple(value)
         self._fail(value, "a list of task instances")
@@ -581,9 +577,9 @@ class FileParameter(Parameter[str]):
 
 def iter_tasks(value: Any) -> Iterable[Any]:
     """Yield the tasks held by a parameter value (a task, or a tuple of them)."""
-    if _is_task(value):
+    if is_task(value):
         yield value
     elif isinstance(value, tuple):
         for item in value:
-            if _is_task(item):
+            if is_task(item):
                 yield item

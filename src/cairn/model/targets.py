@@ -1,17 +1,22 @@
-"""Targets: where one output lives in the store and which format reads and writes it."""
+"""Targets: where one output lives in the store and which format reads and writes it.
+
+Also what a task's ``output()`` may return (:func:`as_outputs`), how ``make_target`` puts
+the task id into a path (:func:`unique_path`), and the format of a model target
+(:func:`model_format`).
+"""
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from cairn import formats
+from cairn._errors import CairnError, TargetError
 from cairn.formats._frames import convert, kind_of_request
+from cairn.storage import layout
 from cairn.storage.store import Store, Written, check_relative
 
-__all__ = ["RunContext", "Target", "current_context", "run_context"]
+__all__ = ["Target", "as_outputs", "model_format", "unique_path"]
 
 
 class Target:
@@ -65,40 +70,58 @@ class Target:
         return store.write(self.path, lambda file: self.format.dump(obj, file), labels=labels)
 
 
-@dataclass
-class RunContext:
-    """What a running task's load() and dump() use: the store, and what was written.
+def _extension(path: str) -> str:
+    """The registered extension of ``path``, else whatever follows its last dot."""
+    try:
+        return formats.extension_of(path)
+    except CairnError:
+        name = path.rsplit("/", 1)[-1]
+        return name[name.rindex(".") :] if "." in name.lstrip(".") else ""
 
-    ``types`` maps each written path to the qualified type name of the object dumped there.
+
+def unique_path(path: str, task_id: str, format: formats.Format | None = None) -> str:
+    """``path`` with ``_{task_id}`` before its extension: ``data/clean_{id}.csv``.
+
+    Raises:
+        FormatError: when no ``format`` is given and no format is registered for the
+            extension.
     """
-
-    store: Store
-    written: dict[str, Written]
-    types: dict[str, str] = field(default_factory=dict)
-    #: tells whether a task is complete in ``store`` (set by whoever runs the task)
-    complete: Callable[[Any], bool] | None = None
-    #: tasks ``run()`` asked for with ``self.require(...)``, in order
-    dynamic: list[Any] = field(default_factory=list)
-    #: the run's seed, and the generators made from it on first use (``self.random``)
-    seed: int = 0
-    generators: dict[str, Any] = field(default_factory=dict)
+    ext = formats.extension_of(path) if format is None else _extension(path)
+    cut = len(path) - len(ext)
+    return layout.tagged(path[:cut], task_id, path[cut:])
 
 
-_current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
-    "cairn_run_context", default=None
-)
+def as_outputs(out: Any, owner: Any) -> dict[str | None, Target]:
+    """What ``owner.output()`` returned, as a dict (key ``None`` for a single target).
+
+    Raises:
+        CairnError: for anything but a target or a non-empty dict of targets.
+    """
+    if isinstance(out, Target):
+        return {None: out}
+    if isinstance(out, Mapping) and out and all(isinstance(t, Target) for t in out.values()):
+        return {str(k): t for k, t in out.items()}
+    raise CairnError(
+        f"{owner!r}.output() returned {out!r}; it must return a target from "
+        "self.make_target(...) or a non-empty dict of them"
+    )
 
 
-def current_context() -> RunContext | None:
-    """The context of the task running in this thread, if any."""
-    return _current.get()
+def model_format(
+    path: str, save_function: Callable[[Any, str], Any], load_function: Callable[[str], Any]
+) -> formats.Format:
+    """The format of a model target at ``path`` (``make_model_target``): a zip of what
+    ``save_function`` writes.
 
+    Raises:
+        TargetError: when ``path`` does not end with ``.zip``.
+    """
+    if not path.lower().endswith(".zip"):
+        raise TargetError(
+            f"a model target is stored as a zip archive, so its path must end with .zip; "
+            f"got {path!r}"
+        )
+    from cairn.formats._model import ModelFormat  # zipfile and tempfile, when first needed
 
-def run_context(ctx: RunContext | None) -> contextvars.Token[RunContext | None]:
-    """Make ``ctx`` current; returns the token to reset it with."""
-    return _current.set(ctx)
-
-
-def reset_context(token: contextvars.Token[RunContext | None]) -> None:
-    """Restore the context from before :func:`run_context`."""
-    _current.reset(token)
+    stem = path.rsplit("/", 1)[-1][: -len(".zip")] or "model"
+    return ModelFormat(save_function, load_function, stem)

@@ -25,8 +25,10 @@ from cairn.formats._frames import frame_kind
 from cairn.identity import fingerprint as _fingerprint
 from cairn.model.params import Parameter, TaskListParameter
 from cairn.model.targets import Target
-from cairn.model.task import Task, load_one
+from cairn.model.task import Task
 from cairn.pipeline._node import Node, encode_config, jsonable
+from cairn.running.context import current_store
+from cairn.running.outputs import load_one
 from cairn.storage.store import Store
 
 __all__ = ["ByTypeTarget", "NodeTask", "extension_for", "is_data_frame"]
@@ -174,7 +176,7 @@ class NodeTask(Task[Any]):
 
     def run(self) -> None:
         node = self.node
-        store = self._store()
+        store = current_store()
         producers = self._requirements()
         runtime: Mapping[str, Any] = self.__dict__.get("_runtime", {})
         values = []

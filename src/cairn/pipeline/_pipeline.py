@@ -20,10 +20,11 @@ import heapq
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cairn._config import default_workspace
 from cairn._errors import BuildError, CairnError, ConfigError, DependencyCycleError, PipelineError
 from cairn.executors import Executor
 from cairn.locks import Lock
-from cairn.model.task import Task, default_workspace
+from cairn.model.task import Task
 from cairn.pipeline._node import (
     CONFIG,
     Node,

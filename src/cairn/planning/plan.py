@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cairn._errors import CairnError, MissingInputError
+from cairn.model.ids import compute_ids
 from cairn.model.params import FileParameter
-from cairn.model.task import Task, compute_ids
+from cairn.model.task import Task
 from cairn.planning.complete import is_complete, read_record
 from cairn.planning.explain import FORCED, NO_OUTPUT, Change, Explainer
 from cairn.storage.store import Store

@@ -14,13 +14,13 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cairn._config import Config, Settings, load_config, resolve_settings
+from cairn._config import Config, Settings, default_workspace, load_config, resolve_settings
 from cairn._errors import BuildError, ConfigError
 from cairn.executors import Executor, get_executor
 from cairn.locks import Lock, get_lock
-from cairn.model.task import default_workspace, load_output
 from cairn.planning.plan import Plan, Rerun, as_roots, make_plan
 from cairn.running.loop import Broadcast, Interrupted, Listener, Outcome, run_plan
+from cairn.running.outputs import load_output
 from cairn.running.recorder import HistoryRecorder
 from cairn.storage.store import Store, open_store
 

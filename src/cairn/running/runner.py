@@ -25,10 +25,11 @@ from typing import Any
 from cairn._errors import CairnError, StoreError
 from cairn.identity.environment import imported_packages, static_environment
 from cairn.model.params import FileParameter
-from cairn.model.targets import RunContext, reset_context, run_context
-from cairn.model.task import RequirementsPending, Task, map_structure
+from cairn.model.structure import map_structure
+from cairn.model.task import Task
 from cairn.planning.complete import is_complete
 from cairn.running.capture import start_capture, stop_capture
+from cairn.running.context import RequirementsPending, RunContext, reset_context, run_context
 from cairn.storage.history import ensure_manifest
 from cairn.storage.records import RECORD_VERSION
 from cairn.storage.store import Store
