@@ -85,7 +85,7 @@ import json, sys, time
 mode, n, workspace = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 t0 = time.perf_counter()
 import cairn
-from cairn.model.ids import compute_ids
+from cairn.model.graph import compute_ids
 from benchpkg.tasks import Leaf, Root
 out = {"import_s": time.perf_counter() - t0}
 if mode == "first":

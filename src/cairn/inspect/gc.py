@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cairn._render import html_table, human_bytes, to_text
-from cairn.inspect.show import read_json, record_id
 from cairn.inspect.status import walk
-from cairn.model.ids import compute_ids
+from cairn.model.graph import compute_ids
 from cairn.planning.plan import as_roots
 from cairn.running.build import ConfigArg, open_workspace
+from cairn.storage.layout import id_in_name, record_id
+from cairn.storage.records import read_json
 from cairn.storage.store import LocalStore, Store
 
 __all__ = ["GcResult", "gc"]
-
-_ID_IN_NAME = re.compile(r"_([0-9a-f]{32})(?:\.|$)")
 
 
 @dataclass(frozen=True)
@@ -123,13 +121,8 @@ def gc(
                 doomed.append(out)
     listed = set(doomed)
     for path in files:
-        match = _ID_IN_NAME.search(path.rpartition("/")[2])
-        if (
-            match
-            and match.group(1) not in keep_ids
-            and path not in protected
-            and path not in listed
-        ):
+        tid = id_in_name(path)
+        if tid is not None and tid not in keep_ids and path not in protected and path not in listed:
             doomed.append(path)
             listed.add(path)
 

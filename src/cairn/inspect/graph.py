@@ -17,9 +17,9 @@ from typing import Any
 
 from cairn._errors import CairnError, MissingExtraError
 from cairn._render import STATE_COLOURS
-from cairn.inspect.show import read_json
 from cairn.inspect.status import status
 from cairn.running.build import ConfigArg, open_workspace
+from cairn.storage.records import read_json
 
 __all__ = ["FORMATS", "Graph", "GraphNode", "graph"]
 

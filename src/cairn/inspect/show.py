@@ -19,6 +19,8 @@ from cairn._render import format_duration, format_time, html_block, html_table, 
 from cairn.model.task import Task
 from cairn.running.build import ConfigArg, open_workspace
 from cairn.storage.history import read_manifest
+from cairn.storage.layout import RECORD_SUFFIX, id_in_name, record_id, records_in
+from cairn.storage.records import read_json
 from cairn.storage.store import LocalStore, Store
 
 __all__ = [
@@ -27,38 +29,8 @@ __all__ = [
     "StoredTask",
     "find_record",
     "ls",
-    "read_json",
-    "record_id",
-    "records_in",
     "show",
 ]
-
-RECORD_SUFFIX = ".run.json"
-_ID = re.compile(r"_([0-9a-f]{32})(?:\.|$)")
-
-
-def record_id(path: str) -> str | None:
-    """The task id in a record path ``.../Name_{id}.run.json``, or None."""
-    if not path.endswith(RECORD_SUFFIX):
-        return None
-    stem = path[: -len(RECORD_SUFFIX)]
-    tid = stem.rpartition("_")[2]
-    return tid if len(tid) == 32 else None
-
-
-def records_in(store: Store) -> list[str]:
-    """Paths of every run record in ``store``."""
-    return sorted(p for p in store.list() if p.endswith(RECORD_SUFFIX))
-
-
-def read_json(store: Store, path: str) -> dict[str, Any] | None:
-    """A record's content, or None when it cannot be read or parsed."""
-    try:
-        with store.open_read(path) as file:
-            data = json.loads(file.read())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 class RunRecord(Mapping[str, Any]):
@@ -195,8 +167,7 @@ def find_record(store: Store, what: Any) -> tuple[str, dict[str, Any]]:
         if text.endswith(RECORD_SUFFIX):
             candidates = [text]
         else:
-            match = _ID.search(text.rpartition("/")[2])
-            prefix = match.group(1) if match else text.lower()
+            prefix = id_in_name(text) or text.lower()
             if not re.fullmatch(r"[0-9a-f]{4,32}", prefix):
                 prefix = ""
             candidates = [p for p in records_in(store) if (record_id(p) or "").startswith(prefix)]

@@ -17,8 +17,7 @@ from cairn._errors import MissingExtraError
 from cairn._render import STATE_COLOURS, STATE_STYLES, to_text
 from cairn.locks import get_lock, lock_key
 from cairn.model.task import Task
-from cairn.planning.complete import is_complete, read_record
-from cairn.planning.plan import as_roots, make_plan
+from cairn.planning.plan import as_roots, is_complete, make_plan, read_record
 from cairn.running.build import ConfigArg, settings_for
 from cairn.storage.store import Store, open_store
 

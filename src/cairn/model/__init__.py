@@ -1,7 +1,9 @@
 """The task model: what a user declares, and the id it gets.
 
-- :mod:`~cairn.model.task`: ``Task``, its parameters, requirements, outputs and id;
-- :mod:`~cairn.model.ids`: computing the ids of a graph of tasks without recursion;
+- :mod:`~cairn.model.task`: ``Task``: its parameters, requirements, outputs and id;
+- :mod:`~cairn.model.meta`: the metaclass (parameters, family, folder) and the parameter
+  values a new task takes;
+- :mod:`~cairn.model.graph`: nestings of tasks, and ids computed children first;
 - :mod:`~cairn.model.params` (and :mod:`~cairn.model.param_specs`, what type checkers see):
   parameter types;
 - :mod:`~cairn.model.groups`: parameter groups (``ParameterGroup``, ``@inherits``);
@@ -10,7 +12,7 @@
 - :mod:`~cairn.model.external`: ``ExternalFile``, an input made outside cairn;
 - :mod:`~cairn.model.restore`: rebuilding a task from its run record (``Task.from_id``);
 - :mod:`~cairn.model.runtime`: the slot where the running layer plugs in the run-time API
-  (``load``, ``dump``, ``require``, ...) that ``Task`` methods delegate to.
+  (``load``, ``dump``, ``require``, ...) that ``Task``'s methods delegate to.
 """
 
 __all__: list[str] = []

@@ -36,7 +36,7 @@ class Restorer:
 
     def _find(self, task_id: str, cls: type[Task[Any]] | None) -> str:
         if cls is not None:
-            path = layout.record_path(f"{cls._path_prefix}/{cls.__name__}", task_id)
+            path = layout.record_path(cls._path_prefix, cls.__name__, task_id)
             if self.store.exists(path):
                 return path
         if self._index is None:

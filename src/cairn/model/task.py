@@ -3,7 +3,7 @@
 A task is an immutable value: its class and parameter values. Its id is a digest of its
 family, its significant parameters (type-tagged canonical encoding), the ids of the tasks its
 ``requires()`` returns, and its code fingerprint. Ids are computed without recursion
-(:mod:`cairn.model.ids`), so a ``requires()`` chain 100,000 deep works, and a cycle is
+(:mod:`cairn.model.graph`), so a ``requires()`` chain 100,000 deep works, and a cycle is
 reported by name.
 
 What a task does while it runs (``load``, ``dump``, ``require``, ``random``, ``logger``...)
@@ -35,11 +35,10 @@ from cairn.identity import fingerprint as _fingerprint
 from cairn.identity.canonical import canonical, digest, is_task
 from cairn.model import runtime as _runtime
 from cairn.model.checks import check_dump
-from cairn.model.ids import compute_ids
+from cairn.model.graph import compute_ids, flatten
 from cairn.model.meta import TaskMeta, parameter_values
 from cairn.model.params import Parameter, iter_tasks
 from cairn.model.restore import Restorer
-from cairn.model.structure import flatten
 from cairn.model.targets import Target, as_outputs, model_format, unique_path
 from cairn.storage import layout
 from cairn.storage.store import open_store
@@ -265,7 +264,7 @@ class Task(Generic[T], metaclass=TaskMeta):
     def output(self) -> Target | Mapping[str, Target]:
         """Where this task's output goes: one target or a dict of them."""
         cls = type(self)
-        return self.make_target(f"{cls._path_prefix}/{cls.__name__}.pkl")
+        return self.make_target(layout.default_output(cls._path_prefix, cls.__name__))
 
     def make_target(
         self, path: str, use_unique_id: bool = True, format: Format | None = None
@@ -307,7 +306,7 @@ class Task(Generic[T], metaclass=TaskMeta):
     def record_path(self) -> str:
         """Workspace-relative path of this task's run record."""
         cls = type(self)
-        return layout.record_path(f"{cls._path_prefix}/{cls.__name__}", self.task_id)
+        return layout.record_path(cls._path_prefix, cls.__name__, self.task_id)
 
     # --- running --------------------------------------------------------------------------
     def run(self) -> Any:

@@ -29,6 +29,7 @@ from cairn.model.task import Task
 from cairn.pipeline._node import Node, encode_config, jsonable
 from cairn.running.context import current_store
 from cairn.running.outputs import load_one
+from cairn.storage import layout
 from cairn.storage.store import Store
 
 __all__ = ["ByTypeTarget", "NodeTask", "extension_for", "is_data_frame"]
@@ -146,23 +147,23 @@ class NodeTask(Task[Any]):
         }
 
     def _base(self) -> str:
-        return self.node.module.replace(".", "/")
+        return layout.task_dir(self.node.module)
 
     def output(self) -> Target | Mapping[str, Target]:
         node = self.node
         base, tid = self._base(), self.task_id
         if not node.outputs:
-            return Target(f"{base}/{node.name}_{tid}.done.json")
+            return Target(layout.tagged(f"{base}/{node.name}", tid, ".done.json"))
         extensions = dict(node.extensions)
         return {
-            out: Target(f"{base}/{out}_{tid}{extensions[out]}")
+            out: Target(layout.tagged(f"{base}/{out}", tid, extensions[out]))
             if out in extensions
-            else ByTypeTarget(f"{base}/{out}_{tid}", self.record_path(), out)
+            else ByTypeTarget(layout.tagged(f"{base}/{out}", tid), self.record_path(), out)
             for out in node.outputs
         }
 
     def record_path(self) -> str:
-        return f"{self._base()}/{self.node.name}_{self.task_id}.run.json"
+        return layout.record_path(self._base(), self.node.name, self.task_id)
 
     def label(self) -> str:
         return self.node.label()

@@ -1,9 +1,10 @@
-"""The graph: which tasks a build needs, which are complete, and why the others will run.
+"""The plan: which tasks a build needs, which are complete, and why the others will run.
 
-Pure apart from reading the store: whether records exist, and, for tasks that will run, the
-family histories that explain why (:mod:`cairn.planning.explain`). Walks iteratively (no
-recursion), descending only below tasks that will run: a complete task's inputs are not
-needed.
+A task is complete when its run record is in the store (:func:`is_complete`): the runner
+writes it last, after every output. :func:`make_plan` is pure apart from reading the store:
+whether records exist, and, for tasks that will run, the family histories that explain why
+(:mod:`cairn.planning.explain`). It walks iteratively (no recursion), descending only below
+tasks that will run: a complete task's inputs are not needed.
 """
 
 from __future__ import annotations
@@ -13,14 +14,25 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cairn._errors import CairnError, MissingInputError
-from cairn.model.ids import compute_ids
+from cairn.model.graph import compute_ids
 from cairn.model.params import FileParameter
 from cairn.model.task import Task
-from cairn.planning.complete import is_complete, read_record
 from cairn.planning.explain import FORCED, NO_OUTPUT, Change, Explainer
+from cairn.storage import records
 from cairn.storage.store import Store
 
-__all__ = ["FORCED", "NO_OUTPUT", "Change", "Plan", "PlanEntry", "Rerun", "as_roots", "make_plan"]
+__all__ = [
+    "FORCED",
+    "NO_OUTPUT",
+    "Change",
+    "Plan",
+    "PlanEntry",
+    "Rerun",
+    "as_roots",
+    "is_complete",
+    "make_plan",
+    "read_record",
+]
 
 Rerun = bool | Literal["all"]
 
@@ -113,6 +125,19 @@ class Plan(Sequence[PlanEntry]):
             colours=[STATE_COLOURS.get(e.state) for e in self.entries],
             footer=f"{running} of {len(self.entries)} task(s) will run",
         )
+
+
+def is_complete(task: Task[Any], store: Store) -> bool:
+    """True when ``task``'s run record is in ``store`` (for a task made outside cairn, such as
+    ``ExternalFile``: when its outputs exist)."""
+    if type(task)._external:
+        return all(target.exists(store) for target in task._outputs().values())
+    return store.exists(task.record_path())
+
+
+def read_record(task: Task[Any], store: Store) -> dict[str, Any]:
+    """Read ``task``'s run record from ``store``."""
+    return records.read_record(store, task.record_path())
 
 
 def as_roots(tasks: Any) -> tuple[list[Task[Any]], bool]:

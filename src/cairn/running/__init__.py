@@ -1,10 +1,10 @@
 """Running: ``build()`` and everything that happens while tasks run.
 
 - :mod:`~cairn.running.build`: the entry points ``build()`` and ``plan()``;
-- :mod:`~cairn.running.loop`: the scheduling loop, shared by every executor;
+- :mod:`~cairn.running.loop`: the scheduling loop, the same for every executor;
 - :mod:`~cairn.running.runner`: running one task: seed, run, write, record;
 - :mod:`~cairn.running.context`: the run context, what ``load``, ``dump`` and ``require``
-  use while a task runs;
+  act on while a task runs;
 - :mod:`~cairn.running.outputs`: reading finished tasks' outputs back;
 - :mod:`~cairn.running.events`: the build events and their fan-out to listeners;
 - :mod:`~cairn.running.recorder`: recording finished tasks in their families' histories.

@@ -23,16 +23,15 @@ from cairn._config import default_workspace
 from cairn._errors import CairnError, KeyNotFoundError, suggest
 from cairn.formats._frames import concat, frame_kind, kind_of_request
 from cairn.model.checks import require_columns, type_name
-from cairn.model.ids import compute_ids
+from cairn.model.graph import compute_ids, flatten, map_structure
 from cairn.model.runtime import set_runtime
-from cairn.model.structure import flatten, map_structure
 from cairn.model.targets import Target
 from cairn.model.task import Task
-from cairn.running.capture import task_logger
 from cairn.running.outputs import load_output
 from cairn.storage.store import LocalStore, Store, Written
 
 __all__ = [
+    "LOGGER_PREFIX",
     "RequirementsPending",
     "RunContext",
     "current_context",
@@ -40,6 +39,11 @@ __all__ = [
     "reset_context",
     "run_context",
 ]
+
+
+#: The loggers whose records go into the running task's record (``self.logger`` is
+#: ``cairn.task.{family}``).
+LOGGER_PREFIX = "cairn.task"
 
 
 @dataclass
@@ -228,7 +232,7 @@ class _Runtime:
         return rng
 
     def logger(self, task: Task[Any]) -> logging.Logger:
-        return task_logger(type(task).family)
+        return logging.getLogger(f"{LOGGER_PREFIX}.{type(task).family}")
 
 
 set_runtime(_Runtime())

@@ -36,8 +36,7 @@ from cairn.executors import Executor
 from cairn.locks import Lease, Lock, lock_key
 from cairn.model.params import Parameter
 from cairn.model.task import Task
-from cairn.planning.complete import is_complete
-from cairn.planning.plan import FORCED, Plan, make_plan
+from cairn.planning.plan import FORCED, Plan, is_complete, make_plan
 from cairn.running.events import Broadcast, Listener
 from cairn.running.runner import Pending, execute
 from cairn.storage.store import Store

@@ -14,27 +14,87 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.util
 import json
+import logging
 import random
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from cairn._errors import CairnError, StoreError
 from cairn.identity.environment import imported_packages, static_environment
+from cairn.model.graph import map_structure
 from cairn.model.params import FileParameter
-from cairn.model.structure import map_structure
 from cairn.model.task import Task
-from cairn.planning.complete import is_complete
-from cairn.running.capture import start_capture, stop_capture
-from cairn.running.context import RequirementsPending, RunContext, reset_context, run_context
+from cairn.planning.plan import is_complete
+from cairn.running.context import (
+    LOGGER_PREFIX,
+    RequirementsPending,
+    RunContext,
+    reset_context,
+    run_context,
+)
 from cairn.storage.history import ensure_manifest
 from cairn.storage.records import RECORD_VERSION
 from cairn.storage.store import Store
 
 __all__ = ["Pending", "execute", "record_for", "seed_for"]
+
+_log_sink: ContextVar[list[str] | None] = ContextVar("cairn_log_sink", default=None)
+_install_lock = threading.Lock()
+_installed = False
+
+
+class _RouteToRecord(logging.Handler):
+    """Sends log records of ``cairn.task.*`` loggers to the running task's record."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = _log_sink.get()
+        if sink is not None:
+            sink.append(self.format(record))
+
+
+def _install_capture() -> None:
+    """Route task loggers and warnings to the running task's record (idempotent)."""
+    global _installed
+    if not _installed:
+        with _install_lock:
+            if not _installed:
+                handler = _RouteToRecord()
+                handler.setFormatter(
+                    logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+                )
+                root = logging.getLogger(LOGGER_PREFIX)
+                root.addHandler(handler)
+                if root.level == logging.NOTSET:
+                    root.setLevel(logging.INFO)
+                _installed = True
+    # Checked on every run: code such as warnings.catch_warnings() may have replaced it.
+    if not getattr(warnings.showwarning, "_cairn_capture", False):
+        warnings.showwarning = _wrap_showwarning(warnings.showwarning)
+
+
+def _wrap_showwarning(original: Any) -> Any:
+    def showwarning(  # noqa: PLR0917 - the signature warnings.showwarning has
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        sink = _log_sink.get()
+        if sink is not None:
+            sink.append(f"WARNING {category.__name__}: {message} ({filename}:{lineno})")
+        original(message, category, filename, lineno, file, line)
+
+    showwarning._cairn_capture = True  # type: ignore[attr-defined]
+    return showwarning
+
 
 _numpy_checked = False
 _numpy_lock = threading.Lock()
@@ -98,10 +158,12 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
 
     Raises whatever ``run()`` raises; then no record is written.
     """
+    _install_capture()
     seed = seed_for(task)
     ctx = RunContext(store=store, written={}, complete=lambda t: is_complete(t, store), seed=seed)
     token = run_context(ctx)
-    log, log_token = start_capture()
+    log: list[str] = []
+    log_token = _log_sink.set(log)
     started = _now()
     t0 = time.perf_counter()
     try:
@@ -121,7 +183,7 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
                 f"{', key' if missing != [None] else ''}) in run(), or return the value"
             )
     finally:
-        stop_capture(log_token)
+        _log_sink.reset(log_token)
         reset_context(token)
     duration = time.perf_counter() - t0
     record = record_for(task, ctx, started=started, duration=duration, seed=seed, log=log)

@@ -23,6 +23,7 @@ from cairn.storage.store import Store
 __all__ = [
     "ID_LENGTH",
     "RECORD_SUFFIX",
+    "default_output",
     "history_path",
     "id_in_name",
     "manifest_path",
@@ -53,10 +54,16 @@ def tagged(stem: str, task_id: str, ext: str = "") -> str:
     return f"{stem}_{task_id}{ext}"
 
 
-def record_path(stem: str, task_id: str) -> str:
-    """The run record of the task ``task_id`` whose files are named ``stem``
-    (``{task_dir}/{Name}``): ``{stem}_{task_id}.run.json``."""
-    return f"{stem}_{task_id}{RECORD_SUFFIX}"
+def record_path(directory: str, name: str, task_id: str) -> str:
+    """The run record of task ``task_id`` named ``name`` (its class, or a pipeline node) in
+    ``directory`` (:func:`task_dir`): ``{directory}/{name}_{task_id}.run.json``."""
+    return f"{directory}/{name}_{task_id}{RECORD_SUFFIX}"
+
+
+def default_output(directory: str, name: str) -> str:
+    """Where a task's output goes when ``output()`` is not overridden, before
+    ``make_target`` adds the id: ``{directory}/{name}.pkl``."""
+    return f"{directory}/{name}.pkl"
 
 
 def record_id(path: str) -> str | None:
