@@ -2,6 +2,7 @@
 
 - :mod:`cairn.cli._main`: the commands (run, plan, status, show, ls, gc, graph), exit codes
   and error output;
+- :mod:`cairn.cli._output`: what ``cairn run`` prints while it builds;
 - :mod:`cairn.cli._tasks`: tasks named on the command line (``module:Task``) and their
   parameters as options.
 """

@@ -34,15 +34,14 @@ from rich.text import Text
 
 from cairn._config import Config, load_config
 from cairn._errors import BuildError, CairnError
-from cairn._render import format_duration
 from cairn._version import __version__
+from cairn.cli._output import BuildOutput
 from cairn.cli._tasks import TaskGroup, TaskSpec, construct_roots, merge_options, resolve_task
 from cairn.hooks import SlackNotifier
 from cairn.inspect import gc as _gc
 from cairn.inspect import show as _inspect
 from cairn.inspect import status as _status
 from cairn.inspect.graph import FORMATS, graph
-from cairn.model.task import Task
 from cairn.running import build as _build
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "cli", "main", "resolve_task"]
@@ -207,7 +206,7 @@ def _run(specs: list[TaskSpec], **group: Any) -> int:
     notifier = SlackNotifier.from_config(config)
     if notifier is not None:
         hooks.append(notifier)
-    progress = _Progress(state.out)
+    progress = BuildOutput(state.out)
     rerun: Any = "all" if opts.get("rerun_all") else bool(opts.get("rerun"))
     with config.active():
         roots = construct_roots(specs, "run")
@@ -370,78 +369,6 @@ def ls_command(workspace: str | None, family: str | None, as_json: bool) -> int:
     else:
         state.out.print(listing)
     return EXIT_OK
-
-
-# --- output during a build ----------------------------------------------------------------
-class _Progress:
-    """Prints one line per finished task, and the summary; a spinner on terminals."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.finished: dict[str, Any] = {}
-        self._status: Any = None
-        self._running: list[str] = []
-
-    def spinner(self) -> Any:
-        import contextlib
-
-        if not self.console.is_terminal:
-            return contextlib.nullcontext()
-        self._status = self.console.status("planning ...")
-        return self._status
-
-    def _update(self) -> None:
-        if self._status is not None:
-            shown = ", ".join(self._running[:3]) + (" ..." if len(self._running) > 3 else "")
-            self._status.update(f"running {shown}" if shown else "...")
-
-    def task_started(self, task: Task[Any]) -> None:
-        self._running.append(type(task).__name__)
-        self._update()
-
-    def _done(self, task: Task[Any]) -> None:
-        name = type(task).__name__
-        if name in self._running:
-            self._running.remove(name)
-        self._update()
-
-    def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None:
-        self._done(task)
-        duration = (record or {}).get("duration_s")
-        line = Text.assemble(("✓ ", "green"), task.label(), (f"  #{task.task_id[:8]}", "dim"))
-        if duration is not None:
-            line.append(f"  {format_duration(duration)}", style="dim")
-        self.console.print(line)
-
-    def task_failed(self, task: Task[Any], error: BaseException) -> None:
-        self._done(task)
-        self.console.print(
-            Text.assemble(
-                ("✗ ", "red"),
-                task.label(),
-                (f"  #{task.task_id[:8]}", "dim"),
-                (f"  {type(error).__name__}: {error}", "red"),
-            )
-        )
-
-    def build_finished(self, *, plan: Any, outcome: Any, workspace: str) -> None:
-        self.finished = {"plan": plan, "outcome": outcome, "workspace": workspace}
-
-    def print_summary(self) -> None:
-        if not self.finished:
-            return
-        the_plan, outcome = self.finished["plan"], self.finished["outcome"]
-        reused = len(the_plan) - len(the_plan.to_run) + len(outcome.reused)
-        failed = len(outcome.failed)
-        text = Text.assemble(
-            (f"{len(the_plan)} task(s): ", "bold"),
-            (f"{len(outcome.ran)} ran", "green"),
-            f", {reused} reused, ",
-            (f"{failed} failed", "red" if failed else ""),
-            f", {len(outcome.skipped)} skipped in {outcome.seconds:.2f}s",
-            (f"  (workspace {self.finished['workspace']})", "dim"),
-        )
-        self.console.print(text)
 
 
 def _print_failures(state: _State, exc: BuildError) -> None:

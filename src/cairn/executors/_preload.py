@@ -11,4 +11,6 @@ from __future__ import annotations
 
 from cairn.identity.environment import warm_up
 
+__all__: list[str] = []
+
 warm_up(numpy=False)

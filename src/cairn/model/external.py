@@ -12,8 +12,8 @@ import os
 from collections.abc import Mapping
 from typing import Any, BinaryIO, ClassVar
 
-from cairn import formats
 from cairn._errors import CairnError, FormatError, MissingInputError
+from cairn.formats import get as format_for
 from cairn.identity.files import file_exists, is_url
 from cairn.model.params import FileParameter
 from cairn.model.targets import Target
@@ -49,7 +49,7 @@ class ExternalTarget(Target):
         self.path = os.fspath(path)
         self.storage_options = dict(storage_options or {})
         try:
-            self.format = formats.get(self.path)
+            self.format = format_for(self.path)
         except FormatError as exc:
             self.format = _NoFormat(self.path, exc)
 

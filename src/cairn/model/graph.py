@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from cairn._errors import DependencyCycleError, RequirementError
 from cairn.identity.canonical import is_task
+from cairn.model.params import iter_tasks
 
 if TYPE_CHECKING:
     from cairn.model.task import Task
@@ -46,7 +47,7 @@ def compute_ids(root: Task[Any]) -> None:
             continue
         on_path[key] = task
         stack.append((task, True))
-        for child in task._children():
+        for child in _children(task):
             if child._id is not None:
                 continue
             ckey = child._vkey
@@ -54,6 +55,14 @@ def compute_ids(root: Task[Any]) -> None:
                 _raise_cycle(task, child, parent)
             parent[ckey] = task
             stack.append((child, False))
+
+
+def _children(task: Task[Any]) -> list[Task[Any]]:
+    """Tasks whose ids ``task``'s id needs: requirements and task-valued parameters."""
+    children = list(task._dependencies())
+    for value in task._values.values():
+        children.extend(iter_tasks(value))
+    return children
 
 
 def _raise_cycle(task: Task[Any], child: Task[Any], parent: dict[str, Task[Any] | None]) -> None:

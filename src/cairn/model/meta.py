@@ -79,15 +79,24 @@ def group_values(cls: type[Task[Any]]) -> dict[str, Any]:
 
 
 def parameter_values(
-    cls: type[Task[Any]], given: dict[str, Any], source: ParameterValues | None
+    cls: type[Task[Any]],
+    args: tuple[Any, ...],
+    given: dict[str, Any],
+    source: ParameterValues | None,
 ) -> dict[str, Any]:
     """The values of a new task of ``cls``, by parameter: given (normalised), else set for
     its family in the configuration ``source``, else from its groups, else the default.
 
     Raises:
-        ParameterError: for an unknown parameter, or a required one without a value.
+        ParameterError: for positional arguments, an unknown parameter, or a required one
+            without a value.
     """
     params = cls._params
+    if args:
+        raise ParameterError(
+            f"{cls.__name__} takes parameters by name only, "
+            f"like {cls.__name__}({', '.join(f'{n}=...' for n in params)})"
+        )
     values: dict[str, Any] = {}
     for name, value in given.items():
         param = params.get(name)

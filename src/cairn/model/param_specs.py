@@ -15,6 +15,22 @@ from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
 from typing import Any, TypeVar
 
+__all__ = [
+    "BoolParameter",
+    "DateParameter",
+    "DateTimeParameter",
+    "DictParameter",
+    "EnumParameter",
+    "FileParameter",
+    "FloatParameter",
+    "IntParameter",
+    "ListParameter",
+    "Parameter",
+    "SerializableParameter",
+    "TaskListParameter",
+    "TaskParameter",
+]
+
 T = TypeVar("T")
 
 _NO: Any = ...

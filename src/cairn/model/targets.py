@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
-from cairn import formats
 from cairn._errors import CairnError, TargetError
+from cairn.formats import Format, extension_of
+from cairn.formats import get as format_for
 from cairn.formats._frames import convert, kind_of_request
 from cairn.storage import layout
 from cairn.storage.store import Store, Written, check_relative
@@ -24,9 +25,9 @@ class Target:
 
     __slots__ = ("format", "path")
 
-    def __init__(self, path: str, format: formats.Format | None = None) -> None:
+    def __init__(self, path: str, format: Format | None = None) -> None:
         self.path = check_relative(path)
-        self.format = format if format is not None else formats.get(self.path)
+        self.format = format if format is not None else format_for(self.path)
 
     def __repr__(self) -> str:
         return f"Target({self.path!r})"
@@ -73,20 +74,20 @@ class Target:
 def _extension(path: str) -> str:
     """The registered extension of ``path``, else whatever follows its last dot."""
     try:
-        return formats.extension_of(path)
+        return extension_of(path)
     except CairnError:
         name = path.rsplit("/", 1)[-1]
         return name[name.rindex(".") :] if "." in name.lstrip(".") else ""
 
 
-def unique_path(path: str, task_id: str, format: formats.Format | None = None) -> str:
+def unique_path(path: str, task_id: str, format: Format | None = None) -> str:
     """``path`` with ``_{task_id}`` before its extension: ``data/clean_{id}.csv``.
 
     Raises:
         FormatError: when no ``format`` is given and no format is registered for the
             extension.
     """
-    ext = formats.extension_of(path) if format is None else _extension(path)
+    ext = extension_of(path) if format is None else _extension(path)
     cut = len(path) - len(ext)
     return layout.tagged(path[:cut], task_id, path[cut:])
 
@@ -109,7 +110,7 @@ def as_outputs(out: Any, owner: Any) -> dict[str | None, Target]:
 
 def model_format(
     path: str, save_function: Callable[[Any, str], Any], load_function: Callable[[str], Any]
-) -> formats.Format:
+) -> Format:
     """The format of a model target at ``path`` (``make_model_target``): a zip of what
     ``save_function`` writes.
 

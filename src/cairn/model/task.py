@@ -1,14 +1,11 @@
 """The task model: ``Task``, its declaration (parameters, requirements, outputs) and its id.
 
-A task is an immutable value: its class and parameter values. Its id is a digest of its
-family, its significant parameters (type-tagged canonical encoding), the ids of the tasks its
-``requires()`` returns, and its code fingerprint. Ids are computed without recursion
-(:mod:`cairn.model.graph`), so a ``requires()`` chain 100,000 deep works, and a cycle is
-reported by name.
-
-What a task does while it runs (``load``, ``dump``, ``require``, ``random``, ``logger``...)
-acts on the run in progress, which the running layer owns: those methods delegate to the
-run-time API installed in :mod:`cairn.model.runtime`.
+A task is an immutable value: its class and parameter values. Its id (``_make_id``) is a
+digest of its family, its significant parameters (type-tagged canonical encoding), the ids
+of the tasks its ``requires()`` returns, and its code fingerprint; :mod:`cairn.model.graph`
+computes the ids of a graph without recursion. What a task does while it runs (``load``,
+``dump``, ``require``, ``random``, ``logger``...) acts on the run in progress, which the
+running layer owns: those methods delegate to :mod:`cairn.model.runtime`.
 """
 
 from __future__ import annotations
@@ -29,7 +26,7 @@ else:  # typing_extensions costs import time; defaults of type variables only ma
 
 
 from cairn._config import active_values, default_workspace, using_values
-from cairn._errors import CairnError, ParameterError
+from cairn._errors import CairnError
 from cairn.formats import Format
 from cairn.identity import fingerprint as _fingerprint
 from cairn.identity.canonical import canonical, digest, is_task
@@ -98,13 +95,8 @@ class Task(Generic[T], metaclass=TaskMeta):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
-        if args:
-            raise ParameterError(
-                f"{cls.__name__} takes parameters by name only, "
-                f"like {cls.__name__}({', '.join(f'{n}=...' for n in cls._params)})"
-            )
         source = active_values()  # the configuration's values, for parameters not given
-        self._values: dict[str, Any] = parameter_values(cls, kwargs, source)
+        self._values: dict[str, Any] = parameter_values(cls, args, kwargs, source)
         self._param_source = source
         self._vkey: str = digest(cls.family, *self._vkey_parts())
         self._id: str | None = None
@@ -158,13 +150,6 @@ class Task(Generic[T], metaclass=TaskMeta):
                 parts.append(f"{name}={param.fingerprint(self._values[name])}")
         parts.append("requires:" + canonical(self._requirements()))
         return digest(*parts)
-
-    def _children(self) -> list[Task[Any]]:
-        """Tasks whose ids this task's id needs: requirements and task-valued parameters."""
-        children = list(self._dependencies())
-        for value in self._values.values():
-            children.extend(iter_tasks(value))
-        return children
 
     def __eq__(self, other: object) -> bool:
         if self is other:

@@ -18,8 +18,8 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from cairn import formats
 from cairn._errors import CairnError, ConfigError, FormatError, PipelineError
+from cairn.formats import extension_of, known_extensions
 from cairn.identity import fingerprint as _fingerprint
 from cairn.identity.canonical import canonical, digest
 
@@ -291,13 +291,12 @@ def _extensions(
         if out not in made:
             raise PipelineError(f"{where}: extension for {out!r}, which is not an output")
         try:
-            known = isinstance(ext, str) and formats.extension_of("x" + ext) == ext.lower()
+            known = isinstance(ext, str) and extension_of("x" + ext) == ext.lower()
         except FormatError:
             known = False
         if not known:
             raise FormatError(
-                f"{where}: no format for extension {ext!r}; known: "
-                f"{', '.join(formats.known_extensions())}"
+                f"{where}: no format for extension {ext!r}; known: {', '.join(known_extensions())}"
             )
     return tuple((out, chosen[out].lower()) for out in made if out in chosen)
 

@@ -19,8 +19,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from cairn import formats
 from cairn._errors import FormatError, ParameterError, PipelineError
+from cairn.formats import extension_of
 from cairn.formats._frames import frame_kind
 from cairn.identity import fingerprint as _fingerprint
 from cairn.model.params import Parameter, TaskListParameter
@@ -84,7 +84,7 @@ def extension_for(value: Any) -> str:
     for a data frame when a parquet format is registered, else ``.pkl``."""
     if is_data_frame(value):
         try:
-            return formats.extension_of("x.parquet")
+            return extension_of("x.parquet")
         except FormatError:
             pass
     return ".pkl"

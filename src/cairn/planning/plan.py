@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cairn._errors import CairnError, MissingInputError
+from cairn._render import STATE_COLOURS, html_table
 from cairn.model.graph import compute_ids
 from cairn.model.params import FileParameter
 from cairn.model.task import Task
@@ -116,8 +117,6 @@ class Plan(Sequence[PlanEntry]):
 
     def _repr_html_(self) -> str:
         """The plan as an HTML table (Jupyter)."""
-        from cairn._render import STATE_COLOURS, html_table
-
         running = sum(1 for e in self.entries if e.will_run)
         return html_table(
             ["state", "task", "reason"],

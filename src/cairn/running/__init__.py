@@ -1,7 +1,8 @@
 """Running: ``build()`` and everything that happens while tasks run.
 
 - :mod:`~cairn.running.build`: the entry points ``build()`` and ``plan()``;
-- :mod:`~cairn.running.loop`: the scheduling loop, the same for every executor;
+- :mod:`~cairn.running.loop`: the scheduling loop, the same for every executor (Ctrl-C in
+  it: :mod:`~cairn.running.sigint`);
 - :mod:`~cairn.running.runner`: running one task: seed, run, write, record;
 - :mod:`~cairn.running.context`: the run context, what ``load``, ``dump`` and ``require``
   act on while a task runs;

@@ -18,17 +18,13 @@ next point where the loop waits, so the outcome always says exactly what finishe
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import logging
-import signal
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from types import FrameType
 from typing import Any
 
 from cairn._errors import CairnError, ConfigError, DependencyCycleError, LockError
@@ -39,6 +35,7 @@ from cairn.model.task import Task
 from cairn.planning.plan import FORCED, Plan, is_complete, make_plan
 from cairn.running.events import Broadcast, Listener
 from cairn.running.runner import Pending, execute
+from cairn.running.sigint import SigintGuard
 from cairn.storage.store import Store
 
 __all__ = [
@@ -113,54 +110,6 @@ def retry_policy(task: Task[Any], retries: int, delay: float) -> tuple[int, floa
     return retries, delay
 
 
-class _SigintGuard:
-    """Holds SIGINT back while the loop updates its books; raises it where the loop waits.
-
-    Installed only in the main thread and only over Python's default handler, so a program
-    that handles or ignores SIGINT itself keeps its own behaviour.
-    """
-
-    def __init__(self) -> None:
-        self.open = False
-        self.pending = False
-        self._previous: Any = None
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.open:
-            self.open = False
-            raise KeyboardInterrupt
-        self.pending = True
-
-    def __enter__(self) -> _SigintGuard:
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-
-    @contextlib.contextmanager
-    def interruptible(self) -> Iterator[None]:
-        """A stretch where Ctrl-C may strike at once (waiting, or an inline task running)."""
-        self.check()
-        self.open = True
-        try:
-            yield
-        finally:
-            self.open = False
-
-    def check(self) -> None:
-        """Raise a Ctrl-C that came while it was held back."""
-        if self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
-
-
 def run_plan(
     plan: Plan,
     store: Store,
@@ -212,7 +161,7 @@ def run_plan(
     skipped: set[str] = set()  # task ids not to run because an upstream task failed
     completed: set[str] = set()  # task ids that succeeded or were found complete
     starting: str | None = None  # the task being submitted (inline: running) right now
-    guard = _SigintGuard()
+    guard = SigintGuard()
 
     def defer(tid: str, wanted: tuple[Task[Any], ...]) -> None:
         """``tid`` asked for tasks while running: plan and schedule them, then run it again."""
