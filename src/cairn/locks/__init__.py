@@ -17,13 +17,11 @@ stops cleanly with that error.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import os
-import tempfile
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from cairn._errors import LockError
+from cairn.locks._file import FileLock
 
 if TYPE_CHECKING:
     from cairn.locks._redis import RedisLock
@@ -84,51 +82,6 @@ class NullLock:
 
     def holder(self, key: str) -> str | None:
         return None
-
-    def close(self) -> None:
-        pass
-
-
-class _FileLease:
-    def __init__(self, lock: Any) -> None:
-        self._lock = lock
-
-    def release(self) -> None:
-        self._lock.release()
-
-
-class FileLock:
-    """Lock files (``filelock``) for several processes on one machine.
-
-    Lock files live in ``directory`` (default: a folder in the system temp directory named
-    after the workspace), one per task; the operating system releases them when a process
-    dies, so a killed runner never leaves a task locked.
-    """
-
-    exclusive = True
-
-    def __init__(self, workspace: str, directory: str | None = None) -> None:
-        if directory is None:
-            tag = hashlib.sha256(workspace.encode()).hexdigest()[:16]
-            directory = os.path.join(tempfile.gettempdir(), f"cairn-locks-{tag}")
-        self.directory = directory
-        os.makedirs(directory, exist_ok=True)
-
-    def _path(self, key: str) -> str:
-        return os.path.join(self.directory, hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock")
-
-    def acquire(self, key: str) -> Lease | None:
-        import filelock
-
-        lock = filelock.FileLock(self._path(key), thread_local=False, is_singleton=False)
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            return None
-        return _FileLease(lock)
-
-    def holder(self, key: str) -> str | None:
-        return f"another process on this machine (lock file {self._path(key)})"
 
     def close(self) -> None:
         pass
