@@ -85,7 +85,7 @@ import json, sys, time
 mode, n, workspace = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 t0 = time.perf_counter()
 import cairn
-from cairn._task import compute_ids
+from cairn.model.graph import compute_ids
 from benchpkg.tasks import Leaf, Root
 out = {"import_s": time.perf_counter() - t0}
 if mode == "first":
@@ -103,7 +103,7 @@ elif mode == "ids":
     compute_ids(root)
     out["ids_s"] = time.perf_counter() - t
 else:
-    from cairn import _fingerprint
+    from cairn.identity import fingerprint as _fingerprint
     spent = [0.0]
     real = _fingerprint.class_fingerprint
 

@@ -104,7 +104,7 @@ def bench(
     import pyarrow.parquet as pq
 
     import cairn
-    from cairn._store import open_store
+    from cairn.storage.store import open_store
 
     frame = make_frame(rows)
     size = int(frame.memory_usage(deep=True).sum())
@@ -260,7 +260,7 @@ frame = make_frame({rows})
 size = int(frame.memory_usage(deep=True).sum())
 if {how!r} == "cairn":
     import cairn
-    from cairn._store import open_store
+    from cairn.storage.store import open_store
 
     store = open_store({workspace!r})
     target = cairn.Target("memory.parquet")

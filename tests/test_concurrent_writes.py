@@ -19,7 +19,7 @@ from cairn.executors import get_executor
 
 
 def _write_many(root: str, marker: bytes, rounds: int) -> None:
-    from cairn._store import LocalStore
+    from cairn.storage.store import LocalStore
 
     store = LocalStore(root)
     for _ in range(rounds):
@@ -27,9 +27,9 @@ def _write_many(root: str, marker: bytes, rounds: int) -> None:
 
 
 def test_forked_writers_of_one_file_never_collide(tmp_path: Path) -> None:
-    import cairn._store  # imported before the fork, as in the forkserver
+    import cairn.storage.store  # imported before the fork, as in the forkserver
 
-    assert cairn._store
+    assert cairn.storage.store
     context = multiprocessing.get_context("fork")
     workers = [
         context.Process(target=_write_many, args=(str(tmp_path), bytes([65 + n]), 300))

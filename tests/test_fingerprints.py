@@ -19,8 +19,10 @@ from types import ModuleType
 import pytest
 
 import cairn
-from cairn import _codegraph, _fingerprint, _usercode
-from cairn._fingerprint import function_fingerprint
+from cairn.identity import codegraph as _codegraph
+from cairn.identity import fingerprint as _fingerprint
+from cairn.identity import usercode as _usercode
+from cairn.identity.fingerprint import function_fingerprint
 
 _counter = itertools.count()
 

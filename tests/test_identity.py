@@ -57,7 +57,7 @@ def test_golden_digests_pin_the_id_scheme():
 
 
 def test_golden_canonical_encoding():
-    from cairn._identity import canonical, digest
+    from cairn.identity.canonical import canonical, digest
 
     value = {"b": [1, 1.0, "1", True, None], "a": (b"x",)}
     assert canonical(value) == "D[S1:a=L[Y1:78],S1:b=L[I1,F0x1.0000000000000p+0,S1:1,B1,N]]"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import cairn
-from cairn import _explain
+from cairn.planning import explain as _explain
 
 
 class Load(cairn.Task):

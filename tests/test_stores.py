@@ -258,7 +258,7 @@ def test_outputs_on_s3_carry_family_id_and_parameters_as_metadata(moto_s3: Any) 
 
 
 def test_labels_are_trimmed_to_the_limit_in_order() -> None:
-    from cairn._store import trim_labels
+    from cairn.storage.store import trim_labels
 
     labels = {"a": "1" * 10, "b": "2" * 10, "c": "3"}
     assert trim_labels(labels, 100) == labels

@@ -8,8 +8,7 @@ threads, processes or Dask.
 import importlib
 from typing import TYPE_CHECKING
 
-from cairn import _build, progress
-from cairn._build import build, plan
+from cairn import progress
 from cairn._config import Config, load_config
 from cairn._errors import (
     BuildError,
@@ -32,30 +31,33 @@ from cairn._errors import (
     TargetError,
     WorkerLostError,
 )
-from cairn._external import ExternalFile
-from cairn._fingerprint import FingerprintWarning
-from cairn._graph import Plan, PlanEntry
-from cairn._targets import Target
-from cairn._task import ParameterGroup, Task, inherits
 from cairn._version import __version__
+from cairn.identity.fingerprint import FingerprintWarning
+from cairn.model.external import ExternalFile
+from cairn.model.groups import ParameterGroup, inherits
+from cairn.model.targets import Target
+from cairn.model.task import Task
+from cairn.planning.plan import Plan, PlanEntry
+from cairn.running import build as _build
+from cairn.running.build import build, plan
 
 if TYPE_CHECKING:
-    from cairn._gc import gc
-    from cairn._inspect import ls, show
-    from cairn._status import status
+    from cairn.inspect.gc import gc
+    from cairn.inspect.graph import graph
+    from cairn.inspect.show import ls, show
+    from cairn.inspect.status import status
     from cairn.pipeline import Pipeline, node
-    from cairn.viz import graph
 
 # The function style and the inspection functions are imported on first use, keeping
 # `import cairn` light.
 _LAZY = {
     "Pipeline": "cairn.pipeline",
     "node": "cairn.pipeline",
-    "gc": "cairn._gc",
-    "graph": "cairn.viz",
-    "ls": "cairn._inspect",
-    "show": "cairn._inspect",
-    "status": "cairn._status",
+    "gc": "cairn.inspect.gc",
+    "graph": "cairn.inspect.graph",
+    "ls": "cairn.inspect.show",
+    "show": "cairn.inspect.show",
+    "status": "cairn.inspect.status",
 }
 
 if not TYPE_CHECKING:
@@ -70,7 +72,7 @@ if not TYPE_CHECKING:
 
 
 if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
-    from cairn._param_specs import (
+    from cairn.model.param_specs import (
         BoolParameter,
         DateParameter,
         DateTimeParameter,
@@ -86,7 +88,7 @@ if TYPE_CHECKING:  # typed like dataclass fields; see _param_specs
         TaskParameter,
     )
 else:
-    from cairn._params import (
+    from cairn.model.params import (
         BoolParameter,
         DateParameter,
         DateTimeParameter,
@@ -157,6 +159,6 @@ __all__ = [
     "status",
 ]
 
-# The build layer shows nothing itself: plug in the face that does (see cairn._build).
+# The build layer shows nothing itself: plug in the face that does (see cairn.running.build).
 _build.set_reporter(progress.Reporter)
 del _build

@@ -6,7 +6,7 @@ nothing is registered globally. It holds
 - settings: ``workspace``, ``executor``, ``workers``, ``lock``, ``storage_options``, ``notify``;
 - ``fingerprint`` and ``fingerprint_modules``, which hold for the whole process (code
   fingerprints are computed whenever an id is, not only in a build): read by
-  :mod:`cairn._usercode` from the same file, see ``docs/reuse.md``;
+  :mod:`cairn.identity.usercode` from the same file, see ``docs/reuse.md``;
 - parameter values per task family (``[tasks."mypkg.train.Train"] lr = 0.01``), applied to
   tasks constructed while the configuration is active (``with config.active(): ...``). The
   active values live in a context variable for the duration of the ``with`` block only, and a
@@ -36,6 +36,7 @@ __all__ = [
     "ParameterValues",
     "Settings",
     "active_values",
+    "default_workspace",
     "find_config_table",
     "load_config",
     "resolve_settings",
@@ -55,6 +56,13 @@ DEFAULTS: dict[str, Any] = {
     "workers": None,
     "lock": None,
 }
+
+
+def default_workspace() -> str:
+    """The workspace when none is given: ``$CAIRN_WORKSPACE``, else ``./workspace``."""
+    return os.environ.get(ENV["workspace"]) or DEFAULTS["workspace"]
+
+
 KEYS = (
     "workspace",
     "executor",

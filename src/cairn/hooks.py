@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from cairn._config import Config
 from cairn._errors import ConfigError
-from cairn._task import Task
+from cairn.model.task import Task
 
 __all__ = ["BuildHook", "BuildSummary", "SlackNotifier", "TaskView"]
 

@@ -1,7 +1,7 @@
 """What a build shows a person: a live display on a terminal, and a summary line at the end.
 
 A face (the top layer, the only one that prints). ``cairn/__init__.py`` installs
-:class:`Reporter` as the factory :func:`cairn.build` uses (``cairn._build.set_reporter``), so
+:class:`Reporter` as the factory :func:`cairn.build` uses (``cairn.running.build.set_reporter``), so
 the build layer never imports this module.
 
 The live display (rich) shows tasks done / running / failed of the total, the running tasks'

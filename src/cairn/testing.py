@@ -15,9 +15,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cairn._errors import CairnError
-from cairn._records import execute
-from cairn._store import Store, open_store
-from cairn._task import Task, _is_task, load_output
+from cairn.identity.canonical import is_task
+from cairn.model.task import Task
+from cairn.running.outputs import load_output
+from cairn.running.runner import execute
+from cairn.storage.store import Store, open_store
 
 __all__ = ["assert_frames_equal", "cairn_workspace", "run_task"]
 
@@ -26,7 +28,7 @@ _NOTHING: Any = object()
 
 def _pairs(requirement: Any, given: Any, where: str) -> Iterator[tuple[Task[Any], Any]]:
     """Match the shape of ``requires()`` with the shape of the inputs given for it."""
-    if _is_task(requirement):
+    if is_task(requirement):
         yield requirement, given
     elif isinstance(requirement, Mapping):
         if not isinstance(given, Mapping) or set(given) != set(requirement):
@@ -78,7 +80,7 @@ def run_task(task: Task[Any], inputs: Any = _NOTHING, *, workspace: str | None =
     Raises:
         CairnError: when ``inputs`` does not match the shape of ``requires()``.
     """
-    if not _is_task(task):
+    if not is_task(task):
         raise CairnError(f"run_task() takes a task, not {task!r}")
     if workspace is None:
         with tempfile.TemporaryDirectory(prefix="cairn-test-") as tmp:

@@ -2,7 +2,7 @@
 
 An executor hands out futures (``concurrent.futures.Future`` or anything with ``done()``,
 ``result()`` and ``exception()``) and can wait for the first of several to finish. The
-scheduling loop (:mod:`cairn.executors._loop`) is the same for every executor; it never
+scheduling loop (:mod:`cairn.running.loop`) is the same for every executor; it never
 imports a concrete backend.
 
 Besides the protocol's methods, an executor may have:

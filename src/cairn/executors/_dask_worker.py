@@ -4,8 +4,8 @@ Given to the cluster as a Dask *preload*: each worker process imports it and cal
 :func:`dask_setup` as it starts. Ctrl-C in a terminal reaches every process of the
 foreground job, these workers included; they ignore it, and the build decides what happens
 to their tasks (it cancels them, see :func:`cairn.executors._remote.cancel_running`). Each
-worker also does :func:`cairn._records.warm_up` while the cluster starts, not on its first
-task.
+worker also does :func:`cairn.identity.environment.warm_up` while the cluster starts, not on
+its first task.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import signal
 import threading
 from typing import Any
 
-from cairn._records import warm_up
+from cairn.identity.environment import warm_up
 
 __all__ = ["dask_setup"]
 

@@ -42,8 +42,8 @@ from typing import Any, ClassVar, NoReturn
 import cloudpickle
 
 from cairn._errors import CairnError
-from cairn._fingerprint import remember
-from cairn._task import Task
+from cairn.identity.fingerprint import remember
+from cairn.model.task import Task
 
 __all__ = [
     "Job",

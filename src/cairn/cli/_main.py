@@ -1,0 +1,437 @@
+"""The command line: ``cairn`` (also ``python -m cairn``).
+
+::
+
+    cairn run    module:Task [--param value ...] [options]    build what is not complete
+    cairn plan   module:Task ...                              what would run, and why
+    cairn status module:Task ...                              the tree, each task's state
+    cairn show   TASK_ID | OUTPUT_PATH                        one run record
+    cairn ls                                                  what the workspace holds
+    cairn gc     module:Task ... [--dry-run]                  delete what no root needs
+    cairn graph  module:Task ... -o graph.html                a picture of the graph
+
+Exit codes: 0 success, 1 tasks failed, 2 bad input (unknown module, task or option, a
+parameter that does not parse, bad configuration). Errors are one line; ``--debug`` adds
+the traceback. Each invocation loads the configuration once (``--config``, else
+``$CAIRN_CONFIG``, else ``cairn.toml``, else ``[tool.cairn]`` in ``pyproject.toml``) and passes
+it down: the root tasks are constructed, and built, inside ``config.active()``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from cairn._config import Config, load_config
+from cairn._errors import BuildError, CairnError
+from cairn._version import __version__
+from cairn.cli._output import BuildOutput
+from cairn.cli._tasks import TaskGroup, TaskSpec, construct_roots, merge_options, resolve_task
+from cairn.hooks import SlackNotifier
+from cairn.inspect import gc as _gc
+from cairn.inspect import show as _inspect
+from cairn.inspect import status as _status
+from cairn.inspect.graph import FORMATS, graph
+from cairn.running import build as _build
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "cli", "main", "resolve_task"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class _State:
+    """What one invocation shares between its commands."""
+
+    debug: bool = False
+    config_path: str | None = None
+    out: Console = field(default_factory=lambda: _console(stderr=False))
+    err: Console = field(default_factory=lambda: _console(stderr=True))
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+def _console(*, stderr: bool) -> Console:
+    """A console; writing to a pipe or file, lines are never broken (a path stays whole, for
+    grep and logs) and tables are 200 columns wide unless ``COLUMNS`` says otherwise."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        width = None if "COLUMNS" in os.environ else 200
+        console = Console(stderr=stderr, width=width, soft_wrap=True)
+    return console
+
+
+def _state() -> _State:
+    state: _State = click.get_current_context().find_root().obj
+    return state
+
+
+# --- options ------------------------------------------------------------------------------
+def _workspace() -> click.Option:
+    return click.Option(
+        ["--workspace", "-w"],
+        metavar="DIR|URL",
+        help="Where outputs live. [default: $CAIRN_WORKSPACE, the config's, else ./workspace]",
+    )
+
+
+def _lock() -> click.Option:
+    return click.Option(
+        ["--lock"],
+        metavar="file|URL|none",
+        help="Lock tasks against other runners: 'file' (one machine), redis://host:port/db.",
+    )
+
+
+def _run_options() -> list[click.Option]:
+    return [
+        _workspace(),
+        click.Option(
+            ["--executor", "-e"],
+            metavar="NAME",
+            help="inline (default), threads, processes, dask, or another registered executor.",
+        ),
+        click.Option(["--workers", "-j"], type=click.IntRange(min=1), help="Tasks at once."),
+        _lock(),
+        click.Option(["--rerun"], is_flag=True, default=False, help="Rerun the given tasks."),
+        click.Option(
+            ["--rerun-all"], is_flag=True, default=False, help="Rerun every task reached."
+        ),
+    ]
+
+
+def _plan_options() -> list[click.Option]:
+    return [
+        _workspace(),
+        click.Option(["--rerun"], is_flag=True, default=False, help="Plan with --rerun."),
+        click.Option(["--rerun-all"], is_flag=True, default=False, help="Plan with --rerun-all."),
+    ]
+
+
+def _status_options() -> list[click.Option]:
+    return [_workspace(), _lock()]
+
+
+def _gc_options() -> list[click.Option]:
+    return [
+        _workspace(),
+        click.Option(
+            ["--dry-run", "-n"], is_flag=True, default=False, help="Delete nothing; only list."
+        ),
+    ]
+
+
+def _graph_options() -> list[click.Option]:
+    return [
+        _workspace(),
+        _lock(),
+        click.Option(
+            ["--format", "-f", "fmt"],
+            type=click.Choice(FORMATS),
+            help="Picture format. [default: from the output's suffix, else dot]",
+        ),
+        click.Option(
+            ["--output", "-o"],
+            metavar="FILE",
+            help="Write here (svg, png and html need it); dot and mermaid print otherwise.",
+        ),
+    ]
+
+
+def _lock_value(text: str | None) -> Any:
+    if text is None:
+        return None
+    return False if text.strip().lower() in ("none", "false", "off") else text
+
+
+class _Commands(click.Group):
+    """The top-level group: lists its commands in the order a user needs them."""
+
+    ORDER = ("run", "plan", "status", "show", "ls", "gc", "graph")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        rank = {name: i for i, name in enumerate(self.ORDER)}
+        return sorted(self.commands, key=lambda name: rank.get(name, len(rank)))
+
+
+# --- the commands -------------------------------------------------------------------------
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    help="Configuration file. [default: $CAIRN_CONFIG, ./cairn.toml, else pyproject.toml]",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and log messages.")
+@click.version_option(__version__, prog_name="cairn")
+def cli(config_path: str | None, debug: bool) -> None:
+    """cairn: reproducible pipelines. Build tasks, inspect what a workspace holds.
+
+    Exit codes: 0 success, 1 tasks failed, 2 bad input.
+    """
+    state = _state()
+    state.config_path = config_path
+    state.debug = state.debug or debug
+    if state.debug:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.group(cls=TaskGroup, options=_run_options, short_help="Build tasks: run what is not complete.")
+def run(**_: Any) -> None:
+    """Build tasks: run every task that is not complete, then print a summary.
+
+    Exits 0 when everything succeeded, 1 when tasks failed.
+    """
+
+
+@run.result_callback()
+def _run(specs: list[TaskSpec], **group: Any) -> int:
+    state = _state()
+    opts = merge_options(group, specs)
+    config = state.config
+    hooks: list[Any] = []
+    notifier = SlackNotifier.from_config(config)
+    if notifier is not None:
+        hooks.append(notifier)
+    progress = BuildOutput(state.out)
+    rerun: Any = "all" if opts.get("rerun_all") else bool(opts.get("rerun"))
+    with config.active():
+        roots = construct_roots(specs, "run")
+        try:
+            with progress.spinner():
+                _build.build(
+                    roots,
+                    workspace=opts.get("workspace"),
+                    executor=opts.get("executor"),
+                    workers=opts.get("workers"),
+                    lock=_lock_value(opts.get("lock")),
+                    rerun=rerun,
+                    listener=progress,
+                    hooks=hooks,
+                    config=config,
+                    progress=False,  # this command shows the build itself
+                    summary=False,
+                )
+        except BuildError as exc:
+            progress.print_summary()
+            _print_failures(state, exc)
+            return EXIT_FAILED
+    progress.print_summary()
+    return EXIT_OK
+
+
+@cli.group(cls=TaskGroup, options=_plan_options, short_help="What would run, and why.")
+def plan(**_: Any) -> None:
+    """Show every task, complete or will run, with the reason it will run."""
+
+
+@plan.result_callback()
+def _plan(specs: list[TaskSpec], **group: Any) -> int:
+    state = _state()
+    opts = merge_options(group, specs)
+    rerun: Any = "all" if opts.get("rerun_all") else bool(opts.get("rerun"))
+    with state.config.active():
+        roots = construct_roots(specs, "plan")
+        result = _build.plan(
+            roots, workspace=opts.get("workspace"), rerun=rerun, config=state.config
+        )
+    state.out.print(Text(str(result)))
+    return EXIT_OK
+
+
+@cli.group(
+    cls=TaskGroup, options=_status_options, short_help="The dependency tree, each task's state."
+)
+def status(**_: Any) -> None:
+    """Show the dependency tree with each task's state (shared subtrees once)."""
+
+
+@status.result_callback()
+def _status_command(specs: list[TaskSpec], **group: Any) -> int:
+    state = _state()
+    opts = merge_options(group, specs)
+    with state.config.active():
+        roots = construct_roots(specs, "status")
+        result = _status.status(
+            roots,
+            workspace=opts.get("workspace"),
+            lock=_lock_value(opts.get("lock")),
+            config=state.config,
+        )
+    state.out.print(result)
+    return EXIT_OK
+
+
+@cli.group(cls=TaskGroup, options=_gc_options, short_help="Delete what the tasks do not need.")
+def gc(**_: Any) -> None:
+    """Delete outputs and run records that no given task needs (see --dry-run)."""
+
+
+@gc.result_callback()
+def _gc_command(specs: list[TaskSpec], **group: Any) -> int:
+    state = _state()
+    opts = merge_options(group, specs)
+    with state.config.active():
+        roots = construct_roots(specs, "gc")
+        result = _gc.gc(
+            roots,
+            workspace=opts.get("workspace"),
+            dry_run=bool(opts.get("dry_run")),
+            config=state.config,
+        )
+    state.out.print(result)
+    return EXIT_OK
+
+
+@cli.group(
+    "graph",
+    cls=TaskGroup,
+    options=_graph_options,
+    short_help="Draw the graph (dot, svg, html, ...).",
+)
+def graph_command(**_: Any) -> None:
+    """Draw the graph coloured by state: dot, svg, png (Graphviz), mermaid, or html.
+
+    The html page is one self-contained file: click a task to see its run record.
+    """
+
+
+@graph_command.result_callback()
+def _graph(specs: list[TaskSpec], **group: Any) -> int:
+    state = _state()
+    opts = merge_options(group, specs)
+    output, fmt = opts.get("output"), opts.get("fmt")
+    if fmt is None:
+        suffix = os.path.splitext(output)[1].lower() if output else ""
+        fmt = {".svg": "svg", ".png": "png", ".html": "html", ".htm": "html"}.get(suffix)
+        fmt = fmt or {".mmd": "mermaid", ".mermaid": "mermaid"}.get(suffix, "dot")
+    if output is None and fmt in ("svg", "png", "html"):
+        raise click.UsageError(f"--format {fmt} writes a file: give it with -o FILE")
+    with state.config.active():
+        roots = construct_roots(specs, "graph")
+        picture = graph(
+            roots,
+            workspace=opts.get("workspace"),
+            lock=_lock_value(opts.get("lock")),
+            config=state.config,
+        )
+    data = picture.render(fmt)
+    if output is None:
+        click.echo(data.decode(), nl=False)
+    else:
+        with open(output, "wb") as file:
+            file.write(data)
+        state.err.print(Text(f"wrote {output} ({fmt}): {picture.summary()}"))
+    return EXIT_OK
+
+
+@cli.command(short_help="Show one run record.")
+@click.argument("what")
+@click.option("--workspace", "-w", metavar="DIR|URL", help="Where outputs live.")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+def show(what: str, workspace: str | None, as_json: bool) -> int:
+    """Show a run record: WHAT is a task id (or its first digits) or an output path."""
+    state = _state()
+    if os.path.exists(what):
+        what = os.path.abspath(what)
+    record = _inspect.show(what, workspace=workspace, config=state.config)
+    if as_json:
+        click.echo(json.dumps(dict(record.data), indent=2))
+    else:
+        state.out.print(record)
+    return EXIT_OK
+
+
+@cli.command(name="ls", short_help="List what the workspace holds.")
+@click.option("--workspace", "-w", metavar="DIR|URL", help="Where outputs live.")
+@click.option("--family", metavar="NAME", help="Only tasks of this family (or class name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+def ls_command(workspace: str | None, family: str | None, as_json: bool) -> int:
+    """List what the workspace holds: family, id, size, finished at, duration."""
+    state = _state()
+    listing = _inspect.ls(workspace=workspace, family=family, config=state.config)
+    if as_json:
+        for entry in listing:
+            click.echo(json.dumps(entry.__dict__ | {"outputs": list(entry.outputs)}))
+    else:
+        state.out.print(listing)
+    return EXIT_OK
+
+
+def _print_failures(state: _State, exc: BuildError) -> None:
+    if state.debug:
+        for task, error in exc.failures.items():
+            state.err.print(Text(f"--- traceback of {task.label()} ---", style="red"))
+            state.err.print(Text("".join(traceback.format_exception(error))))
+    hint = "" if state.debug else "; run with --debug for tracebacks"
+    state.err.print(
+        Text(
+            f"error: {len(exc.failures)} task(s) failed, {len(exc.skipped)} not run because "
+            f"of them{hint}. Outputs of tasks that succeeded are kept.",
+            style="red",
+        )
+    )
+
+
+# --- entry point --------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args:  # accepted anywhere, for `cairn run x:Task ... --debug`
+        args = ["--debug", *(a for a in args if a != "--debug")]
+    state = _State(debug="--debug" in args or os.environ.get("CAIRN_DEBUG") == "1")
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:  # tasks are found from the working directory, as with `python -m`
+        sys.path.insert(0, cwd)
+    try:
+        result = cli.main(args, prog_name="cairn", standalone_mode=False, obj=state)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        state.err.print("aborted")
+        return EXIT_FAILED
+    except click.UsageError as exc:
+        _error(state, exc.format_message(), exc, exc.ctx)
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        _error(state, exc.format_message(), exc, None)
+        return exc.exit_code
+    except CairnError as exc:
+        _error(state, str(exc), exc, None)
+        return EXIT_USAGE
+    except Exception as exc:
+        _error(state, f"unexpected {type(exc).__name__}: {exc}", exc, None)
+        return EXIT_FAILED
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _error(state: _State, message: str, exc: BaseException, ctx: click.Context | None) -> None:
+    if state.debug:
+        cause = exc.__cause__ or exc
+        state.err.print(Text("".join(traceback.format_exception(cause)), style="dim"))
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    unexpected = not isinstance(exc, CairnError | click.ClickException)
+    hint = " (run with --debug for the traceback)" if unexpected and not state.debug else ""
+    first, *rest = message.strip().splitlines() or [""]
+    state.err.print(Text(f"error: {first}{where}{hint}", style="red"), soft_wrap=True)
+    for line in rest:
+        state.err.print(Text(line), soft_wrap=True)

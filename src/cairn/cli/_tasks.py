@@ -1,0 +1,304 @@
+"""Tasks as command-line arguments: ``module:Task`` followed by its parameters as options.
+
+:class:`TaskGroup` is a click group in chain mode whose "subcommands" are tasks: each
+``module:Task`` on the line becomes a :class:`TaskCommand` whose options are the task's
+parameters (parsed by each parameter's own ``parse``), followed by the command's options.
+Unknown modules and tasks are usage errors that suggest close names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from cairn._config import Config
+from cairn._errors import CairnError
+from cairn.model.params import (
+    BoolParameter,
+    EnumParameter,
+    Parameter,
+    TaskListParameter,
+    TaskParameter,
+)
+from cairn.model.task import Task
+
+__all__ = [
+    "TaskCommand",
+    "TaskGroup",
+    "TaskSpec",
+    "construct_roots",
+    "merge_options",
+    "resolve_task",
+]
+
+
+# --- finding tasks ------------------------------------------------------------------------
+def resolve_task(spec: str) -> type[Task[Any]]:
+    """The task class named by ``module:Task`` (or ``module.Task``).
+
+    Raises:
+        click.UsageError: for an unknown module or task (suggesting close names), or a
+            module that fails to import.
+    """
+    if ":" in spec:
+        module_name, _, attr = spec.partition(":")
+    elif "." in spec:
+        module_name, _, attr = spec.rpartition(".")
+    else:
+        raise click.UsageError(
+            f"give the task as module:Task (like mypkg.train:Train), not {spec!r}"
+        )
+    if not module_name or not attr:
+        raise click.UsageError(
+            f"give the task as module:Task (like mypkg.train:Train), not {spec!r}"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if module_name == missing or module_name.startswith(missing + "."):
+            raise click.UsageError(
+                f"no module named {missing!r}.{_suggest_module(missing)} Run cairn from the "
+                "directory that holds your code, or install your package"
+            ) from exc
+        raise click.UsageError(
+            f"importing {module_name} failed: {type(exc).__name__}: {exc} "
+            "(run with --debug to see the traceback)"
+        ) from exc
+    except Exception as exc:
+        raise click.UsageError(
+            f"importing {module_name} failed: {type(exc).__name__}: {exc} "
+            "(run with --debug to see the traceback)"
+        ) from exc
+    found = getattr(module, attr, None)
+    tasks = sorted(
+        name
+        for name, value in vars(module).items()
+        if isinstance(value, type) and issubclass(value, Task) and value is not Task
+    )
+    if found is None:
+        close = difflib.get_close_matches(attr, tasks, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        listing = (
+            f" Tasks in {module_name}: {', '.join(tasks)}."
+            if tasks
+            else f" {module_name} defines no cairn tasks; is it the right module?"
+        )
+        raise click.UsageError(f"module {module_name} has no task {attr!r}.{hint}{listing}")
+    if not (isinstance(found, type) and issubclass(found, Task)):
+        raise click.UsageError(
+            f"{module_name}:{attr} is a {type(found).__name__}, not a cairn.Task subclass"
+        )
+    return found
+
+
+def _suggest_module(name: str) -> str:
+    parent, _, last = name.rpartition(".")
+    if parent:
+        try:
+            package = importlib.import_module(parent)
+        except ImportError:
+            return ""
+        names = [m.name for m in pkgutil.iter_modules(getattr(package, "__path__", []))]
+        close = difflib.get_close_matches(last, names, n=1, cutoff=0.6)
+        return f" Did you mean {parent + '.' + close[0]!r}?" if close else ""
+    names = [m.name for m in pkgutil.iter_modules()]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+# --- task parameters as options -----------------------------------------------------------
+class _ParameterType(click.ParamType[Any]):
+    """Parses an option's text with the task parameter's own ``parse``."""
+
+    def __init__(self, param: Parameter[Any]) -> None:
+        self.param = param
+        self.name = param.type_name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.param.parse(value)
+        except CairnError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _metavar(param: Parameter[Any]) -> str:
+    if isinstance(param, EnumParameter):
+        return "[" + "|".join(param.enum.__members__) + "]"
+    if param.type_name in ("list", "dict"):
+        return "JSON"
+    return param.type_name.upper()
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if hasattr(value, "name") and hasattr(value, "value"):  # enum members
+        return str(value.name)
+    return str(value)
+
+
+def _param_help(param: Parameter[Any], configured: dict[str, Any], source: str) -> str:
+    notes = [param.type_name]
+    if param.name in configured:
+        notes.append(f"{source}: {_shown(configured[param.name])}")
+    if param.has_default:
+        notes.append(f"default: {_shown(param.default)}")
+    elif param.name not in configured:
+        notes.append("required")
+    if not param.significant:
+        notes.append("not part of the task id")
+    text = param.description.strip()
+    return f"{text}  [{'; '.join(notes)}]" if text else f"[{'; '.join(notes)}]"
+
+
+class TaskCommand(click.Command):
+    """The options of one task on the command line: its parameters, then the command's."""
+
+    def __init__(
+        self,
+        spec: str,
+        cls: type[Task[Any]],
+        config: Config,
+        options: list[click.Option],
+    ) -> None:
+        self.task_class = cls
+        self.param_dests: dict[str, str] = {}
+        self.fixed: list[tuple[str, str]] = []
+        try:
+            configured = config.parameter_values.for_class(cls)
+        except CairnError:
+            configured = {}  # reported when the task is constructed
+        params: list[click.Parameter] = []
+        taken: set[str] = set()
+        for name, param in cls._params.items():
+            if isinstance(param, TaskParameter | TaskListParameter):
+                self.fixed.append((name, f"{param.type_name}: set in Python code"))
+                continue
+            dest = f"param__{name}"
+            self.param_dests[dest] = name
+            flags = sorted({f"--{name.replace('_', '-')}", f"--{name}"}, key=len)
+            taken.update(flags)
+            help_text = _param_help(param, configured, config.source)
+            if isinstance(param, BoolParameter):
+                negatives = sorted({f"--no-{name.replace('_', '-')}", f"--no-{name}"}, key=len)
+                taken.update(negatives)
+                decl = "/".join([flags[0], negatives[0]])
+                params.append(click.Option([decl, dest], default=None, help=help_text))
+            else:
+                params.append(
+                    click.Option(
+                        [*flags, dest],
+                        type=_ParameterType(param),
+                        default=None,
+                        metavar=_metavar(param),
+                        help=help_text,
+                    )
+                )
+        for option in options:  # the command's options, unless a parameter has the name
+            if not taken.intersection(option.opts + option.secondary_opts):
+                params.append(option)
+        doc = (cls.__doc__ or "").strip().split("\n\n")[0]
+        super().__init__(
+            spec,
+            params=params,
+            callback=self._collect,
+            help=doc or f"The task {cls.family}.",
+            epilog=f"Parameter values: command line > {config.source} > default.",
+        )
+
+    def _collect(self, **values: Any) -> TaskSpec:
+        ctx = click.get_current_context()
+        task_values = {
+            self.param_dests[k]: v
+            for k, v in values.items()
+            if k in self.param_dests and v is not None
+        }
+        options = {
+            k: v
+            for k, v in values.items()
+            if k not in self.param_dests
+            and ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE
+        }
+        return TaskSpec(self.task_class, task_values, options)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        mine: list[tuple[str, str]] = []
+        others: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                (mine if param.name in self.param_dests else others).append(record)
+        mine.extend((name, note) for name, note in self.fixed)
+        with formatter.section(f"Parameters of {self.task_class.family}"):
+            if mine:
+                formatter.write_dl(mine)
+            else:
+                formatter.write_text("(none)")
+        if others:
+            with formatter.section("Options"):
+                formatter.write_dl(others)
+
+
+@dataclass
+class TaskSpec:
+    cls: type[Task[Any]]
+    values: dict[str, Any]
+    options: dict[str, Any]
+
+
+class TaskGroup(click.Group):
+    """A command whose arguments are tasks, each ``module:Task`` followed by its parameters."""
+
+    def __init__(self, name: str, options: Callable[[], list[click.Option]], **attrs: Any) -> None:
+        self._options = options
+        params = [*(attrs.pop("params", None) or []), *options()]
+        super().__init__(name, params=params, chain=True, invoke_without_command=True, **attrs)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return []
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name.startswith("-"):
+            return None
+        cls = resolve_task(cmd_name)
+        return TaskCommand(cmd_name, cls, _config(), self._options())
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return ["[OPTIONS]", "MODULE:TASK [--PARAM VALUE ...] ..."]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Tasks"):
+            formatter.write_text(
+                "Name each task as module:Task (like mypkg.train:Train), followed by its "
+                f"parameters as --name value. 'cairn {self.name} module:Task --help' lists a "
+                "task's parameters with their types, defaults and descriptions. The options "
+                "may also follow a task."
+            )
+
+
+def merge_options(group_options: dict[str, Any], specs: Sequence[TaskSpec]) -> dict[str, Any]:
+    merged = dict(group_options)
+    for spec in specs:
+        merged.update(spec.options)
+    return merged
+
+
+def construct_roots(specs: Sequence[TaskSpec], command: str) -> list[Task[Any]]:
+    if not specs:
+        raise click.UsageError(f"give at least one task to {command}, as module:Task")
+    return [spec.cls(**spec.values) for spec in specs]
+
+
+def _config() -> Config:
+    """The configuration of this invocation (the root context's ``obj.config``)."""
+    config: Config = click.get_current_context().find_root().obj.config
+    return config

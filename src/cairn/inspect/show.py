@@ -1,0 +1,334 @@
+"""Run records (``show``) and what a store holds (``ls``).
+
+Each function returns a value that prints readably in a terminal (``__str__``, and
+``__rich__`` for rich consoles) and renders as HTML in Jupyter (``_repr_html_``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from cairn._errors import CairnError, OutputNotFoundError
+from cairn._render import format_duration, format_time, html_block, html_table, human_bytes, to_text
+from cairn.model.task import Task
+from cairn.running.build import ConfigArg, open_workspace
+from cairn.storage.history import read_manifest
+from cairn.storage.layout import RECORD_SUFFIX, id_in_name, record_id, records_in
+from cairn.storage.records import read_json
+from cairn.storage.store import LocalStore, Store
+
+__all__ = [
+    "Listing",
+    "RunRecord",
+    "StoredTask",
+    "find_record",
+    "ls",
+    "show",
+]
+
+
+class RunRecord(Mapping[str, Any]):
+    """A run record, read-only: ``record["params"]``, ``record.task_id``, ``record.data``."""
+
+    def __init__(self, data: dict[str, Any], path: str, workspace: str) -> None:
+        self._data = data
+        self.path = path
+        self.workspace = workspace
+
+    @property
+    def data(self) -> MappingProxyType[str, Any]:
+        """The whole record (read-only mapping)."""
+        return MappingProxyType(self._data)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def task_id(self) -> str:
+        """The task's id."""
+        return str(self._data.get("task_id", ""))
+
+    @property
+    def family(self) -> str:
+        """The task's family (module and class)."""
+        return str(self._data.get("family", ""))
+
+    def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The record as titled lists of ``(name, value)`` rows."""
+        d = self._data
+        params = [(k, json.dumps(v, default=str)) for k, v in (d.get("params") or {}).items()]
+        code = d.get("code") or {}
+        env = d.get("environment") or {}
+        outputs = [
+            (key or "(output)", f"{o.get('path')}  {human_bytes(int(o.get('size', 0)))}")
+            for key, o in (d.get("outputs") or {}).items()
+        ]
+        timing = [
+            ("started", format_time(d.get("start"))),
+            ("finished", format_time(d.get("end"))),
+            ("duration", format_duration(d.get("duration_s"))),
+            ("seed", str(d.get("seed", ""))),
+            ("attempt", str(d.get("attempt", ""))),
+        ]
+        packages = env.get("packages") or {}
+        environment = [
+            (k, str(env[k])) for k in ("cairn", "python", "platform", "host") if k in env
+        ]
+        if packages:
+            environment.append(("packages", ", ".join(f"{n} {v}" for n, v in packages.items())))
+        return [
+            ("task", [("family", self.family), ("id", self.task_id), ("record", self.path)]),
+            ("parameters", params),
+            ("dependencies", [("", tid) for tid in d.get("dependencies") or []]),
+            (
+                "code",
+                [("fingerprint", str(code.get("fingerprint", "")))]
+                + (
+                    [("code_version", str(code["code_version"]))]
+                    if code.get("code_version")
+                    else []
+                )
+                + [(name, str(v)) for name, v in (code.get("components") or {}).items()],
+            ),
+            ("outputs", outputs),
+            ("timing", timing),
+            ("environment", environment),
+        ]
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        parts: list[Any] = []
+        for title, rows in self.sections():
+            if not rows:
+                continue
+            table = Table(title=title, title_justify="left", show_header=False, box=None)
+            table.add_column(style="bold")
+            table.add_column(overflow="fold")
+            for name, value in rows:
+                table.add_row(name, value)
+            parts.append(table)
+        log = self._data.get("log") or []
+        parts.append(Text("log", style="italic"))
+        parts.append(Text("\n".join(log) if log else "(empty)"))
+        return Group(*parts)
+
+    def __str__(self) -> str:
+        return to_text(self)
+
+    def __repr__(self) -> str:
+        return f"<RunRecord {self.family} {self.task_id}>"
+
+    def _repr_html_(self) -> str:
+        out = []
+        for title, rows in self.sections():
+            if rows:
+                out.append(html_table(["", ""], rows, title=title))
+        out.append("<div><b>log</b></div>")
+        out.append(html_block("\n".join(self._data.get("log") or []) or "(empty)"))
+        return "".join(out)
+
+
+def _relative(store: Store, text: str) -> str:
+    if isinstance(store, LocalStore) and os.path.isabs(text):
+        rel = os.path.relpath(os.path.abspath(text), store.root)
+        if not rel.startswith(".."):
+            return rel.replace(os.sep, "/")
+    if text.startswith(store.url.rstrip("/") + "/"):
+        return text[len(store.url.rstrip("/")) + 1 :]
+    return text.replace(os.sep, "/").removeprefix("./")
+
+
+def find_record(store: Store, what: Any) -> tuple[str, dict[str, Any]]:
+    """Find the run record for a task, a task id (or unique prefix), a record or output path.
+
+    Raises:
+        OutputNotFoundError: when nothing matches.
+        CairnError: when an id prefix matches several records.
+    """
+    if isinstance(what, Task):
+        candidates = [what.record_path()]
+    else:
+        text = _relative(store, os.fspath(what))
+        if text.endswith(RECORD_SUFFIX):
+            candidates = [text]
+        else:
+            prefix = id_in_name(text) or text.lower()
+            if not re.fullmatch(r"[0-9a-f]{4,32}", prefix):
+                prefix = ""
+            candidates = [p for p in records_in(store) if (record_id(p) or "").startswith(prefix)]
+            if not prefix:  # an output path without an id in its name: ask the records
+                candidates = [p for p in candidates if _lists_output(store, p, text)]
+            elif len(candidates) > 1:
+                shown = ", ".join(record_id(p) or p for p in candidates[:5])
+                raise CairnError(
+                    f"{text!r} matches {len(candidates)} run records ({shown}, ...); "
+                    "give more digits of the id"
+                )
+    for path in candidates:
+        data = read_json(store, path)
+        if data is not None:
+            return path, data
+    raise OutputNotFoundError(
+        f"no run record for {what!r} in the workspace {store.url}; give a task id (or its "
+        "first digits), an output path or a record path. 'cairn ls' lists what it holds."
+    )
+
+
+def _lists_output(store: Store, record_path: str, output: str) -> bool:
+    data = read_json(store, record_path) or {}
+    return any(o.get("path") == output for o in (data.get("outputs") or {}).values())
+
+
+def show(
+    what: Any,
+    *,
+    workspace: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    config: ConfigArg = None,
+) -> RunRecord:
+    """The run record of a task: ``what`` is a task, a task id (or its first digits), an
+    output path or a record path (relative to the workspace, or absolute).
+
+    Raises:
+        OutputNotFoundError: when no record matches.
+    """
+    store = open_workspace(workspace, storage_options, config)
+    path, data = find_record(store, what)
+    code = data.get("code")
+    if isinstance(code, dict) and "components" not in code and code.get("manifest"):
+        components = read_manifest(store, str(code.get("fingerprint")))  # kept once per code
+        if components is not None:
+            data = {**data, "code": {**code, "components": components}}
+    return RunRecord(data, path, store.url)
+
+
+# --- ls -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredTask:
+    """One task held by a store, from its run record."""
+
+    family: str
+    task_id: str
+    size: int
+    finished: str
+    duration_s: float | None
+    record_path: str
+    outputs: tuple[str, ...]
+
+
+class Listing(Sequence[StoredTask]):
+    """What a store holds: one entry per run record, oldest first."""
+
+    def __init__(self, entries: list[StoredTask], workspace: str, unreadable: list[str]) -> None:
+        self.entries = entries
+        self.workspace = workspace
+        self.unreadable = unreadable
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[StoredTask]:
+        return iter(self.entries)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.entries[index]
+
+    @property
+    def size(self) -> int:
+        """Total bytes of the outputs listed."""
+        return sum(e.size for e in self.entries)
+
+    def _rows(self) -> list[tuple[str, str, str, str, str]]:
+        return [
+            (
+                e.family,
+                e.task_id,
+                human_bytes(e.size),
+                format_time(e.finished),
+                format_duration(e.duration_s),
+            )
+            for e in self.entries
+        ]
+
+    def summary(self) -> str:
+        """``'12 task(s), 3.4 MiB in /path'``."""
+        text = f"{len(self.entries)} task(s), {human_bytes(self.size)} in {self.workspace}"
+        if self.unreadable:
+            text += f"; {len(self.unreadable)} unreadable record(s)"
+        return text
+
+    _COLUMNS = ("family", "id", "size", "finished at", "duration")
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table()
+        for column in self._COLUMNS:
+            table.add_column(column, justify="right" if column in ("size", "duration") else "left")
+        for row in self._rows():
+            table.add_row(*row)
+        return Group(table, Text(self.summary()))
+
+    def __str__(self) -> str:
+        return to_text(self)
+
+    def __repr__(self) -> str:
+        return f"<Listing: {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        return html_table(self._COLUMNS, self._rows(), footer=self.summary())
+
+
+def ls(
+    *,
+    workspace: str | None = None,
+    family: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    config: ConfigArg = None,
+) -> Listing:
+    """What the workspace holds: family, id, size, finished at and duration of each task.
+
+    ``family`` keeps tasks of one family (``"mypkg.train.Train"`` or just ``"Train"``).
+    """
+    store = open_workspace(workspace, storage_options, config)
+    entries: list[StoredTask] = []
+    unreadable: list[str] = []
+    for path in records_in(store):
+        data = read_json(store, path)
+        if data is None:
+            unreadable.append(path)
+            continue
+        fam = str(data.get("family", ""))
+        if family is not None and fam != family and not fam.endswith(f".{family}"):
+            continue
+        outputs = data.get("outputs") or {}
+        entries.append(
+            StoredTask(
+                family=fam,
+                task_id=str(data.get("task_id", record_id(path) or "")),
+                size=sum(int(o.get("size", 0)) for o in outputs.values()),
+                finished=str(data.get("end", "")),
+                duration_s=data.get("duration_s"),
+                record_path=path,
+                outputs=tuple(str(o.get("path")) for o in outputs.values()),
+            )
+        )
+    entries.sort(key=lambda e: (e.finished, e.family))
+    return Listing(entries, store.url, unreadable)

@@ -1,0 +1,289 @@
+"""The state of every task in a graph: complete, will run, running elsewhere, not needed.
+
+:func:`status` walks the whole graph from some roots (below complete tasks too), iteratively,
+and returns a :class:`Status` that prints as a tree in a terminal (shared subtrees once) and
+renders as HTML in Jupyter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cairn._errors import MissingExtraError
+from cairn._render import STATE_COLOURS, STATE_STYLES, to_text
+from cairn.locks import get_lock, lock_key
+from cairn.model.task import Task
+from cairn.planning.plan import as_roots, is_complete, make_plan, read_record
+from cairn.running.build import ConfigArg, settings_for
+from cairn.storage.store import Store, open_store
+
+__all__ = ["Status", "TaskStatus", "status", "walk"]
+
+NOT_NEEDED = "its output is missing, but every task that needs it is complete"
+
+
+def walk(roots: Sequence[Task[Any]]) -> list[Task[Any]]:
+    """Every task reachable from ``roots`` (below complete tasks too), dependencies first."""
+    order: list[Task[Any]] = []
+    seen: set[str] = set()
+    stack: list[tuple[Task[Any], bool]] = [(root, False) for root in reversed(roots)]
+    while stack:
+        task, expanded = stack.pop()
+        if expanded:
+            order.append(task)
+            continue
+        tid = task.task_id
+        if tid in seen:
+            continue
+        seen.add(tid)
+        stack.append((task, True))
+        stack.extend((dep, False) for dep in reversed(task._dependencies()))
+    return order
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    """One task's state: ``complete``, ``will run``, ``running elsewhere`` or ``not needed``."""
+
+    task: Task[Any]
+    state: str
+    reason: str | None
+    dependencies: tuple[str, ...]
+    holder: str | None = None
+
+    @property
+    def task_id(self) -> str:
+        """The task's id."""
+        return self.task.task_id
+
+
+class Status(Sequence[TaskStatus]):
+    """The state of every task reachable from some roots, dependencies first.
+
+    Index it by position, or by task or task id: ``status[task].state``.
+    """
+
+    def __init__(
+        self,
+        entries: list[TaskStatus],
+        roots: list[Task[Any]],
+        workspace: str,
+        store: Store | None = None,
+    ) -> None:
+        self.entries = entries
+        self.roots = roots
+        self.workspace = workspace
+        self.by_id = {e.task_id: e for e in entries}
+        self._store = store
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame with a row per task (gokart's ``make_task_info_as_table``).
+
+        Columns: ``name`` (family), ``task`` (short label), ``task_id``, ``state``,
+        ``complete``, ``outputs`` (workspace-relative paths), ``parameters``,
+        ``duration_s`` (from the run record; None when not complete), ``requirements``
+        (task ids).
+
+        Raises:
+            MissingExtraError: when pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise MissingExtraError.for_module("pandas", "pandas", "Status.to_frame()") from None
+        rows = []
+        for entry in self.entries:
+            task = entry.task
+            cls = type(task)
+            duration = None
+            if entry.state == "complete" and self._store is not None and not cls._external:
+                with contextlib.suppress(OSError, ValueError):
+                    duration = read_record(task, self._store).get("duration_s")
+            rows.append(
+                {
+                    "name": cls.family,
+                    "task": task.label(),
+                    "task_id": entry.task_id,
+                    "state": entry.state,
+                    "complete": entry.state == "complete",
+                    "outputs": [t.path for t in task._outputs().values()],
+                    "parameters": {n: p.serialize(task._values[n]) for n, p in cls._params.items()},
+                    "duration_s": duration,
+                    "requirements": list(entry.dependencies),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[TaskStatus]:
+        return iter(self.entries)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, Task):
+            key = key.task_id
+        if isinstance(key, str):
+            return self.by_id[key]
+        return self.entries[key]
+
+    def counts(self) -> dict[str, int]:
+        """How many tasks are in each state."""
+        out: dict[str, int] = {}
+        for entry in self.entries:
+            out[entry.state] = out.get(entry.state, 0) + 1
+        return out
+
+    def summary(self) -> str:
+        """``'3 tasks: 2 complete, 1 will run'``."""
+        parts = ", ".join(f"{n} {state}" for state, n in self.counts().items())
+        return f"{len(self.entries)} task(s): {parts}"
+
+    def lines(self) -> Iterator[tuple[int, TaskStatus, bool]]:
+        """The tree, depth first from each root: ``(depth, entry, shown_above)``.
+
+        A task reached a second time is yielded once more with ``shown_above=True`` and
+        its subtree is not repeated.
+        """
+        shown: set[str] = set()
+        stack = [(0, root.task_id) for root in reversed(self.roots)]
+        while stack:
+            depth, tid = stack.pop()
+            entry = self.by_id[tid]
+            if tid in shown:
+                yield depth, entry, True
+                continue
+            shown.add(tid)
+            yield depth, entry, False
+            stack.extend((depth + 1, dep) for dep in reversed(entry.dependencies))
+
+    #: Deeper levels are not drawn (a terminal cannot indent them); a note counts them.
+    MAX_DEPTH = 24
+
+    def _shown_lines(self) -> tuple[list[tuple[int, TaskStatus, bool]], int]:
+        shown, hidden = [], set()
+        for depth, entry, above in self.lines():
+            if depth > self.MAX_DEPTH:
+                hidden.add(entry.task_id)
+            else:
+                shown.append((depth, entry, above))
+        drawn = {entry.task_id for _, entry, _ in shown}
+        return shown, len(hidden - drawn)
+
+    def _hidden_note(self, hidden: int) -> str:
+        return (
+            f"({hidden} task(s) more than {self.MAX_DEPTH} levels deep not drawn; "
+            "the plan lists every task)"
+        )
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.text import Text
+        from rich.tree import Tree
+
+        trees: list[Any] = []
+        parents: list[Any] = []
+        shown, hidden = self._shown_lines()
+        for depth, entry, above in shown:
+            label = _status_label(entry, above)
+            if depth == 0:
+                tree = Tree(label, guide_style="dim")
+                trees.append(tree)
+                parents = [tree]
+            else:
+                del parents[depth:]
+                parents.append(parents[depth - 1].add(label))
+        if hidden:
+            trees.append(Text(self._hidden_note(hidden), style="dim"))
+        return Group(*trees, Text(self.summary(), style="bold"))
+
+    def __str__(self) -> str:
+        return to_text(self)
+
+    def __repr__(self) -> str:
+        return f"<Status: {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        out = ['<div style="font-family:monospace;font-size:13px">']
+        shown, hidden = self._shown_lines()
+        for depth, entry, above in shown:
+            colour = STATE_COLOURS.get(entry.state, "#fff")
+            text = entry.task.label() + (" (shown above)" if above else "")
+            reason = f" - {entry.reason}" if entry.reason and not above else ""
+            out.append(
+                f'<div style="margin-left:{depth * 1.5}em"><span style="background:{colour};'
+                f'padding:0 4px">{html.escape(entry.state)}</span> {html.escape(text)} '
+                f'<span style="color:#888">#{entry.task_id[:8]}{html.escape(reason)}</span></div>'
+            )
+        if hidden:
+            out.append(f"<div>{html.escape(self._hidden_note(hidden))}</div>")
+        out.append(f"<div><b>{html.escape(self.summary())}</b></div></div>")
+        return "".join(out)
+
+
+def _status_label(entry: TaskStatus, above: bool) -> Any:
+    from rich.text import Text
+
+    text = Text()
+    text.append(f"{entry.state:<9}", style=STATE_STYLES.get(entry.state, ""))
+    text.append(" ")
+    text.append(entry.task.label(), style="dim" if above else "bold")
+    text.append(f"  #{entry.task_id[:8]}", style="dim")
+    if above:
+        text.append("  (shown above)", style="dim")
+    elif entry.holder:
+        text.append(f"  held by {entry.holder}", style="dim")
+    elif entry.reason and entry.state == "will run":
+        text.append(f"  {entry.reason}", style="dim")
+    return text
+
+
+def status(
+    tasks: Any,
+    *,
+    workspace: str | None = None,
+    lock: Any = None,
+    storage_options: dict[str, Any] | None = None,
+    config: ConfigArg = None,
+) -> Status:
+    """The dependency tree of ``tasks`` with each task's state.
+
+    States: ``complete``; ``will run`` (with the reason); ``running elsewhere`` when its
+    lock is held by another runner (needs a lock: ``lock="file"`` or a Redis URL, or one
+    from the environment or ``config``); ``not needed`` when its output is missing but
+    everything that needs it is complete. Settings resolve as in :func:`cairn.build`.
+    """
+    roots, _ = as_roots(tasks)
+    settings = settings_for(config, workspace=workspace, lock=lock, storage_options=storage_options)
+    store = open_store(settings.workspace, settings.storage_options)
+    planned = {e.task.task_id: e for e in make_plan(roots, store)}
+    the_lock = get_lock(settings.lock, store.url)
+    check_locks = bool(getattr(the_lock, "exclusive", True))
+    entries: list[TaskStatus] = []
+    try:
+        for task in walk(roots):
+            tid = task.task_id
+            deps = tuple(d.task_id for d in task._dependencies())
+            entry = planned.get(tid)
+            holder = None
+            if entry is None:
+                done = is_complete(task, store)
+                state, reason = ("complete", None) if done else ("not needed", NOT_NEEDED)
+            else:
+                state, reason = entry.state, entry.reason
+            if state == "will run" and check_locks:
+                key = lock_key(store.url, tid)
+                lease = the_lock.acquire(key)
+                if lease is None:
+                    state, holder = "running elsewhere", the_lock.holder(key) or "another runner"
+                else:
+                    lease.release()
+            entries.append(TaskStatus(task, state, reason, deps, holder))
+    finally:
+        if the_lock is not settings.lock:
+            the_lock.close()
+    return Status(entries, roots, store.url, store)

@@ -1,0 +1,133 @@
+"""Locks: keep two runners from computing the same task at once.
+
+A :class:`Lock` hands out a :class:`Lease` for a key (workspace and task id) without blocking,
+or ``None`` while another runner holds it; the scheduling loop then runs other ready tasks
+and comes back. After taking a lease the loop checks completeness again, so a task finished
+elsewhere meanwhile is loaded, not recomputed.
+
+- ``None``: no locking (one runner per workspace);
+- ``"file"``: :class:`FileLock`, for several processes on one machine;
+- ``"redis://[:password@]host:port/db"`` or ``"rediss://..."`` (TLS): :class:`RedisLock`,
+  leases with a time-to-live renewed while the task runs, for many machines (extra
+  ``redis``; imported only when asked for).
+
+A lock implementation raises :class:`~cairn.LockError` when its service fails; the build then
+stops cleanly with that error.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from cairn._errors import LockError
+from cairn.locks._file import FileLock
+
+if TYPE_CHECKING:
+    from cairn.locks._redis import RedisLock
+
+__all__ = [
+    "FileLock",
+    "Lease",
+    "Lock",
+    "NullLock",
+    "RedisLock",
+    "get_lock",
+    "register_lock",
+]
+
+
+@runtime_checkable
+class Lease(Protocol):
+    """A held lock; released exactly once."""
+
+    def release(self) -> None:
+        """Give the lock back."""
+
+
+@runtime_checkable
+class Lock(Protocol):
+    """Hands out leases by key."""
+
+    def acquire(self, key: str) -> Lease | None:
+        """Take the lock for ``key`` if free; ``None`` when another runner holds it."""
+
+    def holder(self, key: str) -> str | None:
+        """Describe who holds ``key`` (for error messages), if known."""
+
+    def close(self) -> None:
+        """Release resources (connections, threads)."""
+
+
+def lock_key(workspace: str, task_id: str) -> str:
+    """The key a task's lock is taken under: its workspace and its id."""
+    return f"{workspace}::{task_id}"
+
+
+class _NullLease:
+    def release(self) -> None:
+        pass
+
+
+_NULL_LEASE = _NullLease()
+
+
+class NullLock:
+    """No locking: every acquire succeeds."""
+
+    exclusive = False
+
+    def acquire(self, key: str) -> Lease | None:
+        return _NULL_LEASE
+
+    def holder(self, key: str) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+_registry: dict[str, str] = {
+    "redis": "cairn.locks._redis:RedisLock",
+    "rediss": "cairn.locks._redis:RedisLock",
+}
+
+
+def register_lock(scheme: str, dotted: str) -> None:
+    """Register a lock class for URLs ``scheme://...``, as ``"module:Class"``."""
+    _registry[scheme] = dotted
+
+
+def get_lock(spec: Any, workspace: str) -> Lock:
+    """Return the lock for ``None``, ``"file"``, a URL, or a :class:`Lock` object.
+
+    Raises:
+        LockError: for a spec that names no known lock.
+    """
+    if spec is None or spec is False:
+        return NullLock()
+    if isinstance(spec, str):
+        if spec == "file":
+            return FileLock(workspace)
+        scheme = spec.partition("://")[0]
+        dotted = _registry.get(scheme) if "://" in spec else None
+        if dotted is None:
+            raise LockError(
+                f"unknown lock {spec!r}: use None, 'file', a redis://host:port/db URL, "
+                "or a Lock object"
+            )
+        module_name, _, attr = dotted.partition(":")
+        lock: Lock = getattr(importlib.import_module(module_name), attr)(spec, workspace=workspace)
+        return lock
+    if isinstance(spec, Lock):
+        return spec
+    raise LockError(f"lock must be None, 'file', a URL or a Lock object, not {spec!r}")
+
+
+def __getattr__(name: str) -> Any:
+    """``RedisLock`` is imported from :mod:`cairn.locks._redis` on first use."""
+    if name == "RedisLock":
+        from cairn.locks._redis import RedisLock
+
+        return RedisLock
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

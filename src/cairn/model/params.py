@@ -1,0 +1,585 @@
+"""Parameter types: declared as task class attributes, validated and converted on construction.
+
+Each parameter type
+
+- ``normalize(value)``: validates and converts a Python value (strings are parsed, so values
+  from the command line, environment and config files work the same way);
+- ``parse(text)``: converts a string;
+- ``serialize(value)``: gives a JSON-compatible form for run records;
+- ``encode(value)``: gives the type-tagged canonical text that enters the task id.
+
+Parameters are descriptors: ``task.lr`` reads the task's value, and assigning raises, since
+tasks are immutable values.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import json
+import operator
+import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar, overload
+
+from cairn._errors import ParameterError
+from cairn.identity.canonical import canonical, is_task
+from cairn.identity.files import content_fingerprint
+
+__all__ = [
+    "MISSING",
+    "SerializableParameter",
+    "BoolParameter",
+    "DateParameter",
+    "DateTimeParameter",
+    "DictParameter",
+    "EnumParameter",
+    "FileParameter",
+    "FloatParameter",
+    "FrozenDict",
+    "IntParameter",
+    "ListParameter",
+    "Parameter",
+    "TaskListParameter",
+    "TaskParameter",
+]
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+#: Sentinel for "no default": the parameter is required.
+MISSING: Any = _Missing()
+
+
+class FrozenDict(dict[str, Any]):
+    """A read-only dict: the value of a :class:`DictParameter`."""
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("task parameters are immutable; build a new task with other values")
+
+    __setitem__ = __delitem__ = _readonly
+    clear = pop = popitem = setdefault = update = _readonly
+    __ior__ = _readonly
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(canonical(dict(self)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+
+def _freeze(value: Any) -> Any:
+    """Deep-convert lists to tuples and dicts to FrozenDicts."""
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return FrozenDict({k: _freeze(v) for k, v in value.items()})
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    """JSON-compatible copy of a frozen value."""
+    if isinstance(value, tuple | list):
+        return [_thaw(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _thaw(v) for k, v in value.items()}
+    return value
+
+
+class Parameter(Generic[T]):
+    """A string parameter, and the base of every parameter type.
+
+    Args:
+        default: value used when the task is built without this parameter; without it the
+            parameter is required. ``default=None`` makes ``None`` an accepted value.
+        significant: ``False`` keeps the parameter out of the task id (it still shows in
+            ``repr`` and the run record).
+        description: shown by ``cairn run Task --help``.
+    """
+
+    #: Name of the type, shown in help and error messages.
+    type_name = "str"
+
+    #: Marks parameter declarations (``PARAMETER_MARKER``) for the code fingerprints.
+    __cairn_parameter__: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        default: Any = MISSING,
+        *,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.significant = significant
+        self.description = description
+        self.name = "?"
+        self.owner_name = "?"
+        self._default = default
+
+    # --- descriptor -----------------------------------------------------------------------
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.owner_name = owner.__name__
+        if self._default is not MISSING and self._default is not None:
+            self._default = self.normalize(self._default)
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> Self | T:
+        if obj is None:
+            return self
+        value: T = obj._values[self.name]  # type: ignore[attr-defined]
+        return value
+
+    def __set__(self, obj: object, value: T) -> NoReturn:
+        raise AttributeError(
+            f"{type(obj).__qualname__}.{self.name} cannot be changed: tasks are immutable. "
+            f"Build a new task instead, e.g. task.clone(**{{'{self.name}': ...}})."
+        )
+
+    # --- values ---------------------------------------------------------------------------
+    @property
+    def has_default(self) -> bool:
+        """True when the parameter may be omitted."""
+        return self._default is not MISSING
+
+    @property
+    def default(self) -> Any:
+        """The default value, or :data:`MISSING`."""
+        return self._default
+
+    def _fail(self, value: Any, expected: str) -> NoReturn:
+        raise ParameterError(
+            f"{self.owner_name}.{self.name} expects {expected}, got {type(value).__qualname__} "
+            f"{value!r}"
+        )
+
+    def normalize(self, value: Any) -> T:
+        """Validate ``value`` and convert it to this parameter's type.
+
+        Raises:
+            ParameterError: when the value has the wrong type or does not parse.
+        """
+        if value is None and self._default is None:
+            none: T = value  # type: ignore[assignment]
+            return none
+        if isinstance(value, str) and not self._accepts_str():
+            return self.parse(value)
+        return self._convert(value)
+
+    def _accepts_str(self) -> bool:
+        return type(self)._convert is Parameter._convert
+
+    def _convert(self, value: Any) -> T:
+        if isinstance(value, str):
+            text: T = value  # type: ignore[assignment]
+            return text
+        if isinstance(value, os.PathLike):
+            path: T = os.fspath(value)
+            return path
+        self._fail(value, "a string (use IntParameter, FloatParameter, ... for other types)")
+
+    def parse(self, text: str) -> T:
+        """Convert the string ``text`` (from a command line or config file)."""
+        try:
+            return self._parse(text)
+        except ParameterError:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(
+                f"{self.owner_name}.{self.name} expects {self.type_name}, "
+                f"and {text!r} does not parse as one: {exc}"
+            ) from None
+
+    def _parse(self, text: str) -> T:
+        return self._convert(text)
+
+    def serialize(self, value: T) -> Any:
+        """Return a JSON-compatible form of ``value`` (for run records)."""
+        return _thaw(value)
+
+    def encode(self, value: T) -> str:
+        """Return the canonical text of ``value`` for the task id."""
+        return canonical(value)
+
+    def fingerprint(self, value: T) -> str:
+        """Return what enters the task id: :meth:`encode`, plus a fingerprint of the data the
+        value points to for parameters that name outside data (``FileParameter``)."""
+        return self.encode(value)
+
+    def __repr__(self) -> str:
+        default = "" if self._default is MISSING else f"default={self._default!r}"
+        return f"{type(self).__name__}({default})"
+
+
+class IntParameter(Parameter[int]):
+    """An integer. Refuses floats (even 2.0) and bools; parses decimal strings."""
+
+    type_name = "int"
+
+    def _convert(self, value: Any) -> int:
+        if isinstance(value, bool | float):
+            self._fail(value, "an integer")
+        try:
+            return operator.index(value)
+        except TypeError:
+            self._fail(value, "an integer")
+
+    def _parse(self, text: str) -> int:
+        return int(text.strip())
+
+
+class FloatParameter(Parameter[float]):
+    """A float; integers are converted. Refuses bools."""
+
+    type_name = "float"
+
+    def _convert(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            if hasattr(value, "__float__") and not isinstance(value, bool | str):
+                return float(value)
+            self._fail(value, "a number")
+        return float(value)
+
+    def _parse(self, text: str) -> float:
+        return float(text.strip())
+
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+class BoolParameter(Parameter[bool]):
+    """A bool; parses true/false, yes/no, 1/0, on/off."""
+
+    type_name = "bool"
+
+    def _convert(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        self._fail(value, "True or False")
+
+    def _parse(self, text: str) -> bool:
+        low = text.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ValueError("use true or false")
+
+
+class DateParameter(Parameter[_dt.date]):
+    """A date: a ``datetime.date`` or an ISO string such as ``"2024-05-01"``."""
+
+    type_name = "date"
+
+    def _convert(self, value: Any) -> _dt.date:
+        if isinstance(value, _dt.datetime):
+            self._fail(value, "a date without a time (use DateTimeParameter for datetimes)")
+        if isinstance(value, _dt.date):
+            return value
+        self._fail(value, "a date or an ISO date string")
+
+    def _parse(self, text: str) -> _dt.date:
+        return _dt.date.fromisoformat(text.strip())
+
+    def serialize(self, value: _dt.date) -> Any:
+        return value.isoformat()
+
+
+class DateTimeParameter(Parameter[_dt.datetime]):
+    """A datetime: a ``datetime.datetime`` or an ISO string.
+
+    With ``timezone=`` (a ``tzinfo``), aware values are converted to that zone and naive
+    values are refused unless ``assume_timezone=True``, which reads them in that zone.
+    """
+
+    type_name = "datetime"
+
+    def __init__(
+        self,
+        default: Any = MISSING,
+        *,
+        timezone: _dt.tzinfo | None = None,
+        assume_timezone: bool = False,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.timezone = timezone
+        self.assume_timezone = assume_timezone
+        super().__init__(default, significant=significant, description=description)
+
+    def _convert(self, value: Any) -> _dt.datetime:
+        if not isinstance(value, _dt.datetime):
+            self._fail(value, "a datetime or an ISO datetime string")
+        if self.timezone is None:
+            return value
+        if value.tzinfo is None:
+            if not self.assume_timezone:
+                self._fail(
+                    value,
+                    f"a time-zone-aware datetime (this parameter is in {self.timezone}; "
+                    "pass assume_timezone=True to read naive values in that zone)",
+                )
+            return value.replace(tzinfo=self.timezone)
+        return value.astimezone(self.timezone)
+
+    def _parse(self, text: str) -> _dt.datetime:
+        return self._convert(_dt.datetime.fromisoformat(text.strip()))
+
+    def serialize(self, value: _dt.datetime) -> Any:
+        return value.isoformat()
+
+
+class EnumParameter(Parameter[E]):
+    """A member of ``enum``; accepts a member, or a member's name or value."""
+
+    def __init__(
+        self,
+        enum: type[E],
+        default: Any = MISSING,
+        *,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.enum = enum
+        self.type_name = f"one of {', '.join(m.name for m in enum)}"
+        super().__init__(default, significant=significant, description=description)
+
+    def _convert(self, value: Any) -> E:
+        if isinstance(value, self.enum):
+            return value
+        if isinstance(value, str) and value in self.enum.__members__:
+            return self.enum[value]
+        try:
+            return self.enum(value)
+        except ValueError:
+            self._fail(value, self.type_name)
+
+    def _parse(self, text: str) -> E:
+        return self._convert(text.strip())
+
+    def serialize(self, value: E) -> Any:
+        return value.name
+
+
+class ListParameter(Parameter[tuple[Any, ...]]):
+    """A list, stored as a tuple (deeply frozen); parses JSON arrays."""
+
+    type_name = "list"
+
+    def _convert(self, value: Any) -> tuple[Any, ...]:
+        if isinstance(value, list | tuple):
+            frozen: tuple[Any, ...] = _freeze(value)
+            canonical(frozen)  # every element must be encodable
+            return frozen
+        self._fail(value, "a list or tuple")
+
+    def _parse(self, text: str) -> tuple[Any, ...]:
+        return self._convert(json.loads(text))
+
+
+class DictParameter(Parameter[Mapping[str, Any]]):
+    """A dict, stored read-only (deeply frozen); key order does not change the id."""
+
+    type_name = "dict"
+
+    def _convert(self, value: Any) -> Mapping[str, Any]:
+        if isinstance(value, Mapping):
+            frozen: FrozenDict = _freeze(dict(value))
+            canonical(frozen)
+            return frozen
+        self._fail(value, "a dict")
+
+    def _parse(self, text: str) -> Mapping[str, Any]:
+        return self._convert(json.loads(text))
+
+
+def _task_ref(value: Any) -> dict[str, Any]:
+    return {"task": value.family, "task_id": value.task_id}
+
+
+class TaskParameter(Parameter[T]):
+    """A task given as a parameter; the task requires it unless ``requires()`` says otherwise.
+
+    ``expected_type`` (a task class) restricts what may be passed.
+    """
+
+    type_name = "task"
+
+    def __init__(
+        self,
+        default: Any = MISSING,
+        *,
+        expected_type: type | None = None,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.expected_type = expected_type
+        super().__init__(default, significant=significant, description=description)
+
+    def _check(self, value: Any) -> Any:
+        if not is_task(value):
+            self._fail(value, "a task instance")
+        if self.expected_type is not None and not isinstance(value, self.expected_type):
+            self._fail(value, f"an instance of {self.expected_type.__qualname__}")
+        return value
+
+    def _convert(self, value: Any) -> T:
+        checked: T = self._check(value)
+        return checked
+
+    def _parse(self, text: str) -> T:
+        raise ParameterError(
+            f"{self.owner_name}.{self.name} takes a task, which cannot be given as text; "
+            "set it in Python code."
+        )
+
+    def serialize(self, value: T) -> Any:
+        return _task_ref(value)
+
+
+class TaskListParameter(Parameter[tuple[T, ...]]):
+    """A list of tasks (stored as a tuple); all are required by default."""
+
+    type_name = "list of tasks"
+
+    def _convert(self, value: Any) -> tuple[T, ...]:
+        if isinstance(value, list | tuple):
+            for item in value:
+                if not is_task(item):
+                    self._fail(item, "a list of task instances")
+            return tuple(value)
+        self._fail(value, "a list of task instances")
+
+    def _parse(self, text: str) -> tuple[T, ...]:
+        raise ParameterError(
+            f"{self.owner_name}.{self.name} takes tasks, which cannot be given as text; "
+            "set it in Python code."
+        )
+
+    def serialize(self, value: tuple[T, ...]) -> Any:
+        return [_task_ref(v) for v in value]
+
+
+class SerializableParameter(Parameter[T]):
+    """A value of your own type that knows how to become a string and back.
+
+    The type defines ``__cairn_serialize__(self) -> str`` and a classmethod
+    ``__cairn_deserialize__(cls, text) -> instance``; or pass ``serialize=`` and
+    ``deserialize=`` functions. The string enters the task id and the run record, and the
+    command line and config files give values as that string.
+    """
+
+    def __init__(
+        self,
+        value_type: type[T],
+        default: Any = MISSING,
+        *,
+        serialize: Callable[[T], str] | None = None,
+        deserialize: Callable[[str], T] | None = None,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.value_type = value_type
+        self.type_name = value_type.__name__
+        to_text = serialize or getattr(value_type, "__cairn_serialize__", None)
+        from_text = deserialize or getattr(value_type, "__cairn_deserialize__", None)
+        if to_text is None or from_text is None:
+            raise ParameterError(
+                f"SerializableParameter({value_type.__name__}) needs a way to write the value "
+                "as a string and read it back: define __cairn_serialize__(self) and a "
+                "classmethod __cairn_deserialize__(cls, text) on the type, or pass "
+                "serialize= and deserialize= functions"
+            )
+        self._to_text: Callable[[T], str] = to_text
+        self._from_text: Callable[[str], T] = from_text
+        super().__init__(default, significant=significant, description=description)
+
+    def _convert(self, value: Any) -> T:
+        if isinstance(value, self.value_type):
+            return value
+        self._fail(value, f"a {self.value_type.__name__} or its string form")
+
+    def _parse(self, text: str) -> T:
+        value = self._from_text(text)
+        return self._convert(value)
+
+    def text(self, value: T) -> str:
+        """The value's string form, checked to be a string."""
+        out = self._to_text(value)
+        if not isinstance(out, str):
+            raise ParameterError(
+                f"{self.owner_name}.{self.name}: serializing {value!r} gave "
+                f"{type(out).__name__}, not a string"
+            )
+        return out
+
+    def serialize(self, value: T) -> Any:
+        return self.text(value)
+
+    def encode(self, value: T) -> str:
+        cls = self.value_type
+        return f"O{cls.__module__}.{cls.__qualname__}:" + canonical(self.text(value))
+
+
+class FileParameter(Parameter[str]):
+    """A path or fsspec URL of an input file outside the store.
+
+    The task id includes a fingerprint of the file's content (see :mod:`cairn.identity.files`), so
+    replacing the file reruns the task and touching it does not. The plan fails, naming the
+    task, when the file does not exist.
+
+    Args:
+        storage_options: passed to fsspec for URLs (credentials, endpoint); not part of the id.
+    """
+
+    type_name = "file path"
+
+    def __init__(
+        self,
+        default: Any = MISSING,
+        *,
+        storage_options: dict[str, Any] | None = None,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.storage_options = dict(storage_options or {})
+        super().__init__(default, significant=significant, description=description)
+
+    def content(self, value: str | None) -> str | None:
+        """The content fingerprint of the file ``value`` names (None when it is missing)."""
+        if value is None:
+            return None
+        return content_fingerprint(value, self.storage_options)
+
+    def fingerprint(self, value: str | None) -> str:
+        """The path and the content fingerprint: what enters the task id."""
+        if value is None:  # no file given (default=None)
+            return canonical(value)
+        return canonical(value) + "#" + (self.content(value) or "missing")
+
+
+def iter_tasks(value: Any) -> Iterable[Any]:
+    """Yield the tasks held by a parameter value (a task, or a tuple of them)."""
+    if is_task(value):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            if is_task(item):
+                yield item

@@ -1,0 +1,86 @@
+"""A task's entry in its family's history: what the next plan compares it with.
+
+An entry (see :mod:`cairn.storage.history` for the files) holds, for the latest run of one
+parameter set: the id, the end time, the parameters (short JSON forms for display, short
+digests for matching, and which were at their default), the code fingerprint and
+``code_version``, the dependency ids and the input files' content fingerprints. The build
+writes one per finished task (:mod:`cairn.running.recorder`); :mod:`cairn.planning.explain`
+reads them back to name what changed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cairn._errors import CairnError
+from cairn.identity.canonical import digest
+from cairn.model.params import FileParameter
+from cairn.model.task import Task
+
+__all__ = ["at_default", "display", "entry_for", "keys_of", "param_key"]
+
+
+def param_key(text: str) -> str:
+    """What a history keeps of a parameter's canonical text, to match runs by parameters."""
+    return text if len(text) <= 24 else digest(text)[:16]
+
+
+def keys_of(task: Task[Any]) -> dict[str, str]:
+    """``task``'s significant parameters as matching keys (tasks by value key, not by id)."""
+    return {n: param_key(t) for n, _, t in (p.partition("=") for p in task._vkey_parts())}
+
+
+def display(param: Any, value: Any) -> Any:
+    """A short JSON-compatible form of a parameter value, for explanations."""
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if getattr(type(value), "__cairn_task__", False):
+        text = repr(value)
+        return {"task": text if len(text) <= 80 else text[:77] + "..."}
+    if isinstance(value, tuple) and value and getattr(type(value[0]), "__cairn_task__", False):
+        return f"[{len(value)} task(s)]"
+    try:
+        shown = param.serialize(value)
+        json.dumps(shown)
+    except (TypeError, ValueError, CairnError):
+        shown = repr(value)
+    return shown
+
+
+def entry_for(task: Task[Any], record: dict[str, Any]) -> dict[str, Any]:
+    """The history entry of ``task``, which has just run and written ``record``."""
+    cls = type(task)
+    keys = keys_of(task)
+    params = {name: display(cls._params[name], task._values[name]) for name in keys}
+    files = {
+        name: param.content(task._values[name])
+        for name, param in cls._params.items()
+        if isinstance(param, FileParameter) and param.significant
+    }
+    code = record.get("code") or {}
+    return {
+        "id": task.task_id,
+        "end": record.get("end") or "",
+        "code": code.get("fingerprint"),
+        "code_version": code.get("code_version"),
+        "deps": list(record.get("dependencies") or []),
+        "params": params,
+        "keys": keys,
+        "defaults": at_default(task),
+        "files": files,
+    }
+
+
+def at_default(task: Task[Any]) -> list[str]:
+    """Names of ``task``'s significant parameters whose value is the parameter's default."""
+    out = []
+    for name, param in type(task)._params.items():
+        if param.significant and param.has_default:
+            try:
+                same = bool(task._values[name] == param.default)
+            except Exception:  # a value whose == does not give a bool
+                same = False
+            if same:
+                out.append(name)
+    return out

@@ -1,0 +1,314 @@
+"""``build()`` and ``plan()``: the public entry points that tie the layers together.
+
+Nothing here prints. What a build shows a person (the live progress display and the
+one-line summary) is a face, a layer above this one: the package's ``__init__``, which
+assembles the public API from every layer, hands this module the face's reporter factory
+with :func:`set_reporter`. This layer only knows the factory's signature and the listener
+protocol it returns, so no import runs back up (import-linter checks the layers).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cairn._config import Config, Settings, default_workspace, load_config, resolve_settings
+from cairn._errors import BuildError, ConfigError
+from cairn.executors import Executor, get_executor
+from cairn.locks import Lock, get_lock
+from cairn.planning.plan import Plan, Rerun, as_roots, make_plan
+from cairn.running.loop import Broadcast, Interrupted, Listener, Outcome, run_plan
+from cairn.running.outputs import load_output
+from cairn.running.recorder import HistoryRecorder
+from cairn.storage.store import Store, open_store
+
+__all__ = ["Reporter", "build", "open_workspace", "plan", "set_reporter", "settings_for"]
+
+log = logging.getLogger("cairn")
+
+#: Makes the listener that shows a build to a person: ``factory(progress=..., summary=...)``,
+#: where ``progress`` is True, False or None (decide from the terminal) and ``summary`` says
+#: whether to print the summary line at the end.
+Reporter = Callable[..., Any]
+_reporter: Reporter | None = None
+
+
+def set_reporter(factory: Reporter | None) -> None:
+    """Install the factory of the build display (the faces layer calls this at import)."""
+    global _reporter
+    _reporter = factory
+
+
+ConfigArg = Config | str | os.PathLike[str] | None
+
+
+def settings_for(config: ConfigArg, **explicit: Any) -> Settings:
+    """Resolve settings: explicit argument > ``CAIRN_*`` environment > ``config`` > default.
+
+    ``config`` is a :class:`Config`, the path of a configuration file, or None (none).
+    """
+    if config is not None and not isinstance(config, Config):
+        config = load_config(config)
+    return resolve_settings(config, **explicit)
+
+
+def open_workspace(
+    workspace: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    config: ConfigArg = None,
+) -> Store:
+    """Open the store of the resolved workspace."""
+    settings = settings_for(config, workspace=workspace, storage_options=storage_options)
+    return _open(settings.workspace, settings.storage_options)
+
+
+def _open(workspace: str | None, storage_options: dict[str, Any] | None) -> Store:
+    return open_store(workspace or default_workspace(), storage_options)
+
+
+def _build_finished(listeners: list[Any], the_plan: Plan, outcome: Outcome, store: Store) -> None:
+    """Tell listeners that have a ``build_finished`` method (build hooks) the outcome."""
+    for listener in listeners:
+        finished = getattr(listener, "build_finished", None)
+        if finished is not None:
+            finished(plan=the_plan, outcome=outcome, workspace=store.url)
+
+
+def plan(
+    tasks: Any,
+    *,
+    workspace: str | None = None,
+    rerun: Rerun = False,
+    storage_options: dict[str, Any] | None = None,
+    config: ConfigArg = None,
+    strict_check: bool = False,
+    modification_time_check: bool = False,
+) -> Plan:
+    """Return what :func:`build` would do for ``tasks``, without running anything.
+
+    The plan lists every task reached, in dependency order, with ``will_run`` and, for each
+    that will run, a ``reason`` found by comparing it with the latest earlier run of its
+    family in the store: no earlier output, a parameter changed (old -> new), code changed
+    (naming the functions, methods or constants), an upstream task will run or changed, an
+    input file changed, or forced by ``rerun``. ``str(plan)`` is a table. ``config`` gives
+    the workspace and storage options when they are not passed (see :func:`build`).
+    ``strict_check`` and ``modification_time_check`` are as for :func:`build`.
+
+    Raises:
+        MissingInputError: when an input file a task needs (``ExternalFile``,
+            ``FileParameter``) does not exist, naming the task.
+    """
+    roots, _ = as_roots(tasks)
+    return make_plan(
+        roots,
+        open_workspace(workspace, storage_options, config),
+        rerun=rerun,
+        strict_check=strict_check,
+        modification_time_check=modification_time_check,
+    )
+
+
+def build(
+    tasks: Any,
+    *,
+    workspace: str | None = None,
+    executor: str | Executor | None = None,
+    workers: int | None = None,
+    lock: str | Lock | bool | None = None,
+    rerun: Rerun = False,
+    storage_options: dict[str, Any] | None = None,
+    lock_wait: float | None = None,
+    listener: Listener | None = None,
+    hooks: Sequence[Listener] = (),
+    config: ConfigArg = None,
+    strict_check: bool = False,
+    modification_time_check: bool = False,
+    progress: bool | None = None,
+    summary: bool = True,
+    retries: int = 0,
+    retry_delay: float = 0.0,
+    dask_address: Any = None,
+) -> Any:
+    """Build ``tasks`` (a task or a list of tasks) and return the roots' loaded outputs.
+
+    Runs every task that is not complete, in dependency order, on ``executor``. Complete
+    tasks are reused. ``rerun=True`` reruns the roots; ``rerun="all"`` every task.
+
+    Each setting left at None (``workspace``, ``executor``, ``workers``, ``lock``,
+    ``storage_options``) comes from the environment (``CAIRN_WORKSPACE``,
+    ``CAIRN_EXECUTOR``, ``CAIRN_WORKERS``, ``CAIRN_LOCK``), else from ``config`` (a
+    :class:`Config` or a file path), else the default (``./workspace``, ``"inline"``, one
+    worker per core, no lock; ``lock=False`` asks for no lock explicitly). ``hooks`` are
+    build hooks (:class:`cairn.hooks.BuildHook`): told when each task starts, succeeds or
+    fails, and when the build ends.
+
+    Checks on reuse (both off by default, as they read the whole graph below the roots):
+    ``strict_check=True`` counts a task complete only when everything it needs is complete
+    too, so a deleted upstream output is rebuilt along with what depends on it;
+    ``modification_time_check=True`` also reruns a task whose inputs finished after it did.
+
+    ``executor`` is ``"inline"``, ``"threads"``, ``"processes"``, ``"dask"``, an
+    ``Executor`` object or a ``distributed.Client``; ``dask_address`` is the scheduler
+    (``"tcp://host:8786"``) or ``distributed.Client`` for ``executor="dask"``. A failed task
+    runs again up to ``retries`` times, ``retry_delay`` seconds apart (a task class's own
+    ``retries`` / ``retry_delay`` attributes win). ``progress`` shows a live display:
+    ``None`` on a terminal outside CI, ``True`` always, ``False`` never; a one-line summary
+    is printed at the end either way, unless ``summary=False`` (for a caller that prints its
+    own, like the command line). ``listener`` receives the scheduling events.
+
+    Returns:
+        The root's output, or a list of outputs for a list of roots.
+
+    Raises:
+        BuildError: when tasks failed, after every task not downstream of a failure ran.
+        KeyboardInterrupt: on Ctrl-C, once running tasks finished or were cancelled and what
+            finished was reported.
+    """
+    roots, single = as_roots(tasks)
+    settings = settings_for(
+        config,
+        workspace=workspace,
+        executor=executor,
+        workers=workers,
+        lock=lock,
+        storage_options=storage_options,
+    )
+    store = _open(settings.workspace, settings.storage_options)
+    the_plan = make_plan(
+        roots,
+        store,
+        rerun=rerun,
+        strict_check=strict_check,
+        modification_time_check=modification_time_check,
+    )
+    listeners = [*([listener] if listener is not None else []), *hooks]
+    outcome = execute_plan(
+        the_plan,
+        store,
+        executor=settings.executor,
+        workers=settings.workers,
+        lock=settings.lock,
+        lock_wait=lock_wait,
+        listener=Broadcast(listeners) if listeners else None,
+        progress=progress,
+        summary=summary,
+        retries=retries,
+        retry_delay=retry_delay,
+        dask_address=dask_address,
+    )
+    _build_finished(listeners, the_plan, outcome, store)
+    if outcome.failed:
+        first = next(iter(outcome.failed.values()))
+        raise BuildError(outcome.failed, outcome.skipped, outcome.ran) from first
+    results = [load_output(root, store) for root in roots]
+    return results[0] if single else results
+
+
+def execute_plan(
+    the_plan: Plan,
+    store: Store,
+    *,
+    executor: str | Executor = "inline",
+    workers: int | None = None,
+    lock: str | Lock | None = None,
+    lock_wait: float | None = None,
+    listener: Listener | None = None,
+    progress: bool | None = None,
+    summary: bool = True,
+    retries: int = 0,
+    retry_delay: float = 0.0,
+    dask_address: Any = None,
+) -> Outcome:
+    """Run what ``the_plan`` says will run; return the outcome (no exception on failure).
+
+    Shows the build (progress display, summary line) through the installed reporter.
+
+    Raises:
+        KeyboardInterrupt: (:class:`~cairn.running.loop.Interrupted`) on Ctrl-C, after
+            reporting what finished.
+    """
+    options: dict[str, Any] = {}
+    if dask_address is not None:
+        if executor != "dask":
+            raise ConfigError(
+                f"dask_address is for executor='dask' (executor is {executor!r}); "
+                "pass executor='dask' too"
+            )
+        options["address"] = dask_address
+    reporter = None
+    if _reporter is not None and (summary or progress):
+        reporter = _reporter(progress=progress, summary=summary)
+    events = Broadcast([x for x in (reporter, listener) if x is not None])
+    exe = get_executor(executor, workers, **options)
+    the_lock = get_lock(lock, store.url)
+    history = HistoryRecorder(store, events)  # what later plans compare against
+    events.build_started(the_plan)
+    try:
+        outcome = run_plan(
+            the_plan,
+            store,
+            exe,
+            the_lock,
+            workspace=store.url,
+            listener=history,
+            lock_wait=lock_wait,
+            retries=retries,
+            retry_delay=retry_delay,
+        )
+    except Interrupted as stop:
+        _close(history, exe, executor, the_lock, lock, cancel=True)
+        _finished(reporter, the_plan, stop.outcome, store)
+        raise
+    except BaseException:
+        _close(history, exe, executor, the_lock, lock, cancel=True)
+        raise
+    _close(history, exe, executor, the_lock, lock, cancel=False)
+    _finished(reporter, the_plan, outcome, store)
+    return outcome
+
+
+def _close(
+    history: HistoryRecorder,
+    exe: Executor,
+    given: Any,
+    the_lock: Lock,
+    given_lock: Any,
+    *,
+    cancel: bool,
+) -> None:
+    """Write the history; release the executor and lock this build made (not the caller's)."""
+    try:
+        history.flush()
+    finally:
+        try:
+            if exe is not given:
+                exe.close(cancel=cancel)
+        finally:
+            if the_lock is not given_lock:
+                the_lock.close()
+
+
+def _finished(reporter: Any, the_plan: Plan, outcome: Outcome, store: Store) -> None:
+    """Log the outcome and let the reporter print its summary."""
+    if outcome.interrupted:
+        log.info(
+            "build interrupted after %.2fs: %d ran, %d cancelled while running, %d not started",
+            outcome.seconds,
+            len(outcome.ran),
+            len(outcome.cancelled),
+            len(outcome.not_started),
+        )
+    else:
+        log.info(
+            "built %d task(s): %d ran, %d reused, %d failed, %d skipped in %.2fs",
+            len(the_plan),
+            len(outcome.ran),
+            len(the_plan) - len(the_plan.to_run) + len(outcome.reused),
+            len(outcome.failed),
+            len(outcome.skipped),
+            outcome.seconds,
+        )
+    if reporter is not None:
+        _build_finished([reporter], the_plan, outcome, store)

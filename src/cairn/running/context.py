@@ -1,0 +1,238 @@
+"""The run context: what a task's ``load``, ``dump``, ``require`` and generators act on.
+
+While the runner runs a task (:func:`cairn.running.runner.execute`) a :class:`RunContext`
+is current in that thread (a context variable, so tasks running at once on threads each see
+their own): the store, what was written, the dynamic requirements asked for, the seed and
+the generators made from it. ``Task``'s run-time methods delegate here, through the
+:class:`~cairn.model.runtime.Runtime` this module installs as it is imported.
+
+Outside a run, ``load()`` and ``load_generator()`` read from the default workspace;
+``dump()``, ``require()``, ``random`` and ``numpy_random`` exist only inside ``run()``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import random as _random
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cairn._config import default_workspace
+from cairn._errors import CairnError, KeyNotFoundError, suggest
+from cairn.formats._frames import concat, frame_kind, kind_of_request
+from cairn.model.checks import require_columns, type_name
+from cairn.model.graph import compute_ids, flatten, map_structure
+from cairn.model.runtime import set_runtime
+from cairn.model.targets import Target
+from cairn.model.task import Task
+from cairn.running.outputs import load_output
+from cairn.storage.store import LocalStore, Store, Written
+
+__all__ = [
+    "LOGGER_PREFIX",
+    "RequirementsPending",
+    "RunContext",
+    "current_context",
+    "current_store",
+    "reset_context",
+    "run_context",
+]
+
+
+#: The loggers whose records go into the running task's record (``self.logger`` is
+#: ``cairn.task.{family}``).
+LOGGER_PREFIX = "cairn.task"
+
+
+@dataclass
+class RunContext:
+    """What a running task's load() and dump() use: the store, and what was written.
+
+    ``types`` maps each written path to the qualified type name of the object dumped there.
+    """
+
+    store: Store
+    written: dict[str, Written]
+    types: dict[str, str] = field(default_factory=dict)
+    #: tells whether a task is complete in ``store`` (set by whoever runs the task)
+    complete: Callable[[Any], bool] | None = None
+    #: tasks ``run()`` asked for with ``self.require(...)``, in order
+    dynamic: list[Any] = field(default_factory=list)
+    #: the run's seed, and the generators made from it on first use (``self.random``)
+    seed: int = 0
+    generators: dict[str, Any] = field(default_factory=dict)
+
+
+_current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
+    "cairn_run_context", default=None
+)
+
+
+def current_context() -> RunContext | None:
+    """The context of the task running in this thread, if any."""
+    return _current.get()
+
+
+def run_context(ctx: RunContext | None) -> contextvars.Token[RunContext | None]:
+    """Make ``ctx`` current; returns the token to reset it with."""
+    return _current.set(ctx)
+
+
+def reset_context(token: contextvars.Token[RunContext | None]) -> None:
+    """Restore the context from before :func:`run_context`."""
+    _current.reset(token)
+
+
+def current_store() -> Store:
+    """The store of the task running in this thread; outside a run, the default workspace."""
+    ctx = _current.get()
+    return ctx.store if ctx is not None else LocalStore(default_workspace())
+
+
+class RequirementsPending(BaseException):
+    """Raised by ``require()`` inside ``run()`` while some dynamic requirements are not built.
+
+    A ``BaseException``, so a user's ``except Exception`` around the call does not swallow it.
+    """
+
+    def __init__(self, tasks: list[Task[Any]]) -> None:
+        super().__init__(f"{len(tasks)} dynamic requirement(s) to build first")
+        self.tasks = tasks
+
+
+def _running(task: Task[Any], what: str) -> RunContext:
+    ctx = _current.get()
+    if ctx is None:
+        raise CairnError(f"{task!r}.{what} exists only while the task runs (inside run())")
+    return ctx
+
+
+def _requirement(task: Task[Any], key: str | None) -> Any:
+    """What ``task.requires()`` returns, or its entry ``key``."""
+    req = task._requirements()
+    if key is None:
+        return req
+    if isinstance(req, Mapping):
+        if key in req:
+            return req[key]
+        keys = [str(k) for k in req]
+        raise KeyNotFoundError(
+            f"{task!r} has no requirement {key!r}.{suggest(key, keys)} requires() has: "
+            f"{', '.join(map(repr, keys)) or 'nothing'}"
+        )
+    raise KeyNotFoundError(
+        f"{task!r}.requires() returns {type(req).__qualname__}, not a dict, so it has no "
+        f"key {key!r}; call load() without a key"
+    )
+
+
+def _output(task: Task[Any], key: str | None) -> Target:
+    """``task``'s output ``key`` (None: its single output)."""
+    outputs = task._outputs()
+    if key in outputs:
+        return outputs[key]
+    keys = [k for k in outputs if k is not None]
+    if key is None:
+        raise KeyNotFoundError(
+            f"{task!r} has several outputs; name one: dump(obj, key) with key one of "
+            f"{', '.join(map(repr, keys))}"
+        )
+    if not keys:
+        raise KeyNotFoundError(
+            f"{task!r} has a single output; call dump(obj) without a key (got {key!r})"
+        )
+    raise KeyNotFoundError(
+        f"{task!r} has no output {key!r}.{suggest(key, keys)} "
+        f"Its outputs are: {', '.join(map(repr, keys))}"
+    )
+
+
+class _Runtime:
+    """The run-time API behind ``Task``'s methods (see :class:`cairn.model.runtime.Runtime`)."""
+
+    def load(self, task: Task[Any], key: str | None, as_type: Any) -> Any:
+        store = current_store()
+        kind = kind_of_request(as_type)
+        return map_structure(_requirement(task, key), lambda t: load_output(t, store, kind))
+
+    def load_generator(self, task: Task[Any], key: str | None) -> Iterator[Any]:
+        store = current_store()
+        for dep in flatten(_requirement(task, key), task):
+            yield load_output(dep, store)
+
+    def load_data_frame(
+        self,
+        task: Task[Any],
+        key: str | None,
+        required_columns: Collection[Any] | None,
+        drop_columns: bool,
+        as_type: Any,
+    ) -> Any:
+        data = task.load(key, as_type=as_type)
+        where = repr(key) if key is not None else "of requires()"
+        if isinstance(data, list | tuple) and data and all(frame_kind(f) for f in data):
+            data = concat(list(data))
+        if frame_kind(data) is None:
+            hint = (
+                f"; name one with load_data_frame(key), key one of {', '.join(map(repr, data))}"
+                if isinstance(data, Mapping)
+                else "; use load() for other objects"
+            )
+            raise CairnError(
+                f"{task!r}.load_data_frame({key!r}) loaded {type(data).__qualname__}, not a "
+                f"data frame{hint}"
+            )
+        return require_columns(task, data, where, required_columns, drop_columns)
+
+    def require(self, task: Task[Any], tasks: Any) -> Any:
+        ctx = _current.get()
+        if ctx is None or ctx.complete is None:
+            raise CairnError(
+                f"{task!r}.require() was called outside run(); it is for requirements found "
+                "while running. Return static ones from requires()."
+            )
+        wanted = flatten(tasks, task)
+        for each in wanted:
+            compute_ids(each)
+        ctx.dynamic.extend(t for t in wanted if t not in ctx.dynamic)
+        missing = [t for t in wanted if not ctx.complete(t)]
+        if missing:
+            raise RequirementsPending(missing)
+        return map_structure(tasks, lambda t: load_output(t, ctx.store))
+
+    def dump(self, task: Task[Any], obj: Any, key: str | None) -> None:
+        ctx = _current.get()
+        if ctx is None:
+            raise CairnError(
+                f"{task!r}.dump() was called outside a build; dump() belongs in run(), "
+                "which cairn.build(...) calls"
+            )
+        target = _output(task, key)
+        task._check_dump(obj, key)
+        labels = task.labels() if getattr(ctx.store, "keeps_labels", False) else None
+        ctx.written[target.path] = target.dump(ctx.store, obj, labels)
+        ctx.types[target.path] = type_name(obj)
+
+    def random(self, task: Task[Any]) -> _random.Random:
+        ctx = _running(task, "random")
+        rng = ctx.generators.get("random")
+        if rng is None:
+            rng = ctx.generators["random"] = _random.Random(ctx.seed)
+        return rng
+
+    def numpy_random(self, task: Task[Any]) -> Any:
+        ctx = _running(task, "numpy_random")
+        rng = ctx.generators.get("numpy")
+        if rng is None:
+            import numpy
+
+            rng = ctx.generators["numpy"] = numpy.random.default_rng(ctx.seed)
+        return rng
+
+    def logger(self, task: Task[Any]) -> logging.Logger:
+        return logging.getLogger(f"{LOGGER_PREFIX}.{type(task).family}")
+
+
+set_runtime(_Runtime())

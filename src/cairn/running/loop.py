@@ -1,0 +1,383 @@
+"""The scheduling loop: hands each task to the executor once all its inputs are complete.
+
+Shared by every executor. A task whose inputs are done is submitted at once (up to the
+executor's capacity), so a wide graph keeps every worker busy. Before submitting, the task's
+lock is taken; with an exclusive lock, completeness is checked again and a task finished by
+another runner meanwhile is taken as done. A task whose lock is held elsewhere waits while
+other ready tasks run. A failed task is tried again after a delay while it has retries left
+(its class's ``retries``, else the build's); then its downstream is skipped; everything else
+still runs.
+
+Ctrl-C (SIGINT) stops the scheduling of new tasks. The executor's ``on_interrupt`` says what
+happens to running ones: ``"finish"`` waits for them (a second Ctrl-C cancels them),
+``"cancel"`` stops them now. Either way nothing partial is written (outputs are atomic and
+the run record comes last), and :class:`Interrupted`, a ``KeyboardInterrupt``, is raised with
+the outcome so far. While the loop updates its books, SIGINT is held back and raised at the
+next point where the loop waits, so the outcome always says exactly what finished.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from cairn._errors import CairnError, ConfigError, DependencyCycleError, LockError
+from cairn.executors import Executor
+from cairn.locks import Lease, Lock, lock_key
+from cairn.model.params import Parameter
+from cairn.model.task import Task
+from cairn.planning.plan import FORCED, Plan, is_complete, make_plan
+from cairn.running.events import Broadcast, Listener
+from cairn.running.runner import Pending, execute
+from cairn.running.sigint import SigintGuard
+from cairn.storage.store import Store
+
+__all__ = [
+    "Broadcast",
+    "Interrupted",
+    "Listener",
+    "Outcome",
+    "retry_policy",
+    "run_plan",
+]
+
+log = logging.getLogger("cairn")
+
+
+@dataclass
+class Outcome:
+    """What a run of the loop did."""
+
+    ran: list[Task[Any]] = field(default_factory=list)
+    reused: list[Task[Any]] = field(default_factory=list)
+    failed: dict[Task[Any], BaseException] = field(default_factory=dict)
+    skipped: list[Task[Any]] = field(default_factory=list)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: float = 0.0
+    #: How many times each task that ran was started (by task id).
+    attempts: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+    #: Tasks running at Ctrl-C that were cancelled instead of waited for (a thread cannot be
+    #: stopped: its task goes on to the end, unreported).
+    cancelled: list[Task[Any]] = field(default_factory=list)
+    #: Tasks that would have run but were not started because of Ctrl-C.
+    not_started: list[Task[Any]] = field(default_factory=list)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a build; ``outcome`` says what finished before it did."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        super().__init__(
+            f"build interrupted: {len(outcome.ran)} task(s) finished, "
+            f"{len(outcome.cancelled)} cancelled while running, "
+            f"{len(outcome.not_started)} not started"
+        )
+
+
+def _valid_retries(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where} must be a whole number >= 0, not {value!r}")
+    return value
+
+
+def _valid_delay(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{where} must be a number of seconds >= 0, not {value!r}")
+    return float(value)
+
+
+def retry_policy(task: Task[Any], retries: int, delay: float) -> tuple[int, float]:
+    """``(retries, delay)`` for ``task``: its class's attributes, else the build's.
+
+    Raises:
+        ConfigError: for a class attribute that is not a whole number / seconds >= 0.
+    """
+    cls = type(task)
+    own = getattr(cls, "retries", None)
+    if own is not None and not isinstance(own, Parameter):
+        retries = _valid_retries(own, f"{cls.__qualname__}.retries")
+    own_delay = getattr(cls, "retry_delay", None)
+    if own_delay is not None and not isinstance(own_delay, Parameter):
+        delay = _valid_delay(own_delay, f"{cls.__qualname__}.retry_delay")
+    return retries, delay
+
+
+def run_plan(
+    plan: Plan,
+    store: Store,
+    executor: Executor,
+    lock: Lock,
+    *,
+    workspace: str,
+    listener: Listener | None = None,
+    lock_wait: float | None = None,
+    poll: float = 0.05,
+    job: Callable[..., Any] = execute,
+    retries: int = 0,
+    retry_delay: float = 0.0,
+) -> Outcome:
+    """Run every task of ``plan`` that will run; return what happened.
+
+    ``job(task, store, attempt=n)`` runs one task (by default :func:`cairn.running.runner.execute`).
+
+    Raises:
+        Interrupted: on Ctrl-C, after running tasks finished or were cancelled.
+        ConfigError: for an invalid ``retries`` or ``retry_delay`` (build-wide or per class).
+    """
+    started = time.perf_counter()
+    retries = _valid_retries(retries, "retries")
+    retry_delay = _valid_delay(retry_delay, "retry_delay")
+    if isinstance(listener, Broadcast):
+        events = listener
+    else:
+        events = Broadcast([listener] if listener is not None else [])
+    outcome = Outcome()
+    entries = {e.task.task_id: e for e in plan.entries if e.will_run}
+    policies = {tid: retry_policy(e.task, retries, retry_delay) for tid, e in entries.items()}
+    pending: dict[str, int] = {}
+    dependents: dict[str, list[str]] = {}
+    ready: deque[str] = deque()
+    for tid, entry in entries.items():
+        upstream = {d for d in entry.dependencies if d in entries}
+        pending[tid] = len(upstream)
+        for dep in upstream:
+            dependents.setdefault(dep, []).append(tid)
+        if not upstream:
+            ready.append(tid)
+    exclusive = bool(getattr(lock, "exclusive", True))
+    running: dict[Any, str] = {}  # future -> task id
+    leases: dict[str, Lease] = {}  # task id -> lease held while it runs
+    waiting: dict[str, float] = {}  # task id -> when it first found its lock held
+    delayed: list[tuple[float, str]] = []  # (when, task id): failed, to be tried again
+    attempts = outcome.attempts
+    skipped: set[str] = set()  # task ids not to run because an upstream task failed
+    completed: set[str] = set()  # task ids that succeeded or were found complete
+    starting: str | None = None  # the task being submitted (inline: running) right now
+    guard = SigintGuard()
+
+    def defer(tid: str, wanted: tuple[Task[Any], ...]) -> None:
+        """``tid`` asked for tasks while running: plan and schedule them, then run it again."""
+        task = entries[tid].task
+        if any(w.task_id == tid for w in wanted):
+            fail(tid, DependencyCycleError(f"{task!r}.require() asked for itself", [task]))
+            return
+        for entry in make_plan(list(wanted), store).entries:
+            new = entry.task.task_id
+            if not entry.will_run or new in entries:
+                continue
+            entries[new] = entry
+            policies[new] = retry_policy(entry.task, retries, retry_delay)
+            upstream = {d for d in entry.dependencies if d in entries and d not in completed}
+            pending[new] = len(upstream)
+            for dep in upstream:
+                dependents.setdefault(dep, []).append(new)
+            if not upstream:
+                ready.append(new)
+        failed_ids = {t.task_id: t for t in outcome.failed}
+        for want in wanted:
+            if want.task_id in failed_ids or want.task_id in skipped:
+                fail(tid, CairnError(f"{task!r} required {want!r}, which failed"))
+                return
+        waits = {w.task_id for w in wanted if w.task_id in entries and w.task_id not in completed}
+        pending[tid] = len(waits)
+        for dep in waits:
+            dependents.setdefault(dep, []).append(tid)
+        if not waits:
+            ready.append(tid)
+
+    def finish(tid: str) -> None:
+        completed.add(tid)
+        for child in dependents.get(tid, ()):
+            pending[child] -= 1
+            if pending[child] == 0:
+                ready.append(child)
+
+    def release(tid: str) -> None:
+        lease = leases.pop(tid, None)
+        if lease is not None:
+            _release_quietly(lease)
+
+    def fail(tid: str, error: BaseException) -> None:
+        task = entries[tid].task
+        if attempts.get(tid, 1) > 1 and isinstance(error, Exception):
+            error.add_note(f"(failed on all {attempts[tid]} attempts)")
+        outcome.failed[task] = error
+        events.task_failed(task, error)
+        stack = list(dependents.get(tid, ()))
+        while stack:
+            child = stack.pop()
+            if child in skipped:
+                continue
+            skipped.add(child)
+            outcome.skipped.append(entries[child].task)
+            stack.extend(dependents.get(child, ()))
+
+    def settle(future: Any, may_retry: bool) -> None:
+        tid = running.pop(future)
+        release(tid)
+        task = entries[tid].task
+        error = future.exception()
+        if error is not None:
+            allowed, delay = policies[tid]
+            if may_retry and attempts[tid] <= allowed:
+                log.info(
+                    "%r failed on attempt %d (%s: %s); retrying in %gs",
+                    task,
+                    attempts[tid],
+                    type(error).__name__,
+                    error,
+                    delay,
+                )
+                events.task_retrying(task, error, attempts[tid], delay)
+                heapq.heappush(delayed, (time.monotonic() + delay, tid))
+            else:
+                fail(tid, error)
+            return
+        record = future.result()
+        if isinstance(record, Pending):
+            attempts[tid] -= 1  # not an attempt: run() stopped to ask for more
+            defer(tid, record.tasks)
+            return
+        outcome.ran.append(task)
+        if isinstance(record, dict):
+            outcome.records[tid] = record
+        events.task_succeeded(task, record)
+        finish(tid)
+
+    def start(tid: str) -> None:
+        nonlocal starting
+        entry = entries[tid]
+        task = entry.task
+        key = lock_key(workspace, tid)
+        lease = lock.acquire(key)
+        if lease is None:
+            first = waiting.setdefault(tid, time.monotonic())
+            if lock_wait is not None and time.monotonic() - first > lock_wait:
+                del waiting[tid]
+                holder = lock.holder(key) or "another runner"
+                fail(
+                    tid,
+                    LockError(
+                        f"{task!r} stayed locked for more than {lock_wait:g}s; held by "
+                        f"{holder}. Build again later, raise lock_wait, or stop that runner "
+                        "if it is stuck"
+                    ),
+                )
+            return
+        waiting.pop(tid, None)
+        leases[tid] = lease
+        if exclusive and entry.reason != FORCED and is_complete(task, store):
+            release(tid)
+            outcome.reused.append(task)
+            events.task_reused(task)
+            finish(tid)
+            return
+        if entry.reason == FORCED and attempts.get(tid, 0) == 0:
+            # A forced rerun drops the old record first: killed mid-run, the task must not
+            # read as complete beside half-replaced outputs.
+            store.delete(task.record_path())
+        attempt = attempts[tid] = attempts.get(tid, 0) + 1
+        events.task_started(task)
+        starting = tid
+        with guard.interruptible():  # an inline executor runs the task right here
+            future = executor.submit(partial(job, attempt=attempt), task, store)
+        running[future] = tid
+        starting = None
+
+    def wind_down() -> None:
+        """After Ctrl-C: wait for or cancel what runs; account for every task."""
+        if starting is not None and starting not in running.values():
+            outcome.cancelled.append(entries[starting].task)
+            release(starting)
+        if running and getattr(executor, "on_interrupt", "cancel") == "finish":
+            events.build_interrupted([entries[t].task for t in running.values()], True)
+            try:
+                while running:
+                    with guard.interruptible():
+                        done = executor.wait(list(running), None)
+                    for future in done:
+                        settle(future, may_retry=False)
+            except KeyboardInterrupt:
+                pass  # a second Ctrl-C: cancel what still runs
+        if running:
+            events.build_interrupted([entries[t].task for t in running.values()], False)
+            cancel = getattr(executor, "cancel", None)
+            if cancel is not None:
+                cancel(list(running))
+            for future, tid in running.items():
+                outcome.cancelled.append(entries[tid].task)
+                lease = leases.pop(tid, None)
+                if lease is None:
+                    continue
+                if future.done() or not hasattr(future, "add_done_callback"):
+                    _release_quietly(lease)
+                else:  # still running (a thread cannot be stopped): locked until it ends
+                    future.add_done_callback(lambda _f, lease=lease: _release_quietly(lease))
+            running.clear()
+        accounted = {t.task_id for t in outcome.ran}
+        accounted.update(t.task_id for t in outcome.reused)
+        accounted.update(t.task_id for t in outcome.failed)
+        accounted.update(t.task_id for t in outcome.skipped)
+        accounted.update(t.task_id for t in outcome.cancelled)
+        outcome.not_started = [e.task for tid, e in entries.items() if tid not in accounted]
+
+    with guard:
+        try:
+            try:
+                while ready or running or waiting or delayed:
+                    now = time.monotonic()
+                    while delayed and delayed[0][0] <= now:
+                        ready.append(heapq.heappop(delayed)[1])
+                    if waiting and not ready:  # nothing else to start: try held locks again
+                        ready.extend(waiting)
+                    while ready and len(running) < executor.capacity:
+                        start(ready.popleft())
+                        guard.check()
+                    timeout = poll if waiting else None
+                    if delayed:
+                        until = max(0.0, delayed[0][0] - time.monotonic())
+                        timeout = until if timeout is None else min(timeout, until)
+                    if not running:
+                        if timeout:
+                            with guard.interruptible():
+                                time.sleep(timeout)
+                        continue
+                    with guard.interruptible():
+                        done = executor.wait(list(running), timeout=timeout)
+                    for future in done:
+                        settle(future, may_retry=True)
+                    guard.check()
+            except KeyboardInterrupt:
+                outcome.interrupted = True
+                wind_down()
+        finally:
+            # Leaving on an error (the store or the lock service failed): running tasks keep
+            # their locks until they end, so no other runner starts them meanwhile.
+            try:
+                unfinished = list(running)
+                while unfinished:
+                    done = executor.wait(unfinished, timeout=None)
+                    unfinished = [f for f in unfinished if f not in done]
+            finally:
+                for tid in list(leases):
+                    release(tid)
+    outcome.seconds = time.perf_counter() - started
+    if outcome.interrupted:
+        raise Interrupted(outcome)
+    return outcome
+
+
+def _release_quietly(lease: Lease) -> None:
+    """Give a lock back while already handling an error; a failure here is only logged."""
+    try:
+        lease.release()
+    except Exception as exc:
+        log.warning("could not release a lock: %s", exc)

@@ -1,0 +1,252 @@
+"""Running one task and writing its run record.
+
+:func:`execute` seeds the random generators, runs ``task.run()`` with its log captured,
+checks every output was dumped, and writes the run record *last*: the record's presence is
+what marks a task complete, so a process killed at any moment leaves nothing that reads as
+complete. The record holds the task's parameters, requirement ids, code fingerprint (its
+components are in the code manifest the record names, see :mod:`cairn.storage.history`), content
+fingerprints of its input files, versions of the imported packages, Python and platform,
+host, timing, seed, log, and each output's size and checksum.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.util
+import json
+import logging
+import random
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from cairn._errors import CairnError, StoreError
+from cairn.identity.environment import imported_packages, static_environment
+from cairn.model.graph import map_structure
+from cairn.model.params import FileParameter
+from cairn.model.task import Task
+from cairn.planning.plan import is_complete
+from cairn.running.context import (
+    LOGGER_PREFIX,
+    RequirementsPending,
+    RunContext,
+    reset_context,
+    run_context,
+)
+from cairn.storage.history import ensure_manifest
+from cairn.storage.records import RECORD_VERSION
+from cairn.storage.store import Store
+
+__all__ = ["Pending", "execute", "record_for", "seed_for"]
+
+_log_sink: ContextVar[list[str] | None] = ContextVar("cairn_log_sink", default=None)
+_install_lock = threading.Lock()
+_installed = False
+
+
+class _RouteToRecord(logging.Handler):
+    """Sends log records of ``cairn.task.*`` loggers to the running task's record."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = _log_sink.get()
+        if sink is not None:
+            sink.append(self.format(record))
+
+
+def _install_capture() -> None:
+    """Route task loggers and warnings to the running task's record (idempotent)."""
+    global _installed
+    if not _installed:
+        with _install_lock:
+            if not _installed:
+                handler = _RouteToRecord()
+                handler.setFormatter(
+                    logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+                )
+                root = logging.getLogger(LOGGER_PREFIX)
+                root.addHandler(handler)
+                if root.level == logging.NOTSET:
+                    root.setLevel(logging.INFO)
+                _installed = True
+    # Checked on every run: code such as warnings.catch_warnings() may have replaced it.
+    if not getattr(warnings.showwarning, "_cairn_capture", False):
+        warnings.showwarning = _wrap_showwarning(warnings.showwarning)
+
+
+def _wrap_showwarning(original: Any) -> Any:
+    def showwarning(  # noqa: PLR0917 - the signature warnings.showwarning has
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        sink = _log_sink.get()
+        if sink is not None:
+            sink.append(f"WARNING {category.__name__}: {message} ({filename}:{lineno})")
+        original(message, category, filename, lineno, file, line)
+
+    showwarning._cairn_capture = True  # type: ignore[attr-defined]
+    return showwarning
+
+
+_numpy_checked = False
+_numpy_lock = threading.Lock()
+
+
+def _seed_generators(seed: int) -> None:
+    global _numpy_checked
+    random.seed(seed)
+    if not _numpy_checked:
+        # One thread imports numpy; tasks starting on other threads meanwhile wait for the
+        # whole module instead of finding it half initialised in sys.modules.
+        with _numpy_lock:
+            if not _numpy_checked:
+                if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is not None:
+                    import numpy  # noqa: F401 - imported for seeding, below
+                _numpy_checked = True
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(seed % 2**32)
+
+
+def seed_for(task: Task[Any]) -> int:
+    """The seed ``run()`` gets: the class's ``random_seed``, else one from the task id."""
+    fixed = type(task).random_seed
+    if isinstance(fixed, int) and not isinstance(fixed, bool):
+        return fixed
+    return int(task.task_id[:8], 16)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
+
+
+def _autodump(task: Task[Any], result: Any) -> None:
+    outputs = task._outputs()
+    if list(outputs) == [None]:
+        task.dump(result)
+    elif isinstance(result, Mapping) and set(result) == set(outputs):
+        for key, value in result.items():
+            task.dump(value, key)
+    else:
+        raise CairnError(
+            f"{task!r}.run() returned a value but the task has outputs "
+            f"{', '.join(map(repr, outputs))}; return a dict with exactly those keys, or dump "
+            "each with self.dump(obj, key)"
+        )
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What :func:`execute` returns when ``run()`` asked for tasks that must be built first."""
+
+    tasks: tuple[Task[Any], ...]
+
+
+def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any] | Pending:
+    """Run ``task`` against ``store`` and write its run record; return the record.
+
+    When ``run()`` asks (``self.require``) for tasks that are not complete, nothing is
+    written and :class:`Pending` names them: build them, then execute the task again.
+
+    Raises whatever ``run()`` raises; then no record is written.
+    """
+    _install_capture()
+    seed = seed_for(task)
+    ctx = RunContext(store=store, written={}, complete=lambda t: is_complete(t, store), seed=seed)
+    token = run_context(ctx)
+    log: list[str] = []
+    log_token = _log_sink.set(log)
+    started = _now()
+    t0 = time.perf_counter()
+    try:
+        _seed_generators(seed)
+        try:
+            result = task.run()
+        except RequirementsPending as pending:
+            return Pending(tuple(pending.tasks))
+        if result is not None and not ctx.written:
+            _autodump(task, result)
+        outputs = task._outputs()
+        missing = [key for key, target in outputs.items() if target.path not in ctx.written]
+        if missing:
+            which = "its output" if missing == [None] else f"output(s) {missing}"
+            raise CairnError(
+                f"{task!r}.run() finished without writing {which}; call self.dump(obj"
+                f"{', key' if missing != [None] else ''}) in run(), or return the value"
+            )
+    finally:
+        _log_sink.reset(log_token)
+        reset_context(token)
+    duration = time.perf_counter() - t0
+    record = record_for(task, ctx, started=started, duration=duration, seed=seed, log=log)
+    record["attempt"] = attempt
+    try:
+        store.write_bytes(task.record_path(), json.dumps(record, separators=(",", ":")).encode())
+    except OSError as exc:
+        raise StoreError(f"could not write the run record of {task!r}: {exc}") from exc
+    return record
+
+
+def record_for(
+    task: Task[Any],
+    ctx: RunContext,
+    *,
+    started: str,
+    duration: float,
+    seed: int,
+    log: list[str],
+) -> dict[str, Any]:
+    """Build the run record of a task that has just run."""
+    cls = type(task)
+    fingerprint = task._code_fingerprint()
+    outputs = {}
+    for key, target in task._outputs().items():
+        written = ctx.written[target.path]
+        outputs["" if key is None else key] = {
+            "path": target.path,
+            "size": written.size,
+            "checksum": written.checksum,
+            "type": ctx.types.get(target.path),
+        }
+    return {
+        "cairn_record": RECORD_VERSION,
+        "task_id": task.task_id,
+        "family": cls.family,
+        "module": cls.__module__,
+        "qualname": cls.__qualname__,
+        "params": {
+            name: param.serialize(task._values[name]) for name, param in cls._params.items()
+        },
+        "insignificant": [n for n, p in cls._params.items() if not p.significant],
+        "requires": map_structure(
+            task._requirements(), lambda t: {"task": t.family, "task_id": t.task_id}
+        ),
+        "dependencies": [t.task_id for t in task._dependencies()],
+        "dynamic_requirements": [{"task": t.family, "task_id": t.task_id} for t in ctx.dynamic],
+        "code": {
+            "fingerprint": fingerprint.digest,
+            "code_version": cls.code_version,
+            # the components (qualified name -> digest), once per fingerprint in the store
+            "manifest": ensure_manifest(ctx.store, fingerprint),
+        },
+        "files": {
+            name: param.content(task._values[name])
+            for name, param in cls._params.items()
+            if isinstance(param, FileParameter)
+        },
+        "outputs": outputs,
+        "environment": {**static_environment(), "packages": dict(imported_packages())},
+        "start": started,
+        "end": _now(),
+        "duration_s": round(duration, 6),
+        "seed": seed,
+        "log": log,
+    }

@@ -1,0 +1,95 @@
+"""The workspace's shape: the one place that formats and parses the paths cairn writes.
+
+::
+
+    {namespace/}{module/path}/{Name}_{task id}{.ext}       an output (``make_target``)
+    {namespace/}{module/path}/{Name}_{task id}.run.json    its task's run record
+    .cairn/code/{fingerprint}.json                         a code manifest
+    .cairn/history/{family}.json                           a task family's history
+
+So the workspace mirrors the package structure of the code, and every file a task writes
+carries its id in its name (``_`` and 32 hex digits), which is how ``show`` finds a record
+from an output path and ``gc`` finds leftovers of a run killed before its record. Paths are
+relative to the workspace and ``/``-separated; nothing here touches a store except
+:func:`records_in`, which lists one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cairn.storage.store import Store
+
+__all__ = [
+    "ID_LENGTH",
+    "RECORD_SUFFIX",
+    "default_output",
+    "history_path",
+    "id_in_name",
+    "manifest_path",
+    "record_id",
+    "record_path",
+    "records_in",
+    "tagged",
+    "task_dir",
+]
+
+#: How a run record's name ends.
+RECORD_SUFFIX = ".run.json"
+#: Hex digits in a task id.
+ID_LENGTH = 32
+
+_ID_IN_NAME = re.compile(rf"_([0-9a-f]{{{ID_LENGTH}}})(?:\.|$)")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def task_dir(module: str, namespace: str | None = None) -> str:
+    """The folder of a task class's files: its namespace, then its module's path
+    (``pkg.train`` -> ``pkg/train``)."""
+    return (f"{namespace}/" if namespace else "") + module.replace(".", "/")
+
+
+def tagged(stem: str, task_id: str, ext: str = "") -> str:
+    """``{stem}_{task_id}{ext}``: the name of a file of the task ``task_id``."""
+    return f"{stem}_{task_id}{ext}"
+
+
+def record_path(directory: str, name: str, task_id: str) -> str:
+    """The run record of task ``task_id`` named ``name`` (its class, or a pipeline node) in
+    ``directory`` (:func:`task_dir`): ``{directory}/{name}_{task_id}.run.json``."""
+    return f"{directory}/{name}_{task_id}{RECORD_SUFFIX}"
+
+
+def default_output(directory: str, name: str) -> str:
+    """Where a task's output goes when ``output()`` is not overridden, before
+    ``make_target`` adds the id: ``{directory}/{name}.pkl``."""
+    return f"{directory}/{name}.pkl"
+
+
+def record_id(path: str) -> str | None:
+    """The task id in a record path ``.../Name_{id}.run.json``, or None for another path."""
+    if not path.endswith(RECORD_SUFFIX):
+        return None
+    tid = path[: -len(RECORD_SUFFIX)].rpartition("_")[2]
+    return tid if len(tid) == ID_LENGTH else None
+
+
+def id_in_name(path: str) -> str | None:
+    """The task id in the file name of ``path`` (``Name_{id}.ext``), or None."""
+    match = _ID_IN_NAME.search(path.rpartition("/")[2])
+    return match.group(1) if match else None
+
+
+def records_in(store: Store) -> list[str]:
+    """Paths of every run record in ``store``, sorted."""
+    return sorted(p for p in store.list() if p.endswith(RECORD_SUFFIX))
+
+
+def manifest_path(fingerprint: str) -> str:
+    """Path of the manifest of code fingerprint ``fingerprint``."""
+    return f".cairn/code/{fingerprint}.json"
+
+
+def history_path(family: str) -> str:
+    """Path of the history file of task family ``family``."""
+    return f".cairn/history/{_UNSAFE.sub('_', family)}.json"

@@ -1,0 +1,457 @@
+"""Stores: where outputs and run records live, with atomic writes.
+
+A store is rooted at the workspace and addressed by relative, '/'-separated paths. Writes
+are atomic: a reader sees the old object or the whole new one, never a part. The local store
+writes a temporary file beside the target and renames it; every other fsspec file system
+(``memory://``, ``s3://``, ``gs://``, ...) gets the whole object in one put, so no temporary
+object is ever created there. Which file system serves a URL is fsspec's business: this module
+has no per-scheme code.
+
+Every write returns the size and a CRC-32 checksum of what was written. Errors of the
+underlying file system come out as :class:`StoreError` (or :class:`OutputNotFoundError` for a
+missing object) saying what to check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import posixpath
+import threading
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+from cairn._errors import (
+    CairnError,
+    MissingExtraError,
+    OutputNotFoundError,
+    StoreError,
+    TargetError,
+)
+from cairn.identity.files import temporary_name
+
+__all__ = [
+    "FsspecStore",
+    "LocalStore",
+    "Store",
+    "Written",
+    "check_relative",
+    "open_store",
+]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write stored: byte size and checksum (``crc32:xxxxxxxx``)."""
+
+    size: int
+    checksum: str
+
+
+def check_relative(path: str) -> str:
+    """Normalise a store-relative path; refuse one that escapes the workspace.
+
+    Raises:
+        TargetError: for absolute paths, ``..`` components, or empty paths.
+    """
+    if not path or path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
+        raise TargetError(
+            f"target path {path!r} must be relative to the workspace, like 'models/model.pkl'"
+        )
+    norm = posixpath.normpath(path.replace("\\", "/"))
+    if norm == "." or norm.startswith("../") or norm == ".." or "://" in path:
+        raise TargetError(
+            f"target path {path!r} escapes the workspace; use a path inside it, "
+            "like 'models/model.pkl'"
+        )
+    return norm
+
+
+@functools.cache
+def _crc32() -> Callable[[Any, int], int]:
+    """The fastest CRC-32 at hand: ISA-L's (package ``isal``; the same values as zlib's,
+    about seven times faster, so checksumming costs little next to writing), else zlib's.
+    """
+    try:
+        from isal.isal_zlib import crc32
+    except ImportError:
+        return zlib.crc32
+    return crc32
+
+
+class _ChecksumWriter(io.RawIOBase):
+    """A write-only, non-seekable stream that counts bytes and computes CRC-32."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self._sink = sink
+        self._update = _crc32()
+        self.size = 0
+        self.crc = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self.size
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.crc = self._update(view, self.crc)
+        self.size += len(view)
+        self._sink.write(view)
+        return len(view)
+
+    def flush(self) -> None:
+        self._sink.flush()
+
+    def written(self) -> Written:
+        return Written(self.size, f"crc32:{self.crc:08x}")
+
+
+Writer = Callable[[BinaryIO], None]
+
+
+class Store(Protocol):
+    """What cairn needs of a place to keep outputs and records."""
+
+    url: str
+
+    def exists(self, path: str) -> bool:
+        """True when ``path`` holds an object."""
+
+    def open_read(self, path: str) -> BinaryIO:
+        """Open ``path`` for reading bytes; raises OutputNotFoundError if absent."""
+
+    def write(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Written:
+        """Atomically store what ``writer`` writes to the file object it is given.
+
+        ``labels`` become the object's metadata where the store has such a thing (S3, GCS);
+        other stores ignore them.
+        """
+
+    def write_bytes(self, path: str, data: bytes) -> Written:
+        """Atomically store ``data`` at ``path``."""
+
+    def delete(self, path: str) -> None:
+        """Remove ``path`` if it exists."""
+
+    def size(self, path: str) -> int:
+        """Byte size of ``path``."""
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Yield the relative paths of every object under ``prefix``."""
+
+
+class LocalStore:
+    """A directory on local disk, accessed directly (no fsspec layer on the hot path)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(os.path.expanduser(root))
+        self.url = self.root
+        self._made: set[str] = set()
+        self._made_lock = threading.Lock()
+
+    #: a local file has no object metadata: labels are not computed or written
+    keeps_labels = False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LocalStore, (self.root,))
+
+    def __repr__(self) -> str:
+        return f"LocalStore({self.root!r})"
+
+    def _full(self, path: str) -> str:
+        return os.path.join(self.root, path)
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(os.path.join(self.root, path))
+
+    def open_read(self, path: str) -> BinaryIO:
+        try:
+            return open(self._full(path), "rb")
+        except FileNotFoundError:
+            raise OutputNotFoundError(f"{path!r} is not in the workspace {self.root}") from None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read {path!r} in the workspace {self.root}: {exc}; check its permissions"
+            ) from exc
+
+    def _ensure_dir(self, directory: str) -> None:
+        if directory in self._made:
+            return
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the directory {directory} in the workspace: {exc}; check "
+                "that the workspace path is right and writable"
+            ) from exc
+        with self._made_lock:
+            self._made.add(directory)
+
+    def write(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Written:
+        full = self._full(path)
+        directory = os.path.dirname(full)
+        self._ensure_dir(directory)
+        tmp = temporary_name(full)
+        try:
+            with open(tmp, "wb") as raw:
+                stream = _ChecksumWriter(raw)
+                writer(stream)  # type: ignore[arg-type]
+            os.replace(tmp, full)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):  # its error must not hide the write's
+                os.unlink(tmp)
+            if isinstance(exc, OSError) and not isinstance(exc, CairnError):
+                raise StoreError(
+                    f"cannot write {path!r} in the workspace {self.root}: {exc}; check that "
+                    "the workspace is writable and its disk is not full"
+                ) from exc
+            raise
+        return stream.written()
+
+    def write_bytes(self, path: str, data: bytes) -> Written:
+        def writer(file: BinaryIO) -> None:
+            file.write(data)
+
+        return self.write(path, writer)
+
+    def delete(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._full(path))
+
+    def size(self, path: str) -> int:
+        try:
+            return os.path.getsize(self._full(path))
+        except FileNotFoundError:
+            raise OutputNotFoundError(f"{path!r} is not in the workspace {self.root}") from None
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        base = self._full(prefix) if prefix else self.root
+        for directory, _dirs, files in os.walk(base):
+            rel_dir = os.path.relpath(directory, self.root)
+            for name in files:
+                if name.endswith(".tmp") and name.startswith("."):
+                    continue
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                yield rel.replace(os.sep, "/")
+
+
+_ADVICE = (
+    "Check that the store is reachable, and the workspace URL, the credentials (the usual "
+    "environment variables and config files of the file system's library) and "
+    "storage_options."
+)
+
+# The distribution that provides a file system, by its top-level module, when it is one of
+# cairn's extras (an fsspec protocol itself needs no entry here: fsspec knows them all).
+_EXTRA_OF_MODULE = {"s3fs": "s3", "gcsfs": "gcs"}
+
+
+def _missing_filesystem(url: str, protocol: str, exc: ImportError) -> CairnError:
+    from fsspec.registry import known_implementations
+
+    module = known_implementations.get(protocol, {}).get("class", "").partition(".")[0]
+    extra = _EXTRA_OF_MODULE.get(module)
+    if extra is not None:
+        return MissingExtraError.for_module(module, extra, f"the workspace {url!r}")
+    return MissingExtraError(
+        f"the workspace {url!r} needs a file system package for {protocol}:// that is not "
+        f"installed ({exc}); install {module or 'the fsspec implementation for it'}"
+    )
+
+
+class FsspecStore:
+    """Any fsspec file system (``memory://``, ``s3://``, ``gs://``, ...) rooted at a URL.
+
+    Each object is written with a single put of its whole content (built in memory first),
+    so readers never see a partial object and nothing temporary is created, whether the
+    write succeeds or fails. Existence checks bypass fsspec's listings cache, because other
+    runners write to the same store.
+    """
+
+    def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
+        import fsspec
+
+        self.url = url.rstrip("/")
+        self.storage_options = dict(storage_options or {})
+        protocol = self.url.partition("://")[0]
+        try:
+            self.fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+        except ImportError as exc:
+            raise _missing_filesystem(self.url, protocol, exc) from exc
+        except ValueError as exc:
+            raise StoreError(
+                f"cannot open the workspace {url!r}: {exc}. Use a local path or an fsspec "
+                "URL such as memory://name, s3://bucket/prefix or gs://bucket/prefix."
+            ) from exc
+        except Exception as exc:
+            raise StoreError(f"cannot open the workspace {url!r}: {exc}. {_ADVICE}") from exc
+        self.root: str = root.rstrip("/")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FsspecStore, (self.url, self.storage_options))
+
+    def __repr__(self) -> str:
+        return f"FsspecStore({self.url!r})"
+
+    def _full(self, path: str) -> str:
+        return f"{self.root}/{path}" if self.root else path
+
+    def _error(self, action: str, path: str, exc: Exception) -> CairnError:
+        """Translate a file-system error raised while doing ``action`` to ``path``."""
+        where = f"{path!r} in the workspace {self.url}"
+        if isinstance(exc, CairnError):
+            return exc
+        if isinstance(exc, FileNotFoundError):
+            return OutputNotFoundError(f"{where} does not exist ({exc})")
+        if isinstance(exc, PermissionError):
+            return StoreError(
+                f"permission denied to {action} {where} ({exc}). Check the credentials "
+                "(the usual environment variables and config files of the file system's "
+                "library, or storage_options) and that they allow this."
+            )
+        return StoreError(f"cannot {action} {where}: {type(exc).__name__}: {exc}. {_ADVICE}")
+
+    def exists(self, path: str) -> bool:
+        full = self._full(path)
+        try:
+            self.fs.invalidate_cache(full)
+            return bool(self.fs.exists(full))
+        except Exception as exc:
+            raise self._error("check", path, exc) from exc
+
+    def open_read(self, path: str) -> BinaryIO:
+        try:
+            return io.BytesIO(self.fs.cat_file(self._full(path)))
+        except Exception as exc:
+            raise self._error("read", path, exc) from exc
+
+    def write(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Written:
+        buffer = io.BytesIO()
+        stream = _ChecksumWriter(buffer)
+        writer(stream)  # type: ignore[arg-type]
+        try:
+            self.fs.pipe_file(self._full(path), buffer.getvalue(), **self._metadata(labels))
+        except FileNotFoundError as exc:
+            raise StoreError(
+                f"cannot write {path!r}: the workspace {self.url} does not exist ({exc}). "
+                "Create it (the bucket, container or directory) first, or fix the URL."
+            ) from exc
+        except Exception as exc:
+            raise self._error("write", path, exc) from exc
+        return stream.written()
+
+    def write_bytes(self, path: str, data: bytes) -> Written:
+        def writer(file: BinaryIO) -> None:
+            file.write(data)
+
+        return self.write(path, writer)
+
+    @functools.cached_property
+    def _metadata_capability(self) -> tuple[str, int] | None:
+        for protocol in _protocols(self.fs):
+            capability = OBJECT_METADATA.get(protocol)
+            if capability is not None:
+                return capability
+        return None
+
+    @property
+    def keeps_labels(self) -> bool:
+        """True when objects in this store carry metadata (S3, GCS), so labels are written."""
+        return self._metadata_capability is not None
+
+    def _metadata(self, labels: Mapping[str, str] | None) -> dict[str, Any]:
+        """The keyword this file system takes object metadata by, with ``labels`` trimmed to
+        its size limit; nothing for file systems without object metadata.
+        """
+        capability = self._metadata_capability
+        if not labels or capability is None:
+            return {}
+        keyword, limit = capability
+        return {keyword: trim_labels(labels, limit)}
+
+    def delete(self, path: str) -> None:
+        try:
+            self.fs.rm_file(self._full(path))
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            raise self._error("delete", path, exc) from exc
+
+    def size(self, path: str) -> int:
+        full = self._full(path)
+        try:
+            self.fs.invalidate_cache(full)
+            return int(self.fs.size(full))
+        except Exception as exc:
+            raise self._error("stat", path, exc) from exc
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        base = self._full(prefix) if prefix else self.root
+        try:
+            self.fs.invalidate_cache(base)
+            found = self.fs.find(base)
+        except FileNotFoundError:
+            return
+        except Exception as exc:
+            raise self._error("list", prefix or ".", exc) from exc
+        cut = len(self.root) + 1 if self.root else 0
+        for full in found:
+            yield full[cut:]
+
+
+#: Object metadata by fsspec protocol: the keyword ``pipe_file`` passes it by, and the
+#: store's limit in bytes (S3: 2 KiB of user metadata; GCS: 8 KiB). A file system not listed
+#: has no object metadata, and labels are not written.
+OBJECT_METADATA: dict[str, tuple[str, int]] = {
+    "s3": ("Metadata", 2048),
+    "s3a": ("Metadata", 2048),
+    "gs": ("metadata", 8192),
+    "gcs": ("metadata", 8192),
+}
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
+
+
+def trim_labels(labels: Mapping[str, str], limit: int) -> dict[str, str]:
+    """Keep ``labels`` (ASCII) within ``limit`` bytes of keys and values, in order, cutting
+    the last value that does not fit (with a trailing ``...``) and dropping the rest.
+    """
+    out: dict[str, str] = {}
+    used = 0
+    for key, value in labels.items():
+        text = str(value).encode("ascii", "backslashreplace").decode("ascii")
+        room = limit - used - len(key)
+        if room <= 3:
+            break
+        if len(text) > room:
+            text = text[: room - 3] + "..."
+        out[key] = text
+        used += len(key) + len(text)
+    return out
+
+
+def open_store(workspace: str, storage_options: dict[str, Any] | None = None) -> Store:
+    """Open the store for a workspace path or fsspec URL."""
+    if "://" in workspace and not workspace.startswith("file://"):
+        return FsspecStore(workspace, storage_options)
+    if workspace.startswith("file://"):
+        workspace = workspace[len("file://") :]
+    return LocalStore(workspace)
