@@ -44,7 +44,7 @@ from cairn._params import Parameter, TaskListParameter, TaskParameter, iter_task
 from cairn._store import LocalStore, Store, open_store
 from cairn._targets import Target, current_context
 from cairn.formats import Format, extension_of
-from cairn.formats._frames import concat, frame_kind, kind_of_request, kind_of_type_name
+from cairn.formats._frames import concat, frame_kind, kind_of_request
 
 __all__ = [
     "Task",
@@ -710,14 +710,15 @@ def load_one(
     """
     target = task._outputs()[key]
     kind = kind or declared_kind(type(task))
+    written = None
     if kind is None and getattr(target.format, "records_kind", False):
         if record is None:
             record = {}
         if not record:
             record.update(_read_record(task, store))
         entry = record.get("outputs", {}).get("" if key is None else key, {})
-        kind = kind_of_type_name(entry.get("type"))
-    return target.load(store, kind)
+        written = entry.get("type") if isinstance(entry, dict) else None
+    return target.load(store, kind, written if isinstance(written, str) else None)
 
 
 def _read_record(task: Task[Any], store: Store) -> dict[str, Any]:
