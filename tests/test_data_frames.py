@@ -571,3 +571,50 @@ def test_large_frame_goes_to_parquet_in_row_groups_and_loads_whole(workspace):
     assert frame.shape == (100_000, 2) and frame["id"].sum() == sum(range(100_000))
     (target,) = Big()._outputs().values()
     assert pq.ParquetFile(f"{workspace}/{target.path}").num_row_groups == 4
+
+
+class ObjectColumns(cairn.Task):
+    """Object columns checked value by value: a class in the schema, not a column type."""
+
+    values = cairn.Parameter()
+    library = cairn.Parameter(default="pandas")
+    schema = {"vec": np.ndarray, "tags": list}
+
+    def output(self):
+        return self.make_target("objects.pkl")
+
+    def run(self):
+        vectors = {
+            "arrays": [np.zeros(2), None, np.ones(3)],
+            "lists": [np.zeros(2), [1.0, 2.0], np.ones(3)],
+        }[self.values]
+        return pd.DataFrame({"vec": vectors, "tags": [["a"], [], ["b", "c"]]})
+
+
+class ListColumn(cairn.Task):
+    schema = {"tags": list}
+
+    def output(self):
+        return self.make_target("tags.parquet")
+
+    def run(self):
+        return pl.DataFrame({"tags": [["a"], [], ["b", "c"]]})
+
+
+def test_a_class_in_the_schema_checks_a_polars_list_column_by_value(workspace):
+    assert cairn.build(ListColumn(), workspace=workspace).shape == (3, 1)
+
+
+@pytest.mark.parametrize("library", ["pandas"])
+def test_a_class_in_the_schema_checks_every_value_of_an_object_column(workspace, library):
+    built = cairn.build(ObjectColumns(values="arrays", library=library), workspace=workspace)
+    assert len(built) == 3
+    task = ObjectColumns(values="lists", library=library)
+    with pytest.raises(cairn.BuildError) as info:
+        cairn.build(task, workspace=workspace)
+    error = info.value.failures[task]
+    assert isinstance(error, cairn.SchemaError)
+    assert "column 'vec': expected every value to be a ndarray, found list [1.0, 2.0] at row 1" in (
+        str(error)
+    )
+    assert "1 problem(s)" in str(error)  # the lists in 'tags' are what the schema asks for

@@ -172,6 +172,27 @@ CASES: dict[str, Case] = {
     "jpg-image": Case(".jpg", lambda: Image.fromarray(_pixels()), _jpeg_close),
     "jpeg-image": Case(".jpeg", lambda: Image.new("RGB", (8, 8), (90, 20, 200)), _jpeg_close),
     "xml": Case(".xml", _xml_tree, _xml_equal),
+    # what gokart users write: frames as JSON records, any object as text, a bare .npz array
+    "json-pandas": Case(".json", _pandas_frame, _pandas_equal),
+    "ndjson-pandas": Case(".ndjson", _pandas_frame, _pandas_equal),
+    "json-polars": Case(".json", _polars_frame, _polars_equal),
+    "ndjson-polars-lazy": Case(".ndjson", lambda: _polars_frame().lazy(), _polars_equal),
+    "json-arrow": Case(
+        ".json", lambda: pa.table({"a": [1, 2], "b": ["x", None]}), lambda a, b: a.equals(b)
+    ),
+    "json-records": Case(".json", lambda: [{"a": 1, "b": "x"}, {"a": 2, "b": None}], _equal),
+    "json-dict-of-lists": Case(".json", lambda: {"a": [1, 2], "b": ["x", "y"]}, _equal),
+    "txt-list": Case(
+        ".txt", lambda: [1, "two", 3.5], lambda loaded, _: _equal(loaded, ["1", "two", "3.5"])
+    ),
+    "txt-object": Case(".txt", lambda: 42, lambda loaded, _: _equal(loaded, "42")),
+    "gz-tuple": Case(".gz", lambda: ("a", "b\n", "c"), lambda got, _: _equal(got, ["a", "b", "c"])),
+    "npz-array": Case(".npz", lambda: np.arange(6, dtype=np.int16), _npy_equal),
+    "csv-series": Case(
+        ".csv",
+        lambda: pd.Series([1.5, 2.0, None], name="score"),
+        pd.testing.assert_series_equal,
+    ),
 }
 
 
@@ -394,14 +415,14 @@ BAD_OBJECTS: dict[str, Callable[[], Any]] = {
         (".parquet", "list", r"takes a pandas or polars DataFrame.*not list; use \.pkl"),
         (".csv", "number", r"\.csv target takes a pandas or polars DataFrame"),
         (".npy", "objects", r"holds Python objects.*use a \.pkl target"),
-        (".npz", "list", r"dict of name -> numpy array"),
+        (".npz", "list", r"numpy array or a dict of name -> numpy array"),
         (".png", "gif-bytes", r"not a PNG image"),
         (".jpg", "rgba", r"JPEG has no alpha channel"),
         (".xml", "string", r"takes an xml\.etree"),
         (".json", "set", r"cannot write set as JSON.*\.pkl"),
         (".ndjson", "number", r"takes a list of JSON values"),
-        (".txt", "number", r"takes a str or a list of str"),
-        (".gz", "number", r"\.gz target takes a str"),
+        (".txt", "gif-bytes", r"\.txt target takes text, not bytes; decode it first"),
+        (".gz", "gif-bytes", r"\.gz target takes text, not bytes"),
     ],
 )
 def test_an_object_a_format_cannot_write_fails_with_what_to_use(
@@ -429,3 +450,113 @@ def test_run_record_checksum_is_the_crc32_of_the_stored_bytes(store: dict[str, A
         data = f.read()
     assert output["size"] == len(data)
     assert output["checksum"] == f"crc32:{zlib.crc32(data):08x}"
+
+
+# --- frames as JSON, text of any object, csv options (what gokart users write) -------------
+
+
+class FrameTo(cairn.Task):
+    """Dumps a small frame of ``library`` to ``out.{extension}``."""
+
+    extension = cairn.Parameter()
+    library = cairn.Parameter(default="pandas")
+
+    def output(self):
+        return self.make_target("out" + self.extension, use_unique_id=False)
+
+    def run(self):
+        frame = _pandas_frame()
+        return pl.from_pandas(frame) if self.library == "polars" else frame
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_frames_written_as_json_and_ndjson_are_read_directly_by_pandas_and_polars(
+    tmp_path, library
+) -> None:
+    expected = _pandas_frame()
+    for extension, read_pandas, read_polars in [
+        (".json", lambda p: pd.read_json(p, orient="records"), pl.read_json),
+        (".ndjson", lambda p: pd.read_json(p, lines=True), pl.read_ndjson),
+    ]:
+        cairn.build(FrameTo(extension=extension, library=library), workspace=str(tmp_path))
+        path = tmp_path / f"out{extension}"
+        pd.testing.assert_frame_equal(read_pandas(path), expected)
+        assert read_polars(path).to_pandas().equals(expected)
+        if extension == ".json":  # records, not columns: one object per row
+            assert json.loads(path.read_text())[0] == {"user_id": 3, "score": 0.5, "name": "ann"}
+        else:
+            assert path.read_text().count("\n") == 3
+
+
+def test_a_frame_with_an_index_warns_that_json_records_drop_it(tmp_path) -> None:
+    class Indexed(cairn.Task):
+        def output(self):
+            return self.make_target("indexed.json")
+
+        def run(self):
+            return _indexed_frame()
+
+    with pytest.warns(UserWarning, match=r"index of this frame is not written to \.json"):
+        cairn.build(Indexed(), workspace=str(tmp_path))
+
+
+class CsvWith(cairn.Task):
+    """A frame of Japanese text through ``Csv(separator, encoding)``."""
+
+    separator = cairn.Parameter(default=",")
+    encoding = cairn.Parameter(default="utf-8")
+    library = cairn.Parameter(default="pandas")
+
+    def output(self):
+        fmt = cairn.formats.Csv(separator=self.separator, encoding=self.encoding)
+        return self.make_target("table.csv", use_unique_id=False, format=fmt)
+
+    def run(self):
+        frame = pd.DataFrame({"品名": ["りんご", "みかん"], "price": [120, 80]})
+        return pl.from_pandas(frame) if self.library == "polars" else frame
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_csv_targets_take_an_encoding_and_a_separator(tmp_path, library) -> None:
+    task = CsvWith(separator=";", encoding="cp932", library=library)
+    loaded = cairn.build(task, workspace=str(tmp_path))
+    raw = (tmp_path / "table.csv").read_bytes()
+    assert raw.decode("cp932").splitlines()[:2] == ["品名;price", "りんご;120"]
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    frame = loaded.to_pandas() if library == "polars" else loaded
+    assert list(frame["品名"]) == ["りんご", "みかん"] and list(frame["price"]) == [120, 80]
+    again = pd.read_csv(tmp_path / "table.csv", sep=";", encoding="cp932")
+    assert list(again.columns) == ["品名", "price"]
+
+
+def test_a_csv_encoding_that_cannot_hold_the_text_says_so(tmp_path) -> None:
+    with pytest.raises(cairn.BuildError) as info:
+        cairn.build(CsvWith(encoding="ascii"), workspace=str(tmp_path))
+    (error,) = info.value.failures.values()
+    assert isinstance(error, cairn.FormatError)
+    assert "ascii cannot encode" in str(error) and "utf-8" in str(error)
+    assert not (tmp_path / "table.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"encoding": "no-such-codec"}, "unknown text encoding 'no-such-codec'"),
+        ({"separator": ";;"}, "a csv separator is one character"),
+    ],
+)
+def test_bad_csv_options_are_refused_when_the_format_is_made(options, message) -> None:
+    with pytest.raises(cairn.FormatError, match=message):
+        cairn.formats.Csv(**options)
+
+
+def test_a_generator_written_as_text_loads_back_as_its_lines(tmp_path) -> None:
+    class Lines(cairn.Task):
+        def output(self):
+            return self.make_target("lines.txt")
+
+        def run(self):
+            self.dump(f"row {i}" for i in range(3))
+
+    assert cairn.build(Lines(), workspace=str(tmp_path)) == ["row 0", "row 1", "row 2"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 
 import pytest
 
@@ -198,3 +199,78 @@ def test_repr_shows_class_and_parameters():
 
     task = Train(data=LoadData(path="train.csv"), lr=0.05)
     assert repr(task) == "Train(data=LoadData(path='train.csv'), lr=0.05)"
+
+
+class Raw(cairn.Task):
+    path = cairn.Parameter()
+    day = cairn.DateParameter(default=dt.date(2024, 1, 1))
+
+    def run(self):
+        return self.path
+
+
+class Clean(cairn.Task):
+    raw = cairn.TaskParameter(expected_type=Raw)
+    threshold = cairn.FloatParameter(default=0.5)
+
+
+class RawSubclass(Raw):
+    pass
+
+
+class Combine(cairn.Task):
+    parts = cairn.TaskListParameter(expected_elements_type=Raw)
+    optional = cairn.TaskParameter(default=None)
+
+    def run(self):
+        return len(self.parts)
+
+
+def test_a_task_parameter_is_given_as_text_and_its_text_form_round_trips():
+    param = Combine._params["optional"]
+    task = Clean(raw=Raw(path="a.csv", day="2024-05-01"), threshold=0.7)
+    text = param.text(task)
+    assert json.loads(text) == {
+        "task": f"{__name__}:Clean",
+        "params": {
+            "raw": {"task": f"{__name__}:Raw", "params": {"path": "a.csv", "day": "2024-05-01"}},
+            "threshold": 0.7,
+        },
+    }
+    again = param.parse(text)
+    assert again == task and again.task_id == task.task_id
+    assert param.parse(f"{__name__}:AllTypes") == AllTypes()  # a bare name: its defaults
+    listed = Combine._params["parts"]
+    parts = (Raw(path="x"), RawSubclass(path="y"))
+    assert listed.parse(listed.text(parts)) == parts
+
+
+def test_a_task_named_as_text_that_cannot_be_found_says_how_to_name_it():
+    param = Clean._params["raw"]
+    with pytest.raises(cairn.ParameterError, match=r"named as 'module:ClassName'.*no_such_mod"):
+        param.parse("no_such_mod:Raw")
+    with pytest.raises(cairn.ParameterError, match=r"has no 'Missing'"):
+        param.parse(f"{__name__}:Missing")
+    with pytest.raises(cairn.ParameterError, match=r"is not a cairn.Task subclass"):
+        param.parse(f"{__name__}:Color")
+    with pytest.raises(cairn.ParameterError, match=r"keys 'task' and 'params' only"):
+        param.parse(json.dumps({"task": f"{__name__}:Raw", "parms": {}}))
+
+
+def test_expected_types_accept_subclasses_refuse_others_and_must_be_classes():
+    assert Clean(raw=RawSubclass(path="s")).raw == RawSubclass(path="s")
+    with pytest.raises(cairn.ParameterError, match=r"instance of Raw"):
+        Clean(raw=Clean(raw=Raw(path="p")))
+    assert Combine(parts=[Raw(path="a"), RawSubclass(path="b")]).parts[1].path == "b"
+    with pytest.raises(cairn.ParameterError, match=r"a list of Raw instances"):
+        Combine(parts=[Raw(path="a"), Clean(raw=Raw(path="p"))])
+    with pytest.raises(cairn.ParameterError, match=r"must be a task class.*not str"):
+        cairn.TaskParameter(expected_type="Raw")
+    with pytest.raises(cairn.ParameterError, match=r"expected_elements_type=\) must be a task"):
+        cairn.TaskListParameter(expected_elements_type=3)
+
+
+def test_an_optional_task_parameter_left_out_builds_and_records_none(tmp_path):
+    assert cairn.build(Combine(parts=[Raw(path="a")]), workspace=str(tmp_path)) == 1
+    (record,) = tmp_path.rglob("Combine_*.run.json")
+    assert json.loads(record.read_text())["params"]["optional"] is None

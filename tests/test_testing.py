@@ -92,3 +92,59 @@ def test_assert_frames_equal_ignores_row_order_for_pandas_and_polars():
         assert_frames_equal(pl.DataFrame({"x": [1, 2]}), pl.DataFrame({"x": [1, 3]}))
     with pytest.raises(AssertionError, match="cannot compare"):
         assert_frames_equal(pd.DataFrame({"x": [1]}), pl.DataFrame({"x": [1]}))
+
+
+def test_assert_frames_equal_ignores_column_order_like_gokart():
+    import pandas as pd
+    import polars as pl
+
+    assert_frames_equal(pd.DataFrame({"a": [1], "b": [2]}), pd.DataFrame({"b": [2], "a": [1]}))
+    assert_frames_equal(pl.DataFrame({"a": [1], "b": [2]}), pl.DataFrame({"b": [2], "a": [1]}))
+    with pytest.raises(
+        AssertionError, match=r"only on the left \['a'\], only on the right \['c'\]"
+    ):
+        assert_frames_equal(pd.DataFrame({"a": [1], "b": [2]}), pd.DataFrame({"b": [2], "c": [1]}))
+    with pytest.raises(AssertionError):
+        assert_frames_equal(
+            pd.DataFrame({"a": [1], "b": [2]}),
+            pd.DataFrame({"b": [2], "a": [1]}),
+            ignore_column_order=False,
+        )
+
+
+def test_assert_frames_equal_matches_rows_by_a_labelled_index_and_refuses_duplicates():
+    import pandas as pd
+
+    left = pd.DataFrame({"v": [1.0, 2.0]}, index=pd.Index(["x", "y"], name="k"))
+    right = pd.DataFrame({"v": [2.0, 1.0]}, index=pd.Index(["y", "x"], name="k"))
+    assert_frames_equal(left, right)  # rows matched by label, not position
+    swapped = pd.DataFrame({"v": [1.0, 2.0]}, index=pd.Index(["y", "x"], name="k"))
+    with pytest.raises(AssertionError):
+        assert_frames_equal(left, swapped)  # same values, other labels: not equal
+    twice = pd.DataFrame({"v": [1.0, 1.0]}, index=pd.Index(["x", "x"], name="k"))
+    with pytest.raises(AssertionError, match=r"right frame has duplicated index labels \['x'\]"):
+        assert_frames_equal(left, twice)
+
+
+def test_assert_frames_equal_names_duplicated_columns_instead_of_crashing():
+    import pandas as pd
+
+    duplicated = pd.DataFrame([[1, 2]], columns=["a", "a"])
+    with pytest.raises(AssertionError, match=r"left frame has duplicated column labels \['a'\]"):
+        assert_frames_equal(duplicated, pd.DataFrame({"a": [1]}))
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_assert_frames_equal_compares_floats_with_a_tolerance(library):
+    import pandas as pd
+    import polars as pl
+
+    make = pd.DataFrame if library == "pandas" else pl.DataFrame
+    close, far = make({"x": [1.0, 2.0]}), make({"x": [1.0, 2.0 + 1e-9]})
+    assert_frames_equal(close, far)  # within the default tolerance
+    with pytest.raises(AssertionError):
+        assert_frames_equal(close, far, check_exact=True)
+    with pytest.raises(AssertionError):
+        assert_frames_equal(close, make({"x": [1.0, 2.01]}), rtol=1e-4)
+    assert_frames_equal(close, make({"x": [1.0, 2.01]}), rtol=1e-2)
+    assert_frames_equal(make({"x": [1, 2]}), make({"x": [1.0, 2.0]}), check_dtype=False)

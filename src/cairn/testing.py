@@ -1,7 +1,8 @@
 """Helpers for testing your own pipelines.
 
 - :func:`run_task` runs one task with inputs you give, without running its upstream tasks;
-- :func:`assert_frames_equal` compares pandas or polars frames, ignoring row order if asked;
+- :func:`assert_frames_equal` compares the contents of pandas or polars frames, in any row and
+  column order (as gokart's ``assert_frame_contents_equal``);
 - the ``cairn_workspace`` pytest fixture gives each test a fresh workspace (installed as a
   pytest plugin, so it needs no import; ``from cairn.testing import cairn_workspace`` works
   too).
@@ -9,6 +10,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -107,13 +109,69 @@ def run_task(task: Task[Any], inputs: Any = _NOTHING, *, workspace: str | None =
     return load_output(task, store)
 
 
-def assert_frames_equal(
-    left: Any, right: Any, *, ignore_row_order: bool = True, **kwargs: Any
-) -> None:
-    """Assert two pandas (or two polars) frames are equal, by default in any row order.
+def _duplicated(labels: Any) -> list[Any]:
+    seen: set[Any] = set()
+    return sorted({x for x in labels if x in seen or seen.add(x)}, key=repr)  # type: ignore[func-returns-value]
 
-    Extra keyword arguments go to ``pandas.testing.assert_frame_equal`` or
+
+def _check_unique(frame: Any, side: str, *, index: bool) -> None:
+    columns = _duplicated(frame.columns)
+    if columns:
+        raise AssertionError(
+            f"the {side} frame has duplicated column labels {columns}: rename them first, "
+            "two columns of one name cannot be compared by name"
+        )
+    if index:
+        labels = _duplicated(frame.index)
+        if labels:
+            raise AssertionError(
+                f"the {side} frame has duplicated index labels {labels[:10]}: rows are "
+                "matched by index, so each label must be unique (reset_index() to compare "
+                "rows by value instead)"
+            )
+
+
+def _same_columns(left: Any, right: Any) -> None:
+    missing, extra = set(left.columns) - set(right.columns), set(right.columns) - set(left.columns)
+    if missing or extra:
+        raise AssertionError(
+            f"the frames have different columns: only on the left {sorted(missing, key=repr)}, "
+            f"only on the right {sorted(extra, key=repr)}"
+        )
+
+
+def _is_default_index(frame: Any) -> bool:
+    import pandas as pd
+
+    index = frame.index
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
+def assert_frames_equal(
+    left: Any,
+    right: Any,
+    *,
+    ignore_row_order: bool = True,
+    ignore_column_order: bool = True,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    **kwargs: Any,
+) -> None:
+    """Assert two pandas (or two polars) frames hold the same contents.
+
+    Like gokart's ``assert_frame_contents_equal``, by default neither the order of rows nor
+    that of columns matters, and duplicated column labels (and, for pandas frames whose
+    rows are matched by index, duplicated index labels) fail with a message naming them.
+    Rows of pandas frames with a labelled index are matched by label; rows of frames with
+    the default index (0, 1, 2, ...) and of polars frames are matched by sorting on every
+    column. Floats are compared with tolerance ``rtol`` and ``atol`` (``check_exact=True``
+    compares exactly). Stricter than gokart on purpose: the two frames must be of the same
+    library, and column types must match (pass ``check_dtype=False`` to relax that).
+    Further keyword arguments go to ``pandas.testing.assert_frame_equal`` or
     ``polars.testing.assert_frame_equal``.
+
+    Raises:
+        AssertionError: when the contents differ, saying where.
     """
     module = type(left).__module__.partition(".")[0]
     if module != type(right).__module__.partition(".")[0]:
@@ -123,17 +181,32 @@ def assert_frames_equal(
     if module == "polars":
         import polars.testing
 
+        if ignore_column_order:
+            _same_columns(left, right)
+            right = right.select(left.columns)
         if ignore_row_order:
             left, right = left.sort(left.columns), right.sort(right.columns)
-        polars.testing.assert_frame_equal(left, right, **kwargs)
-    elif module == "pandas":
+        compare: Any = polars.testing.assert_frame_equal
+        names = inspect.signature(compare).parameters
+        tolerance = ("rel_tol", "abs_tol") if "rel_tol" in names else ("rtol", "atol")
+        if "check_dtype" in kwargs:  # one spelling for both libraries
+            kwargs["check_dtypes"] = kwargs.pop("check_dtype")
+        compare(left, right, **dict(zip(tolerance, (rtol, atol), strict=True)), **kwargs)
+    elif module == "pandas" and hasattr(left, "columns"):
         import pandas.testing
 
-        if ignore_row_order:
-            columns = list(left.columns)
-            left = left.sort_values(columns, kind="stable").reset_index(drop=True)
+        by_index = ignore_row_order and not (_is_default_index(left) and _is_default_index(right))
+        _check_unique(left, "left", index=by_index)
+        _check_unique(right, "right", index=by_index)
+        if ignore_column_order:
+            _same_columns(left, right)
+            right = right[list(left.columns)]
+        if by_index:
+            left, right = left.sort_index(kind="stable"), right.sort_index(kind="stable")
+        elif ignore_row_order:
+            left = left.sort_values(list(left.columns), kind="stable").reset_index(drop=True)
             right = right.sort_values(list(right.columns), kind="stable").reset_index(drop=True)
-        pandas.testing.assert_frame_equal(left, right, **kwargs)
+        pandas.testing.assert_frame_equal(left, right, rtol=rtol, atol=atol, **kwargs)
     else:
         raise AssertionError(f"not a pandas or polars frame: {type(left).__qualname__}")
 

@@ -1,4 +1,4 @@
-"""NumPy formats: ``.npy`` (one array) and ``.npz`` (a dict of named arrays).
+"""NumPy formats: ``.npy`` (one array) and ``.npz`` (a dict of named arrays, or one array).
 
 Arrays of Python objects are refused (they would need pickle inside the file); use ``.pkl``
 for those.
@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from cairn._errors import FormatError
+from cairn.formats._basic import written_as
 from cairn.formats._frames import require
 
 __all__ = ["NPY", "NPZ", "NpyFormat", "NpzFormat"]
@@ -44,18 +45,28 @@ class NpyFormat:
         return _numpy(".npy").load(file, allow_pickle=False)
 
 
-class NpzFormat:
-    """A dict of named numpy arrays, in NumPy's ``.npz`` format (zip, uncompressed).
+#: the name a bare array is stored under in a ``.npz`` (gokart's choice, so its files read)
+ARRAY_KEY = "data"
 
-    Loads back as a plain dict of arrays.
+
+class NpzFormat:
+    """A dict of named numpy arrays, or one array, in NumPy's ``.npz`` format (zip,
+    uncompressed).
+
+    A dict loads back as a plain dict of arrays; a bare array is stored under the name
+    ``"data"`` and loads back as the array (the run record says which was written).
     """
+
+    records_kind = True
 
     def dump(self, obj: Any, file: BinaryIO) -> None:
         np = _numpy(".npz")
+        if isinstance(obj, np.ndarray):
+            obj = {ARRAY_KEY: obj}
         if not isinstance(obj, Mapping) or not all(isinstance(k, str) for k in obj):
             raise FormatError(
-                f"a .npz output takes a dict of name -> numpy array, not "
-                f"{type(obj).__qualname__}; for one array use .npy"
+                f"a .npz output takes a numpy array or a dict of name -> numpy array, not "
+                f"{type(obj).__qualname__}; convert it with numpy.asarray(...) or use .pkl"
             )
         arrays = {k: _check_array(np, v, f"entry {k!r} of the .npz output") for k, v in obj.items()}
         np.savez(file, allow_pickle=False, **arrays)
@@ -63,6 +74,13 @@ class NpzFormat:
     def load(self, file: BinaryIO) -> Any:
         with _numpy(".npz").load(file, allow_pickle=False) as archive:
             return {name: archive[name] for name in archive.files}
+
+    def load_as(self, file: BinaryIO, kind: str | None) -> Any:
+        """Read the arrays; the bare array itself when the run record says one was written."""
+        arrays = self.load(file)
+        if written_as(kind) == ("numpy", "ndarray") and list(arrays) == [ARRAY_KEY]:
+            return arrays[ARRAY_KEY]
+        return arrays
 
 
 NPY = NpyFormat()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import math
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -362,14 +363,66 @@ def _hint(expected: str) -> str:
     return f" ({expected!r} is no type cairn knows; did you mean {close[0]!r}?)" if close else ""
 
 
+def _element_class(spec: Any) -> type | None:
+    """The Python class every value of a column must be an instance of, for a schema entry
+    that names a class rather than a column type (``list``, ``dict``, ``numpy.ndarray``, a
+    class of your own); None for column types (``int``, ``"float64"``, ``np.int64``,
+    ``pl.Int64``...)."""
+    if not isinstance(spec, type) or spec in (int, float, str, bool):
+        return None
+    module = spec.__module__.partition(".")[0]
+    if module == "numpy":
+        numpy = sys.modules["numpy"]
+        return None if issubclass(spec, numpy.generic) else spec  # np.int64 is a dtype
+    if module in ("polars", "pyarrow") or spec.__module__.startswith("pandas.core.dtypes"):
+        return None
+    return spec
+
+
+def _values(frame: Any, label: Any) -> list[Any]:
+    """The values of one column as Python objects (a LazyFrame's are computed)."""
+    kind = frame_kind(frame)
+    if kind == "pandas":
+        return list(frame[label])
+    if kind == "polars.lazy":
+        return list(frame.select(label).collect().to_series().to_list())
+    if kind == "polars":
+        return list(frame.get_column(label).to_list())
+    return list(frame.column(label).to_pylist())
+
+
+def _element_mismatch(frame: Any, label: Any, cls: type) -> str | None:
+    """Where the first value of column ``label`` that is not a ``cls`` is (None: all are);
+    missing values (None, NaN) are allowed."""
+    for row, value in enumerate(_values(frame, label)):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if not isinstance(value, cls):
+            return (
+                f"column {label!r}: expected every value to be a {cls.__qualname__}, found "
+                f"{type(value).__qualname__} {value!r:.60} at row {row}"
+            )
+    return None
+
+
 def schema_mismatches(frame: Any, schema: Mapping[Any, Any]) -> list[str]:
-    """Every way ``frame`` differs from ``schema`` (column -> type), as readable lines."""
+    """Every way ``frame`` differs from ``schema`` (column -> type), as readable lines.
+
+    A column type (``int``, ``"float64"``, ``pl.Int64``...) is compared with the column's
+    type; a class (``list``, ``dict``, ``numpy.ndarray``...) is checked against every value.
+    """
     found = dtypes(frame)
     problems = []
     for label, spec in schema.items():
-        expected = canonical_dtype(spec)
+        element = _element_class(spec)
+        expected = element.__qualname__ if element is not None else canonical_dtype(spec)
         if label not in found:
             problems.append(f"column {label!r}: missing (expected {expected})")
+            continue
+        if element is not None:
+            problem = _element_mismatch(frame, label, element)
+            if problem is not None:
+                problems.append(problem)
             continue
         actual_text = found[label]
         actual = canonical_dtype(actual_text)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import warnings
 from typing import Any, BinaryIO
 
 from cairn._errors import FormatError
+from cairn.formats._basic import written_as
 from cairn.formats._frames import (
+    KINDS,
     frame_kind,
     from_arrow,
     has_default_index,
@@ -199,24 +202,52 @@ class Feather(_ArrowFormat):
 
 
 class Csv:
-    """Comma- (or ``separator``-) separated text, UTF-8, with a header row.
+    """Comma- (or ``separator``-) separated text with a header row, in ``encoding`` (UTF-8
+    unless told otherwise, e.g. ``"cp932"`` for files from Japanese Excel)::
 
-    No index is written: a pandas frame with a non-default index loses it (a warning says
-    so); call ``reset_index()`` first to keep it as a column, or use ``.parquet``. Column
-    types are inferred again when read.
+        self.make_target("sales.csv", format=cairn.formats.Csv(encoding="cp932"))
+        self.make_target("table.txt", format=cairn.formats.Csv(separator="|"))
+
+    Takes a pandas or polars ``DataFrame``, a polars ``LazyFrame``, a ``pyarrow.Table`` or a
+    pandas ``Series`` (written as one column, loaded back as a Series). No index is written: a
+    pandas frame with a non-default index loses it (a warning says so); call
+    ``reset_index()`` first to keep it as a column, or use ``.parquet``. Column types are
+    inferred again when read.
     """
 
     #: csv keeps no metadata: the task layer passes the recorded kind to ``load_as``
     records_kind = True
 
-    def __init__(self, separator: str = ",") -> None:
+    def __init__(self, separator: str = ",", encoding: str = "utf-8") -> None:
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise FormatError(
+                f"a csv separator is one character, like ',' or '\\t'; got {separator!r}"
+            )
+        import codecs
+
+        try:
+            self.encoding = codecs.lookup(encoding).name
+        except (LookupError, TypeError):
+            raise FormatError(
+                f"unknown text encoding {encoding!r}; use one Python knows, like 'utf-8', "
+                "'cp932' or 'latin-1'"
+            ) from None
         self.separator = separator
         self.extension = ".tsv" if separator == "\t" else ".csv"
 
     def __repr__(self) -> str:
-        return f"Csv(separator={self.separator!r})"
+        if self.encoding == "utf-8":
+            return f"Csv(separator={self.separator!r})"
+        return f"Csv(separator={self.separator!r}, encoding={self.encoding!r})"
+
+    @property
+    def _utf8(self) -> bool:
+        return self.encoding == "utf-8"
 
     def dump(self, obj: Any, file: BinaryIO) -> None:
+        pd = sys.modules.get("pandas")
+        if pd is not None and isinstance(obj, pd.Series):
+            obj = obj.to_frame(name=obj.name if obj.name is not None else 0)
         kind = _kind_to_write(obj, self.extension)
         if kind == "pandas":
             if not has_default_index(obj):
@@ -226,11 +257,32 @@ class Csv:
                     UserWarning,
                     stacklevel=4,
                 )
-            text = io.TextIOWrapper(file, encoding="utf-8", newline="")
-            obj.to_csv(text, index=False, sep=self.separator)
+            text = io.TextIOWrapper(file, encoding=self.encoding, newline="")
+            try:
+                obj.to_csv(text, index=False, sep=self.separator)
+            except UnicodeEncodeError as exc:
+                raise FormatError(
+                    f"this frame holds text that {self.encoding} cannot encode ({exc}); "
+                    "choose another encoding for the target, such as utf-8"
+                ) from None
             text.flush()
             text.detach()
-        elif kind == "arrow":
+            return
+        if self._utf8:
+            self._write_utf8(obj, kind, file)
+            return
+        buffer = io.BytesIO()  # pyarrow and polars write UTF-8 only: transcode
+        self._write_utf8(obj, kind, buffer)
+        try:
+            file.write(buffer.getvalue().decode("utf-8").encode(self.encoding))
+        except UnicodeEncodeError as exc:
+            raise FormatError(
+                f"this frame holds text that {self.encoding} cannot encode ({exc}); "
+                "choose another encoding for the target, such as utf-8"
+            ) from None
+
+    def _write_utf8(self, obj: Any, kind: str, file: BinaryIO) -> None:
+        if kind == "arrow":
             csv = require("pyarrow.csv", "pandas", f"the {self.extension} format")
             csv.write_csv(obj, file, csv.WriteOptions(delimiter=self.separator))
         else:
@@ -241,16 +293,26 @@ class Csv:
         return self.load_as(file, None)
 
     def load_as(self, file: BinaryIO, kind: str | None) -> Any:
-        """Read the file as ``kind`` (None: pandas when installed, else polars)."""
-        kind = kind or installed_default()
+        """Read the file as ``kind`` (None: pandas when installed, else polars); a pandas
+        Series when the run record says one was written."""
+        series = written_as(kind) == ("pandas", "Series")
+        if kind not in KINDS:
+            kind = "pandas" if series else installed_default()
         if kind == "pandas":
             pd = require("pandas", "pandas", f"reading {self.extension} as pandas")
-            return pd.read_csv(file, sep=self.separator)
+            frame = pd.read_csv(file, sep=self.separator, encoding=self.encoding)
+            if series and len(frame.columns) == 1:
+                column = frame.columns[0]
+                return frame[column].rename(None if column == "0" else column)
+            return frame
+        source: Any = file
+        if not self._utf8:  # pyarrow and polars read UTF-8 only: transcode
+            source = io.BytesIO(file.read().decode(self.encoding).encode("utf-8"))
         if kind == "arrow":
             csv = require("pyarrow.csv", "pandas", f"the {self.extension} format")
-            return csv.read_csv(file, parse_options=csv.ParseOptions(delimiter=self.separator))
+            return csv.read_csv(source, parse_options=csv.ParseOptions(delimiter=self.separator))
         pl = require("polars", "polars", f"reading {self.extension} as polars")
-        frame = pl.read_csv(file, separator=self.separator)
+        frame = pl.read_csv(source, separator=self.separator)
         return frame.lazy() if kind == "polars.lazy" else frame
 
 

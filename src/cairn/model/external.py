@@ -82,8 +82,12 @@ class ExternalTarget(Target):
                 "or point the task at another file"
             ) from None
 
-    def load(self, store: Store, as_type: Any = None) -> Any:
-        """Read the file with the format of its extension (a data frame as ``as_type``)."""
+    def load(self, store: Store, as_type: Any = None, written: str | None = None) -> Any:
+        """Read the file with the format of its extension (a data frame as ``as_type``).
+
+        ``written`` is ignored: nobody recorded what wrote an external file.
+        """
+        del written
         with self.open() as file:
             return self.read(file, as_type)
 

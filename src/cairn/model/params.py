@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar, overload
 
 from cairn._errors import ParameterError
-from cairn.identity.canonical import canonical, is_task
+from cairn.identity.canonical import TASK_MARKER, canonical, is_task
 from cairn.identity.files import content_fingerprint
 
 __all__ = [
     "MISSING",
+    "task_text_data",
     "SerializableParameter",
     "BoolParameter",
     "DateParameter",
@@ -410,14 +411,115 @@ class DictParameter(Parameter[Mapping[str, Any]]):
         return self._convert(json.loads(text))
 
 
-def _task_ref(value: Any) -> dict[str, Any]:
+def _task_ref(value: Any) -> dict[str, Any] | None:
+    if value is None:  # an optional task parameter left out (default=None)
+        return None
     return {"task": value.family, "task_id": value.task_id}
+
+
+def _check_task_class(expected: Any, where: str) -> type | None:
+    """Refuse an ``expected_type`` that is not a class, when the parameter is declared."""
+    if expected is None or isinstance(expected, type):
+        return expected
+    raise ParameterError(
+        f"{where} must be a task class (or None), not {type(expected).__qualname__} {expected!r}"
+    )
+
+
+def _resolve_task_class(name: str, where: str) -> type:
+    """The task class named ``module:QualName`` (or ``module.QualName``), imported."""
+    import importlib
+
+    if not isinstance(name, str) or not name.strip():
+        raise ParameterError(
+            f"{where} names its task as 'module:ClassName', like 'mypkg.tasks:LoadData'; "
+            f"got {name!r}"
+        )
+    name = name.strip()
+    if ":" in name:
+        candidates = [tuple(name.split(":", 1))]
+    else:  # module.Class, or module.Outer.Inner: try the longest importable module first
+        parts = name.split(".")
+        candidates = [
+            (".".join(parts[:i]), ".".join(parts[i:])) for i in range(len(parts) - 1, 0, -1)
+        ]
+    problem = "it names no module and class"
+    for module_name, qualname in candidates:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            problem = f"the module {module_name!r} cannot be imported ({exc})"
+            continue
+        obj: Any = module
+        try:
+            for attr in qualname.split("."):
+                obj = getattr(obj, attr)
+        except AttributeError:
+            problem = f"the module {module_name!r} has no {qualname!r}"
+            continue
+        if isinstance(obj, type) and getattr(obj, TASK_MARKER, False):
+            return obj
+        problem = f"{name!r} is not a cairn.Task subclass"
+    raise ParameterError(
+        f"{where} takes a task, named as 'module:ClassName' (the module importable: "
+        f"installed, or on PYTHONPATH); cannot find {name!r}: {problem}"
+    )
+
+
+def _task_from_data(data: Any, where: str) -> Any:
+    """A task from its text form's data: ``"module:Class"``, or ``{"task": "module:Class",
+    "params": {...}}`` whose parameter values may nest tasks the same way."""
+    if isinstance(data, str):
+        return _resolve_task_class(data, where)()
+    if not isinstance(data, Mapping) or not isinstance(data.get("task"), str):
+        raise ParameterError(
+            f"{where} takes a task as 'module:ClassName' or as JSON "
+            '{"task": "module:ClassName", "params": {...}}; got ' + f"{data!r:.200}"
+        )
+    unknown = set(data) - {"task", "params"}
+    if unknown:
+        raise ParameterError(
+            f"{where}: a task's JSON form has the keys 'task' and 'params' only; "
+            f"got {sorted(unknown)}"
+        )
+    cls = _resolve_task_class(data["task"], where)
+    params = data.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise ParameterError(f"{where}: 'params' must be a JSON object, got {params!r:.200}")
+    return cls(**params)
+
+
+def task_text_data(task: Any) -> dict[str, Any]:
+    """The JSON-compatible text form of ``task``: its class as ``module:QualName`` and every
+    parameter's value, tasks nested the same way (the inverse of ``TaskParameter.parse``)."""
+    cls = type(task)
+    params: dict[str, Any] = {}
+    for name, param in cls._params.items():
+        value = task._values[name]
+        if isinstance(param, TaskParameter):
+            params[name] = None if value is None else task_text_data(value)
+        elif isinstance(param, TaskListParameter):
+            params[name] = [task_text_data(v) for v in value]
+        else:
+            params[name] = param.serialize(value)
+    return {"task": f"{cls.__module__}:{cls.__qualname__}", "params": params}
+
+
+def _json_or_name(text: str) -> Any:
+    """Parse the text form of a task (JSON, or a bare ``module:Class``)."""
+    stripped = text.strip()
+    if stripped.startswith(("{", "[", '"')):
+        return json.loads(stripped)
+    return stripped
 
 
 class TaskParameter(Parameter[T]):
     """A task given as a parameter; the task requires it unless ``requires()`` says otherwise.
 
-    ``expected_type`` (a task class) restricts what may be passed.
+    ``expected_type`` (a task class) restricts what may be passed: an instance of it or of a
+    subclass. As text (command line, config files) a task is ``module:ClassName`` (its
+    parameters at their defaults) or JSON, ``{"task": "module:ClassName", "params":
+    {"path": "a.csv"}}``, with tasks nested the same way; :meth:`text` writes that form.
     """
 
     type_name = "task"
@@ -430,10 +532,12 @@ class TaskParameter(Parameter[T]):
         significant: bool = True,
         description: str = "",
     ) -> None:
-        self.expected_type = expected_type
+        self.expected_type = _check_task_class(expected_type, "TaskParameter(expected_type=)")
         super().__init__(default, significant=significant, description=description)
 
     def _check(self, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            value = _task_from_data(value, f"{self.owner_name}.{self.name}")
         if not is_task(value):
             self._fail(value, "a task instance")
         if self.expected_type is not None and not isinstance(value, self.expected_type):
@@ -445,33 +549,65 @@ class TaskParameter(Parameter[T]):
         return checked
 
     def _parse(self, text: str) -> T:
-        raise ParameterError(
-            f"{self.owner_name}.{self.name} takes a task, which cannot be given as text; "
-            "set it in Python code."
-        )
+        data = _json_or_name(text)
+        return self._convert(_task_from_data(data, f"{self.owner_name}.{self.name}"))
+
+    def text(self, value: T) -> str:
+        """The value's text form, which :meth:`parse` reads back as an equal task."""
+        return json.dumps(task_text_data(value), sort_keys=True)
 
     def serialize(self, value: T) -> Any:
         return _task_ref(value)
 
 
 class TaskListParameter(Parameter[tuple[T, ...]]):
-    """A list of tasks (stored as a tuple); all are required by default."""
+    """A list of tasks (stored as a tuple); all are required by default.
+
+    ``expected_elements_type`` (a task class) restricts what each may be. As text: a JSON
+    array of tasks in :class:`TaskParameter`'s text form.
+    """
 
     type_name = "list of tasks"
 
+    def __init__(
+        self,
+        default: Any = MISSING,
+        *,
+        expected_elements_type: type | None = None,
+        significant: bool = True,
+        description: str = "",
+    ) -> None:
+        self.expected_elements_type = _check_task_class(
+            expected_elements_type, "TaskListParameter(expected_elements_type=)"
+        )
+        super().__init__(default, significant=significant, description=description)
+
     def _convert(self, value: Any) -> tuple[T, ...]:
         if isinstance(value, list | tuple):
-            for item in value:
+            where = f"{self.owner_name}.{self.name}"
+            items = [_task_from_data(v, where) if isinstance(v, Mapping) else v for v in value]
+            expected = self.expected_elements_type
+            for item in items:
                 if not is_task(item):
                     self._fail(item, "a list of task instances")
-            return tuple(value)
+                if expected is not None and not isinstance(item, expected):
+                    self._fail(item, f"a list of {expected.__qualname__} instances")
+            return tuple(items)
         self._fail(value, "a list of task instances")
 
     def _parse(self, text: str) -> tuple[T, ...]:
-        raise ParameterError(
-            f"{self.owner_name}.{self.name} takes tasks, which cannot be given as text; "
-            "set it in Python code."
-        )
+        data = _json_or_name(text)
+        if not isinstance(data, list):
+            raise ParameterError(
+                f"{self.owner_name}.{self.name} takes a JSON array of tasks, like "
+                '[{"task": "mypkg.tasks:Load", "params": {"day": "2024-05-01"}}]'
+            )
+        where = f"{self.owner_name}.{self.name}"
+        return self._convert([_task_from_data(item, where) for item in data])
+
+    def text(self, value: tuple[T, ...]) -> str:
+        """The value's text form, which :meth:`parse` reads back as equal tasks."""
+        return json.dumps([task_text_data(v) for v in value], sort_keys=True)
 
     def serialize(self, value: tuple[T, ...]) -> Any:
         return [_task_ref(v) for v in value]

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 from cairn._errors import CairnError, TargetError
 from cairn.formats import Format, extension_of
 from cairn.formats import get as format_for
-from cairn.formats._frames import convert, kind_of_request
+from cairn.formats._frames import convert, kind_of_request, kind_of_type_name
 from cairn.storage import layout
 from cairn.storage.store import Store, Written, check_relative
 
@@ -45,22 +45,26 @@ class Target:
         """True when the output is in ``store``."""
         return store.exists(self.path)
 
-    def load(self, store: Store, as_type: Any = None) -> Any:
+    def load(self, store: Store, as_type: Any = None, written: str | None = None) -> Any:
         """Read the output from ``store``; a data frame as ``as_type`` when one is given.
 
         ``as_type`` is a frame class (``pd.DataFrame``, ``pl.DataFrame``, ``pl.LazyFrame``,
         ``pa.Table``) or kind (``"pandas"``, ``"polars"``, ``"polars.lazy"``, ``"arrow"``);
-        None reads a frame back as the kind that was written.
+        None reads a frame back as the kind that was written. ``written`` is the qualified
+        type name the run record keeps for the output, for formats whose bytes do not say
+        (``records_kind``: csv, json, text).
         """
         with store.open_read(self.path) as file:
-            return self.read(file, as_type)
+            return self.read(file, as_type, written)
 
-    def read(self, file: BinaryIO, as_type: Any = None) -> Any:
+    def read(self, file: BinaryIO, as_type: Any = None, written: str | None = None) -> Any:
         """Read an object from an open binary ``file`` with this target's format, a data
         frame as ``as_type`` (see :meth:`load`)."""
         kind = kind_of_request(as_type)
         load_as = getattr(self.format, "load_as", None)
         if load_as is not None:
+            if kind is None and getattr(self.format, "records_kind", False):
+                return load_as(file, kind_of_type_name(written) or written)
             return load_as(file, kind)
         return convert(self.format.load(file), kind)
 

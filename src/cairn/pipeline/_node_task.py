@@ -119,8 +119,8 @@ class ByTypeTarget(Target):
     def exists(self, store: Store) -> bool:
         return store.exists(self.record) and self.written(store).exists(store)
 
-    def load(self, store: Store, as_type: Any = None) -> Any:
-        return self.written(store).load(store, as_type)
+    def load(self, store: Store, as_type: Any = None, written: str | None = None) -> Any:
+        return self.written(store).load(store, as_type, written)
 
 
 class NodeTask(Task[Any]):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from cairn._errors import OutputNotFoundError
-from cairn.formats._frames import kind_of_type_name
 from cairn.model.checks import declared_kind
 from cairn.model.task import Task
 from cairn.storage.records import read_record
@@ -44,14 +43,15 @@ def load_one(
     """
     target = task._outputs()[key]
     kind = kind or declared_kind(type(task))
+    written = None
     if kind is None and getattr(target.format, "records_kind", False):
         if record is None:
             record = {}
         if not record:
             record.update(_read_record(task, store))
         entry = record.get("outputs", {}).get("" if key is None else key, {})
-        kind = kind_of_type_name(entry.get("type"))
-    return target.load(store, kind)
+        written = entry.get("type") if isinstance(entry, dict) else None
+    return target.load(store, kind, written if isinstance(written, str) else None)
 
 
 def _read_record(task: Task[Any], store: Store) -> dict[str, Any]:
