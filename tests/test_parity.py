@@ -398,3 +398,74 @@ def test_a_failing_dynamic_requirement_fails_the_task_that_asked(workspace):
 def test_require_outside_run_is_an_error():
     with pytest.raises(cairn.CairnError, match="outside run"):
         Discover().require(Shard(i=1))
+
+
+# --- loading by task instance, requires() as any iterable (gokart habits) ------------------
+
+
+class Num(cairn.Task):
+    n = cairn.IntParameter()
+
+    def run(self):
+        return self.n * 10
+
+
+class ByInstance(cairn.Task):
+    def requires(self):
+        return {"a": Num(n=1), "b": [Num(n=2), Num(n=3)]}
+
+    def run(self):
+        return {
+            "one": self.load(Num(n=1)),
+            "list": self.load([Num(n=3), Num(n=2)]),
+            "mixed": self.load(["a", Num(n=2)]),
+            "generated": list(self.load_generator([Num(n=2), Num(n=1)])),
+        }
+
+
+def test_load_takes_a_required_task_or_a_list_of_them(tmp_path):
+    assert cairn.build(ByInstance(), workspace=str(tmp_path)) == {
+        "one": 10,
+        "list": [30, 20],
+        "mixed": [10, 20],
+        "generated": [20, 10],
+    }
+
+
+class LoadsWhatItDoesNotRequire(cairn.Task):
+    def requires(self):
+        return [Num(n=1)]
+
+    def run(self):
+        return self.load(Num(n=9))
+
+
+def test_loading_a_task_that_is_not_required_says_so(tmp_path):
+    task = LoadsWhatItDoesNotRequire()
+    with pytest.raises(cairn.BuildError) as info:
+        cairn.build(task, workspace=str(tmp_path))
+    error = info.value.failures[task]
+    assert isinstance(error, cairn.KeyNotFoundError)
+    assert "does not require Num(n=9)" in str(error) and "add it to requires()" in str(error)
+
+
+class FromGenerator(cairn.Task):
+    def requires(self):
+        return (Num(n=i) for i in range(3))
+
+    def run(self):
+        return [self.load(), list(self.load_generator())]
+
+
+class SetInDict(cairn.Task):
+    def requires(self):
+        return {"nums": {Num(n=4)}, "one": Num(n=5)}
+
+    def run(self):
+        return self.load()
+
+
+def test_requires_may_return_a_generator_or_nest_any_iterable(tmp_path):
+    assert cairn.build(FromGenerator(), workspace=str(tmp_path)) == [[0, 10, 20], [0, 10, 20]]
+    assert cairn.build(SetInDict(), workspace=str(tmp_path)) == {"nums": [40], "one": 50}
+    assert cairn.plan(FromGenerator(), workspace=str(tmp_path)).entries[-1].will_run is False

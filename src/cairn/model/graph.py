@@ -10,7 +10,7 @@ by name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cairn._errors import DependencyCycleError, RequirementError
@@ -20,7 +20,7 @@ from cairn.model.params import iter_tasks
 if TYPE_CHECKING:
     from cairn.model.task import Task
 
-__all__ = ["compute_ids", "flatten", "map_structure"]
+__all__ = ["compute_ids", "flatten", "map_structure", "materialize"]
 
 
 def compute_ids(root: Task[Any]) -> None:
@@ -105,6 +105,33 @@ def flatten(structure: Any, owner: Any = None) -> list[Task[Any]]:
                 "requires() may return a task, or a list, tuple or dict of tasks (nested)."
             )
     return out
+
+
+def materialize(structure: Any) -> Any:
+    """``requires()``'s result with every iterable that is not a task, dict, list, tuple or
+    str (a generator, a set, a ``dict_values``) turned into a list, so it can be walked and
+    loaded more than once; the rest is kept as it is."""
+    if is_task(structure) or structure is None or isinstance(structure, str | bytes):
+        return structure
+    if isinstance(structure, Mapping):
+        if any(_needs_list(v) for v in structure.values()):
+            return {k: materialize(v) for k, v in structure.items()}
+        return structure
+    if isinstance(structure, list | tuple):
+        if any(_needs_list(v) for v in structure):
+            return type(structure)(materialize(v) for v in structure)
+        return structure
+    if isinstance(structure, Iterable):
+        return [materialize(v) for v in structure]
+    return structure
+
+
+def _needs_list(item: Any) -> bool:
+    if is_task(item) or isinstance(item, str | bytes):
+        return False
+    if isinstance(item, Mapping | list | tuple):
+        return any(_needs_list(v) for v in (item.values() if isinstance(item, Mapping) else item))
+    return isinstance(item, Iterable)
 
 
 def map_structure(structure: Any, func: Any) -> Any:

@@ -26,14 +26,14 @@ __all__ = ["Runtime", "runtime", "set_runtime"]
 class Runtime(Protocol):
     """What ``Task``'s run-time methods delegate to; each takes the task first."""
 
-    def load(self, task: Task[Any], key: str | None, as_type: Any) -> Any: ...
+    def load(self, task: Task[Any], key: Any, as_type: Any) -> Any: ...
 
-    def load_generator(self, task: Task[Any], key: str | None) -> Iterator[Any]: ...
+    def load_generator(self, task: Task[Any], key: Any) -> Iterator[Any]: ...
 
     def load_data_frame(
         self,
         task: Task[Any],
-        key: str | None,
+        key: Any,
         required_columns: Collection[Any] | None,
         drop_columns: bool,
         as_type: Any,

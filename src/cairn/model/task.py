@@ -32,7 +32,7 @@ from cairn.identity import fingerprint as _fingerprint
 from cairn.identity.canonical import canonical, digest, is_task
 from cairn.model import runtime as _runtime
 from cairn.model.checks import check_dump
-from cairn.model.graph import compute_ids, flatten
+from cairn.model.graph import compute_ids, flatten, materialize
 from cairn.model.meta import TaskMeta, parameter_values
 from cairn.model.params import Parameter, iter_tasks
 from cairn.model.restore import Restorer
@@ -213,7 +213,8 @@ class Task(Generic[T], metaclass=TaskMeta):
 
     # --- requirements ---------------------------------------------------------------------
     def requires(self) -> Any:
-        """The tasks this task needs: a task, or a list/tuple/dict of them (nested).
+        """The tasks this task needs: a task, or a list/tuple/dict of them (nested); any
+        other iterable of tasks (a generator, a set) is taken as a list.
 
         By default, the tasks held by task parameters, keyed by parameter name.
         """
@@ -232,6 +233,7 @@ class Task(Generic[T], metaclass=TaskMeta):
             else:  # tasks created by requires() take the values this task was built with
                 with using_values(source):
                     cached = self.requires()
+            cached = materialize(cached)
             deps = flatten(cached, self)
             self.__dict__["_req_cache"] = cached
             self.__dict__["_deps_cache"] = deps
@@ -317,8 +319,10 @@ class Task(Generic[T], metaclass=TaskMeta):
         """A logger whose records go into this task's run record."""
         return _runtime.runtime().logger(self)
 
-    def load(self, key: str | None = None, *, as_type: Any = None) -> Any:
-        """Load the outputs of ``requires()``, in its shape; ``key`` selects one entry.
+    def load(self, key: Any = None, *, as_type: Any = None) -> Any:
+        """Load the outputs of ``requires()``, in its shape; ``key`` selects a part: a key of
+        the dict it returns, one of the tasks it requires, or a list of either (loaded as a
+        list). A task it does not require raises ``KeyNotFoundError``.
 
         Data frames come back as the type their task wrote (or declared with
         ``Task[...]``); ``as_type`` (``pd.DataFrame``, ``pl.DataFrame``, ``pl.LazyFrame``,
@@ -339,7 +343,7 @@ class Task(Generic[T], metaclass=TaskMeta):
         """
         return _runtime.runtime().require(self, tasks)
 
-    def load_generator(self, key: str | None = None) -> Iterator[Any]:
+    def load_generator(self, key: Any = None) -> Iterator[Any]:
         """Yield the outputs of ``requires()`` (or its entry ``key``) one at a time.
 
         Only one input is in memory at once. Inputs come in the order of ``requires()``
@@ -350,7 +354,7 @@ class Task(Generic[T], metaclass=TaskMeta):
 
     def load_data_frame(
         self,
-        key: str | None = None,
+        key: Any = None,
         required_columns: Collection[Any] | None = None,
         drop_columns: bool = False,
         *,

@@ -22,6 +22,7 @@ from typing import Any
 from cairn._config import default_workspace
 from cairn._errors import CairnError, KeyNotFoundError, suggest
 from cairn.formats._frames import concat, frame_kind, kind_of_request
+from cairn.identity.canonical import is_task
 from cairn.model.checks import require_columns, type_name
 from cairn.model.graph import compute_ids, flatten, map_structure
 from cairn.model.runtime import set_runtime
@@ -109,22 +110,37 @@ def _running(task: Task[Any], what: str) -> RunContext:
     return ctx
 
 
-def _requirement(task: Task[Any], key: str | None) -> Any:
-    """What ``task.requires()`` returns, or its entry ``key``."""
+def _requirement(task: Task[Any], key: Any) -> Any:
+    """What ``task.requires()`` returns, or the part of it ``key`` selects.
+
+    ``key`` is a key of the dict ``requires()`` returns, a task that ``requires()`` holds
+    (anywhere in it, as gokart allows), or a list or tuple of such keys or tasks (then the
+    parts come back as a list).
+    """
     req = task._requirements()
     if key is None:
         return req
+    if isinstance(key, list | tuple):
+        return [_requirement(task, part) for part in key]
+    if is_task(key):
+        if key in task._dependencies():
+            return key
+        required = ", ".join(repr(t) for t in task._dependencies()[:10]) or "nothing"
+        raise KeyNotFoundError(
+            f"{task!r} does not require {key!r}, so it cannot load it; add it to requires() "
+            f"(it requires: {required})"
+        )
     if isinstance(req, Mapping):
         if key in req:
             return req[key]
         keys = [str(k) for k in req]
         raise KeyNotFoundError(
-            f"{task!r} has no requirement {key!r}.{suggest(key, keys)} requires() has: "
+            f"{task!r} has no requirement {key!r}.{suggest(str(key), keys)} requires() has: "
             f"{', '.join(map(repr, keys)) or 'nothing'}"
         )
     raise KeyNotFoundError(
         f"{task!r}.requires() returns {type(req).__qualname__}, not a dict, so it has no "
-        f"key {key!r}; call load() without a key"
+        f"key {key!r}; call load() without a key, or with one of the tasks it requires"
     )
 
 
@@ -152,12 +168,12 @@ def _output(task: Task[Any], key: str | None) -> Target:
 class _Runtime:
     """The run-time API behind ``Task``'s methods (see :class:`cairn.model.runtime.Runtime`)."""
 
-    def load(self, task: Task[Any], key: str | None, as_type: Any) -> Any:
+    def load(self, task: Task[Any], key: Any, as_type: Any) -> Any:
         store = current_store()
         kind = kind_of_request(as_type)
         return map_structure(_requirement(task, key), lambda t: load_output(t, store, kind))
 
-    def load_generator(self, task: Task[Any], key: str | None) -> Iterator[Any]:
+    def load_generator(self, task: Task[Any], key: Any) -> Iterator[Any]:
         store = current_store()
         for dep in flatten(_requirement(task, key), task):
             yield load_output(dep, store)
@@ -165,7 +181,7 @@ class _Runtime:
     def load_data_frame(
         self,
         task: Task[Any],
-        key: str | None,
+        key: Any,
         required_columns: Collection[Any] | None,
         drop_columns: bool,
         as_type: Any,
