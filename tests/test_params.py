@@ -274,3 +274,14 @@ def test_an_optional_task_parameter_left_out_builds_and_records_none(tmp_path):
     assert cairn.build(Combine(parts=[Raw(path="a")]), workspace=str(tmp_path)) == 1
     (record,) = tmp_path.rglob("Combine_*.run.json")
     assert json.loads(record.read_text())["params"]["optional"] is None
+
+
+def test_str_of_a_task_shows_dates_and_zoned_datetimes_in_iso_form():
+    class Zoned(cairn.Task):
+        at = cairn.DateTimeParameter(timezone=dt.timezone(dt.timedelta(hours=9)))
+        day = cairn.DateParameter(default="2024-01-02")
+
+    task = Zoned(at="2024-05-01T09:00+09:00")
+    assert str(task) == "Zoned(at=2024-05-01T09:00:00+09:00, day=2024-01-02)"
+    assert task.label() == str(task)
+    assert repr(task).startswith("Zoned(at=datetime.datetime(2024, 5, 1, 9, 0")  # code, as before

@@ -200,6 +200,21 @@ def test_parameter_group_values_come_from_the_configuration():
     assert task.env == "staging"  # the task's own family setting beats the group
 
 
+class Regional(cairn.ParameterGroup):
+    env = cairn.Parameter(default="eu-prod")
+
+
+@cairn.inherits(Regional)
+class RegionalExtract(Extract):
+    pass
+
+
+def test_a_child_class_own_parameter_group_overrides_its_parents():
+    assert RegionalExtract().env == "eu-prod"  # its own group, not the parent's Shared
+    assert RegionalExtract().date == dt.date(2024, 1, 1)  # still from the parent's group
+    assert Extract().env == "dev"  # the parent is unchanged
+
+
 def test_inherits_checks_aliases_and_arguments():
     with pytest.raises(cairn.ParameterError, match="alias 'when'"):
 

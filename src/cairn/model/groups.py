@@ -60,7 +60,9 @@ def inherits(*groups: type[ParameterGroup], aliases: Mapping[str, str] | None = 
                     f"{cls.__name__} needs a parameter {task_name!r} and a group a parameter "
                     f"{group_name!r}"
                 )
-        cls._groups = (*cls._groups, *links)
+        # the class's own groups come before those it inherits: a child's group overrides
+        # its parent's for a parameter both share
+        cls._groups = (*links, *cls._groups)
         return cls
 
     return decorate

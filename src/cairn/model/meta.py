@@ -10,6 +10,7 @@ inherited from its parameter groups (``@inherits``), or the defaults.
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import TYPE_CHECKING, Any, dataclass_transform
 
 from cairn._config import ParameterValues
@@ -20,7 +21,7 @@ from cairn.storage import layout
 if TYPE_CHECKING:
     from cairn.model.task import Task
 
-__all__ = ["TaskMeta", "group_values", "parameter_values"]
+__all__ = ["TaskMeta", "group_values", "parameter_values", "shown"]
 
 if TYPE_CHECKING:
     from cairn.model import param_specs as _spec
@@ -126,3 +127,10 @@ def parameter_values(
             f"(no default): pass it as {cls.__name__}({missing[0]}=...)"
         )
     return {name: values[name] for name in params}
+
+
+def shown(value: Any) -> str:
+    """A parameter value for people: dates and datetimes in ISO form, the rest as ``repr``."""
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return repr(value)

@@ -33,7 +33,7 @@ from cairn.identity.canonical import canonical, digest, is_task
 from cairn.model import runtime as _runtime
 from cairn.model.checks import check_dump
 from cairn.model.graph import compute_ids, flatten, materialize
-from cairn.model.meta import TaskMeta, parameter_values
+from cairn.model.meta import TaskMeta, parameter_values, shown
 from cairn.model.params import Parameter, iter_tasks
 from cairn.model.restore import Restorer
 from cairn.model.targets import Target, as_outputs, model_format, unique_path
@@ -165,6 +165,11 @@ class Task(Generic[T], metaclass=TaskMeta):
         args = ", ".join(f"{name}={value!r}" for name, value in self._values.items())
         return f"{type(self).__name__}({args})"
 
+    def __str__(self) -> str:
+        """Like ``repr``, dates and datetimes in ISO form (``at=2024-05-01T09:00:00+09:00``)."""
+        args = ", ".join(f"{name}={shown(value)}" for name, value in self._values.items())
+        return f"{type(self).__name__}({args})"
+
     def label(self) -> str:
         """A short one-line name: upstream tasks shown as ``Name#id8`` instead of in full."""
 
@@ -173,7 +178,7 @@ class Task(Generic[T], metaclass=TaskMeta):
                 return f"{type(value).__name__}#{value.task_id[:8]}"
             if isinstance(value, tuple) and value and all(is_task(v) for v in value):
                 return "[" + ", ".join(show(v) for v in value) + "]"
-            return repr(value)
+            return shown(value)
 
         args = ", ".join(f"{name}={show(value)}" for name, value in self._values.items())
         return f"{type(self).__name__}({args})"
