@@ -68,6 +68,24 @@ def test_status_gives_each_task_its_state_and_shows_shared_subtrees_once(workspa
     assert "5 task(s)" in text
 
 
+def test_status_leaves_out_ignored_task_names_and_what_only_they_need(workspace):
+    full = cairn.status(Top())
+    assert len(full) == 5
+    result = cairn.status(Top(), ignore_task_names=["Join"])
+    assert [e.task for e in result] == [Top()]  # both Joins, and the Sources only they need
+    by_family = cairn.status(Top(), ignore_task_names=[Source.family])
+    assert {type(e.task).__name__ for e in by_family} == {"Top", "Join"}
+    assert "3 task(s)" in str(by_family)
+    assert cairn.status(Top(), ignore_task_names=["Top"]).entries == []
+
+
+def test_status_shows_parameters_in_full_with_abbr_false(workspace):
+    short = str(cairn.status(Join(left=Source(name="l"), right=Source(name="r"))))
+    full = str(cairn.status(Join(left=Source(name="l"), right=Source(name="r")), abbr=False))
+    assert "Join(left=Source#" in short and "Source(name='l')" not in short.splitlines()[0]
+    assert "Join(left=Source(name='l'), right=Source(name='r'))" in full
+
+
 def test_a_missing_output_below_a_complete_task_is_not_needed(workspace):
     join = Join(left=Source(name="x"), right=Source(name="y"))
     cairn.build(join)

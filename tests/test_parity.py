@@ -307,6 +307,7 @@ def test_status_to_frame_is_a_dependency_table(workspace):
         "outputs",
         "parameters",
         "duration_s",
+        "log",
         "requirements",
     ]
     rows = frame.set_index("task_id")
@@ -315,6 +316,8 @@ def test_status_to_frame_is_a_dependency_table(workspace):
     assert rows.loc[root.mid.leaf.task_id, "parameters"] == {"n": 1}
     assert rows.loc[root.mid.task_id, "duration_s"] >= 0
     assert pd.isna(rows.loc[root.task_id, "duration_s"])
+    assert isinstance(rows.loc[root.mid.task_id, "log"], list)  # gokart's log column
+    assert rows.loc[root.task_id, "log"] is None  # not run yet
     assert rows.loc[root.task_id, "outputs"][0].endswith(f"Top_{root.task_id}.pkl")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import html
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +26,17 @@ __all__ = ["Status", "TaskStatus", "status", "walk"]
 NOT_NEEDED = "its output is missing, but every task that needs it is complete"
 
 
-def walk(roots: Sequence[Task[Any]]) -> list[Task[Any]]:
-    """Every task reachable from ``roots`` (below complete tasks too), dependencies first."""
+def _names_of(task: Task[Any]) -> set[str]:
+    """What ``ignore_task_names`` may call a task: its class name, qualified name, family."""
+    cls = type(task)
+    return {cls.__name__, cls.__qualname__, cls.family}
+
+
+def walk(roots: Sequence[Task[Any]], ignore: Collection[str] = ()) -> list[Task[Any]]:
+    """Every task reachable from ``roots`` (below complete tasks too), dependencies first;
+    tasks named in ``ignore`` (class name or family) are left out, with what only they need.
+    """
+    ignored = set(ignore)
     order: list[Task[Any]] = []
     seen: set[str] = set()
     stack: list[tuple[Task[Any], bool]] = [(root, False) for root in reversed(roots)]
@@ -37,7 +46,7 @@ def walk(roots: Sequence[Task[Any]]) -> list[Task[Any]]:
             order.append(task)
             continue
         tid = task.task_id
-        if tid in seen:
+        if tid in seen or (ignored and _names_of(task) & ignored):
             continue
         seen.add(tid)
         stack.append((task, True))
@@ -73,7 +82,10 @@ class Status(Sequence[TaskStatus]):
         roots: list[Task[Any]],
         workspace: str,
         store: Store | None = None,
+        *,
+        abbr: bool = True,
     ) -> None:
+        self.abbr = abbr
         self.entries = entries
         self.roots = roots
         self.workspace = workspace
@@ -85,8 +97,8 @@ class Status(Sequence[TaskStatus]):
 
         Columns: ``name`` (family), ``task`` (short label), ``task_id``, ``state``,
         ``complete``, ``outputs`` (workspace-relative paths), ``parameters``,
-        ``duration_s`` (from the run record; None when not complete), ``requirements``
-        (task ids).
+        ``duration_s`` and ``log`` (the captured log lines, from the run record; None when
+        not complete), ``requirements`` (task ids).
 
         Raises:
             MissingExtraError: when pandas is not installed.
@@ -99,10 +111,11 @@ class Status(Sequence[TaskStatus]):
         for entry in self.entries:
             task = entry.task
             cls = type(task)
-            duration = None
+            duration = log = None
             if entry.state == "complete" and self._store is not None and not cls._external:
                 with contextlib.suppress(OSError, ValueError):
-                    duration = read_record(task, self._store).get("duration_s")
+                    record = read_record(task, self._store)
+                    duration, log = record.get("duration_s"), record.get("log")
             rows.append(
                 {
                     "name": cls.family,
@@ -113,6 +126,7 @@ class Status(Sequence[TaskStatus]):
                     "outputs": [t.path for t in task._outputs().values()],
                     "parameters": {n: p.serialize(task._values[n]) for n, p in cls._params.items()},
                     "duration_s": duration,
+                    "log": log,
                     "requirements": list(entry.dependencies),
                 }
             )
@@ -159,7 +173,9 @@ class Status(Sequence[TaskStatus]):
                 continue
             shown.add(tid)
             yield depth, entry, False
-            stack.extend((depth + 1, dep) for dep in reversed(entry.dependencies))
+            stack.extend(
+                (depth + 1, dep) for dep in reversed(entry.dependencies) if dep in self.by_id
+            )
 
     #: Deeper levels are not drawn (a terminal cannot indent them); a note counts them.
     MAX_DEPTH = 24
@@ -189,7 +205,7 @@ class Status(Sequence[TaskStatus]):
         parents: list[Any] = []
         shown, hidden = self._shown_lines()
         for depth, entry, above in shown:
-            label = _status_label(entry, above)
+            label = _status_label(entry, above, self.abbr)
             if depth == 0:
                 tree = Tree(label, guide_style="dim")
                 trees.append(tree)
@@ -212,7 +228,7 @@ class Status(Sequence[TaskStatus]):
         shown, hidden = self._shown_lines()
         for depth, entry, above in shown:
             colour = STATE_COLOURS.get(entry.state, "#fff")
-            text = entry.task.label() + (" (shown above)" if above else "")
+            text = _name(entry.task, self.abbr) + (" (shown above)" if above else "")
             reason = f" - {entry.reason}" if entry.reason and not above else ""
             out.append(
                 f'<div style="margin-left:{depth * 1.5}em"><span style="background:{colour};'
@@ -225,13 +241,18 @@ class Status(Sequence[TaskStatus]):
         return "".join(out)
 
 
-def _status_label(entry: TaskStatus, above: bool) -> Any:
+def _name(task: Task[Any], abbr: bool) -> str:
+    """A task's name in the tree: upstream tasks as ``Name#id8``, or in full (``abbr=False``)."""
+    return task.label() if abbr else str(task)
+
+
+def _status_label(entry: TaskStatus, above: bool, abbr: bool = True) -> Any:
     from rich.text import Text
 
     text = Text()
     text.append(f"{entry.state:<9}", style=STATE_STYLES.get(entry.state, ""))
     text.append(" ")
-    text.append(entry.task.label(), style="dim" if above else "bold")
+    text.append(_name(entry.task, abbr), style="dim" if above else "bold")
     text.append(f"  #{entry.task_id[:8]}", style="dim")
     if above:
         text.append("  (shown above)", style="dim")
@@ -249,8 +270,14 @@ def status(
     lock: Any = None,
     storage_options: dict[str, Any] | None = None,
     config: ConfigArg = None,
+    ignore_task_names: Collection[str] | None = None,
+    abbr: bool = True,
 ) -> Status:
     """The dependency tree of ``tasks`` with each task's state.
+
+    ``ignore_task_names`` leaves out tasks by class name or family (and what only they
+    need), as gokart's ``make_tree_info``; ``abbr=False`` shows every task with all its
+    parameters in full instead of upstream tasks as ``Name#id8``.
 
     States: ``complete``; ``will run`` (with the reason); ``running elsewhere`` when its
     lock is held by another runner (needs a lock: ``lock="file"`` or a Redis URL, or one
@@ -265,7 +292,7 @@ def status(
     check_locks = bool(getattr(the_lock, "exclusive", True))
     entries: list[TaskStatus] = []
     try:
-        for task in walk(roots):
+        for task in walk(roots, ignore_task_names or ()):
             tid = task.task_id
             deps = tuple(d.task_id for d in task._dependencies())
             entry = planned.get(tid)
@@ -286,4 +313,6 @@ def status(
     finally:
         if the_lock is not settings.lock:
             the_lock.close()
-    return Status(entries, roots, store.url, store)
+    shown = {e.task_id for e in entries}
+    kept = [r for r in roots if r.task_id in shown]
+    return Status(entries, kept, store.url, store, abbr=abbr)
