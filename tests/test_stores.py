@@ -257,6 +257,49 @@ def test_outputs_on_s3_carry_family_id_and_parameters_as_metadata(moto_s3: Any) 
     assert "note" not in metadata["cairn-params"]  # not significant
 
 
+class LabelledDownstream(cairn.Task):
+    upstream = cairn.TaskParameter()
+
+    def run(self):
+        self.dump(self.load("upstream"), custom_labels={"team": "ml", "run": 7})
+
+
+def test_an_output_names_the_outputs_it_required_and_takes_custom_labels(moto_s3: Any) -> None:
+    import fsspec
+
+    workspace = f"s3://{moto_s3.new_bucket()}/ws"
+    task = LabelledDownstream(upstream=Labelled(name="a"))
+    cairn.build(task, workspace=workspace, storage_options=moto_s3.storage_options)
+    fs, root = fsspec.core.url_to_fs(workspace, **moto_s3.storage_options)
+    (output,) = task._outputs().values()
+    metadata = {k.lower(): v for k, v in fs.metadata(f"{root}/{output.path}").items()}
+    (upstream_output,) = Labelled(name="a")._outputs().values()
+    assert json.loads(metadata["cairn-required-outputs"]) == [upstream_output.path]
+    assert metadata["team"] == "ml" and metadata["run"] == "7"
+
+
+class ClashingLabels(cairn.Task):
+    def run(self):
+        self.dump(1, custom_labels={"cairn-task-id": "x"})
+
+
+class NonTextLabels(cairn.Task):
+    def run(self):
+        self.dump(1, custom_labels={1: "x"})
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [(ClashingLabels(), "cairn's own"), (NonTextLabels(), "dict of name -> value")],
+)
+def test_custom_labels_that_clash_or_are_not_text_are_refused(tmp_path, task, message) -> None:
+    with pytest.raises(cairn.BuildError) as info:
+        cairn.build(task, workspace=str(tmp_path))
+    error = info.value.failures[task]
+    assert isinstance(error, cairn.CairnError) and message in str(error)
+    assert not list(tmp_path.rglob("*.pkl"))  # nothing written
+
+
 def test_labels_are_trimmed_to_the_limit_in_order() -> None:
     from cairn.storage.store import trim_labels
 

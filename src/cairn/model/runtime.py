@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cairn._errors import CairnError
@@ -41,7 +41,9 @@ class Runtime(Protocol):
 
     def require(self, task: Task[Any], tasks: Any) -> Any: ...
 
-    def dump(self, task: Task[Any], obj: Any, key: str | None) -> None: ...
+    def dump(
+        self, task: Task[Any], obj: Any, key: str | None, custom_labels: Mapping[str, Any] | None
+    ) -> None: ...
 
     def random(self, task: Task[Any]) -> random.Random: ...
 

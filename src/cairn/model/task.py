@@ -379,19 +379,25 @@ class Task(Generic[T], metaclass=TaskMeta):
             self, key, required_columns, drop_columns, as_type
         )
 
-    def dump(self, obj: Any, key: str | None = None) -> None:
-        """Write ``obj`` to this task's output (``key`` selects one of a dict output)."""
-        _runtime.runtime().dump(self, obj, key)
+    def dump(
+        self, obj: Any, key: str | None = None, *, custom_labels: Mapping[str, Any] | None = None
+    ) -> None:
+        """Write ``obj`` to this task's output (``key`` selects one of a dict output);
+        ``custom_labels`` join the labels written on it where the store keeps them."""
+        _runtime.runtime().dump(self, obj, key, custom_labels)
 
-    def labels(self) -> dict[str, str]:
+    def labels(self, custom: Mapping[str, Any] | None = None) -> dict[str, str]:
         """What is written as metadata on each output where the store supports it (S3, GCS):
-        the family, the id and the significant parameters (as JSON).
-        """
+        the family, the id, ``custom`` labels, the outputs of the tasks it requires and the
+        significant parameters (JSON), in that order (the last are cut first to fit)."""
         cls = type(self)
         params = {n: p.serialize(self._values[n]) for n, p in cls._params.items() if p.significant}
+        required = [t.path for dep in self._dependencies() for t in dep._outputs().values()]
         return {
             "cairn-family": cls.family,
             "cairn-task-id": self.task_id,
+            **{str(k): str(v) for k, v in (custom or {}).items()},
+            "cairn-required-outputs": json.dumps(required),
             "cairn-params": json.dumps(params, sort_keys=True, default=str),
         }
 

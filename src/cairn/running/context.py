@@ -165,6 +165,23 @@ def _output(task: Task[Any], key: str | None) -> Target:
     )
 
 
+def _check_labels(task: Task[Any], labels: Any) -> None:
+    """Refuse custom labels that are not a dict of text, or that take a name cairn writes."""
+    if labels is None:
+        return
+    if not isinstance(labels, Mapping) or not all(isinstance(k, str) for k in labels):
+        raise CairnError(
+            f"{task!r}.dump(custom_labels=...) takes a dict of name -> value, like "
+            f"{{'team': 'ml'}}; got {labels!r:.200}"
+        )
+    reserved = sorted(k for k in labels if k.lower().startswith("cairn-"))
+    if reserved:
+        raise CairnError(
+            f"{task!r}.dump(custom_labels=...): the names {reserved} are cairn's own "
+            "(cairn-*); choose names without that prefix"
+        )
+
+
 class _Runtime:
     """The run-time API behind ``Task``'s methods (see :class:`cairn.model.runtime.Runtime`)."""
 
@@ -218,7 +235,9 @@ class _Runtime:
             raise RequirementsPending(missing)
         return map_structure(tasks, lambda t: load_output(t, ctx.store))
 
-    def dump(self, task: Task[Any], obj: Any, key: str | None) -> None:
+    def dump(
+        self, task: Task[Any], obj: Any, key: str | None, custom_labels: Mapping[str, Any] | None
+    ) -> None:
         ctx = _current.get()
         if ctx is None:
             raise CairnError(
@@ -226,8 +245,10 @@ class _Runtime:
                 "which cairn.build(...) calls"
             )
         target = _output(task, key)
+        _check_labels(task, custom_labels)
         task._check_dump(obj, key)
-        labels = task.labels() if getattr(ctx.store, "keeps_labels", False) else None
+        keeps = getattr(ctx.store, "keeps_labels", False)
+        labels = task.labels(custom_labels) if keeps else None
         ctx.written[target.path] = target.dump(ctx.store, obj, labels)
         ctx.types[target.path] = type_name(obj)
 
