@@ -420,3 +420,44 @@ def test_fingerprint_settings_come_from_the_file_named_by_cairn_config(pkg, tmp_
     elsewhere.write_text('lock = "${UNSET_VARIABLE}"\nfingerprint = false\n')
     monkeypatch.setenv("CAIRN_CONFIG", str(elsewhere))
     assert train.code_fingerprint().components == {}  # an unset ${VAR} elsewhere is no matter
+
+
+LAZY_IMPORTS = """
+import sys
+import cairn
+
+
+class Fit(cairn.Task):
+    def run(self):
+        from sklearn.linear_model import LinearRegression
+        import pandas as pd
+
+        return LinearRegression.__name__ + pd.__name__
+
+
+if __name__ == "__main__":
+    cairn.build(Fit(), workspace=sys.argv[1], summary=False)
+    print("imported:", sorted(m for m in ("sklearn", "pandas") if m in sys.modules))
+"""
+
+
+def test_a_warm_build_does_not_import_the_libraries_run_imports(tmp_path):
+    """Fingerprinting tells library code from the user's without importing it: a library
+    imported inside run() counts by its version, so a build that runs nothing imports it not."""
+    import subprocess
+
+    script = tmp_path / "lazy.py"
+    script.write_text(LAZY_IMPORTS)
+    workspace = str(tmp_path / "ws")
+
+    def build() -> str:
+        return subprocess.run(
+            [sys.executable, str(script), workspace],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        ).stdout
+
+    assert "imported: ['pandas', 'sklearn']" in build()  # the cold build ran run()
+    assert "imported: []" in build()  # the warm one reused it without importing either

@@ -235,3 +235,49 @@ def test_task_generators_repeat_even_with_tasks_on_parallel_threads(workspace):
 def test_task_generators_exist_only_while_running():
     with pytest.raises(cairn.CairnError, match="only while the task runs"):
         Draws(n=1).random
+
+
+NUMPY_IN_RUN = """
+import sys
+import cairn
+
+
+class Draws(cairn.Task):
+    def run(self):
+        import numpy as np  # not imported before the build: seeded when imported
+
+        return [float(np.random.random()) for _ in range(3)]
+
+
+class Plain(cairn.Task):
+    def run(self):
+        return 1
+
+
+if __name__ == "__main__":
+    if sys.argv[2] == "plain":
+        cairn.build(Plain(), workspace=sys.argv[1], summary=False)
+        print("numpy imported:", "numpy" in sys.modules)
+    else:
+        print(cairn.build(Draws(), workspace=sys.argv[1], rerun=True, summary=False))
+"""
+
+
+def test_numpy_imported_inside_run_is_seeded_and_never_imported_for_nothing(tmp_path):
+    import subprocess
+
+    pytest.importorskip("numpy")
+    script = tmp_path / "draws.py"
+    script.write_text(NUMPY_IN_RUN)
+
+    def run(kind: str) -> str:
+        return subprocess.run(
+            [sys.executable, str(script), str(tmp_path / "ws"), kind],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    first, second = run("draws"), run("draws")
+    assert first == second and first.startswith("[0.")  # the same draws in two processes
+    assert run("plain") == "numpy imported: False"

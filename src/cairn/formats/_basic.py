@@ -5,15 +5,12 @@ JSON and newline-delimited JSON also take data frames (as records); text takes a
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import pickle
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
-
-import cloudpickle
 
 from cairn._errors import FormatError
 
@@ -27,6 +24,8 @@ class PickleFormat:
     """
 
     def dump(self, obj: Any, file: BinaryIO) -> None:
+        import cloudpickle  # only to write: reading a pickle needs no cloudpickle
+
         cloudpickle.dump(obj, file, protocol=pickle.HIGHEST_PROTOCOL)
 
     def load(self, file: BinaryIO) -> Any:
@@ -262,11 +261,15 @@ class GzipTextFormat:
     records_kind = True
 
     def dump(self, obj: Any, file: BinaryIO) -> None:
+        import gzip
+
         data = _text_of(obj, ".gz").encode("utf-8")
         with gzip.GzipFile(fileobj=file, mode="wb", compresslevel=6, mtime=0) as out:
             out.write(data)
 
     def load(self, file: BinaryIO) -> Any:
+        import gzip
+
         with gzip.GzipFile(fileobj=file, mode="rb") as src:
             return src.read().decode("utf-8")
 

@@ -19,6 +19,7 @@ import ast
 import copy
 import functools
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
 import threading
@@ -108,10 +109,42 @@ def _is_code_like(value: Any) -> bool:
     return callable(value) and type(value).__name__.endswith(("function", "function_or_method"))
 
 
+def _top_level_is_user_code(top: str) -> bool:
+    """Whether the top-level package ``top``, not imported yet, lies in the user's code:
+    found with the path finder, which locates it without executing anything (finding a
+    submodule's spec would import its parent packages: all of scikit-learn for
+    ``sklearn.linear_model``)."""
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(top, sys.path)
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    if spec.origin and spec.origin not in ("built-in", "frozen", "namespace"):
+        return is_user_path(spec.origin)
+    locations = list(spec.submodule_search_locations or ())
+    return bool(locations) and all(is_user_path(p) for p in locations)
+
+
+def _is_standard(top: str) -> bool:
+    return top in sys.builtin_module_names or top in sys.stdlib_module_names
+
+
 def _user_module(name: str) -> types.ModuleType | None:
-    """The user module ``name``, imported if it is user code and not imported yet."""
+    """The user module ``name``, imported if it is user code and not imported yet.
+
+    A module of a library (the standard library, site-packages) that is not imported yet is
+    never imported here: it counts by its package version, so there is nothing to read.
+    """
     module = sys.modules.get(name)
     if module is None:
+        top = name.partition(".")[0]
+        loaded_top = sys.modules.get(top)
+        if loaded_top is not None:
+            if not is_user_module(top):
+                return None
+        elif _is_standard(top) or not _top_level_is_user_code(top):
+            return None
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):

@@ -1,14 +1,16 @@
 """Recording finished tasks in their families' histories, for later plans to compare with.
 
 :class:`HistoryRecorder` is a build listener: it collects the entry of every task that
-finishes (:func:`cairn.planning.entries.entry_for`) and writes each family's history file
+finishes and, in a background thread, makes its entry
+(:func:`cairn.planning.entries.entry_for`) and writes each family's history file
 (:func:`cairn.storage.history.write_history`) every :data:`FLUSH_SECONDS` and at the end of
-the build.
+the build, so the scheduling loop does no per-task work for it.
 """
 
 from __future__ import annotations
 
-import time
+import logging
+import threading
 from typing import Any
 
 from cairn._errors import CairnError
@@ -20,6 +22,8 @@ from cairn.storage.store import Store
 
 __all__ = ["FLUSH_SECONDS", "HistoryRecorder"]
 
+log = logging.getLogger("cairn")
+
 #: Seconds between two writes of the collected entries during a build.
 FLUSH_SECONDS = 5.0
 
@@ -27,15 +31,19 @@ FLUSH_SECONDS = 5.0
 class HistoryRecorder:
     """A build listener that records each finished task in its family's history.
 
-    Passes every event on to ``inner`` (the caller's listener), and writes the collected
-    entries every :data:`FLUSH_SECONDS` and on :meth:`flush`.
+    Passes every event on to ``inner`` (the caller's listener). The scheduling thread only
+    notes which task finished; the history entries are made and written by a background
+    thread every :data:`FLUSH_SECONDS`, and on :meth:`flush` at the end of the build.
     """
 
     def __init__(self, store: Store, inner: Any = None) -> None:
         self.store = store
         self.inner = inner
-        self._pending: dict[str, dict[str, dict[str, Any]]] = {}
-        self._last_flush = time.monotonic()
+        self._done: list[tuple[Task[Any], dict[str, Any] | None]] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
 
     def task_started(self, task: Task[Any]) -> None:
         if self.inner is not None:
@@ -44,13 +52,14 @@ class HistoryRecorder:
     def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None:
         if self.inner is not None:
             self.inner.task_succeeded(task, record)
-        if not isinstance(record, dict):
-            record = read_json(self.store, task.record_path())
-            if record is None:
-                return
-        self._pending.setdefault(task._history_family(), {})[task._vkey] = entry_for(task, record)
-        if time.monotonic() - self._last_flush > FLUSH_SECONDS:
-            self.flush()
+        with self._lock:
+            self._done.append((task, record if isinstance(record, dict) else None))
+            if self._worker is None:
+                self._stop.clear()
+                self._worker = threading.Thread(
+                    target=self._every_while, name="cairn-history", daemon=True
+                )
+                self._worker.start()
 
     def task_failed(self, task: Task[Any], error: BaseException) -> None:
         if self.inner is not None:
@@ -62,12 +71,39 @@ class HistoryRecorder:
             raise AttributeError(name)
         return getattr(self.__dict__["inner"], name)
 
+    def _every_while(self) -> None:
+        while not self._stop.wait(FLUSH_SECONDS):
+            self._write()
+
+    def _write(self) -> None:
+        """Make the entries of the tasks noted so far and write their families' histories;
+        a history that cannot be written is only a lost hint for later plans (logged)."""
+        with self._write_lock:
+            with self._lock:
+                batch, self._done = self._done, []
+            pending: dict[str, dict[str, dict[str, Any]]] = {}
+            for task, given in batch:
+                record = given if given is not None else read_json(self.store, task.record_path())
+                if record is None:
+                    continue
+                family = pending.setdefault(task._history_family(), {})
+                family[task._vkey] = entry_for(task, record)
+            for family_name, entries in pending.items():
+                try:
+                    write_history(self.store, family_name, entries)
+                except (OSError, CairnError) as exc:
+                    log.warning(
+                        "could not write the run history of %s (%s); later plans will say "
+                        "less about why its tasks rerun",
+                        family_name,
+                        exc,
+                    )
+
     def flush(self) -> None:
-        """Write what was collected; a history that cannot be written is only a lost hint."""
-        pending, self._pending = self._pending, {}
-        self._last_flush = time.monotonic()
-        for family, entries in pending.items():
-            try:
-                write_history(self.store, family, entries)
-            except (OSError, CairnError):
-                continue
+        """Stop the background writer and write everything noted so far."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            self._stop.set()
+            worker.join()
+        self._write()

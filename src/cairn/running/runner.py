@@ -12,7 +12,8 @@ host, timing, seed, log, and each output's size and checksum.
 from __future__ import annotations
 
 import datetime as _dt
-import importlib.util
+import importlib.abc
+import importlib.machinery
 import json
 import logging
 import random
@@ -96,24 +97,65 @@ def _wrap_showwarning(original: Any) -> Any:
     return showwarning
 
 
-_numpy_checked = False
-_numpy_lock = threading.Lock()
+#: the seed of the run in progress in this thread (or task), for a numpy imported during it
+_seed: ContextVar[int | None] = ContextVar("cairn_seed", default=None)
+
+
+class _SeedNumpyOnImport(importlib.abc.MetaPathFinder):
+    """Seeds numpy's global generator when a running task first imports numpy.
+
+    numpy is seeded before ``run()`` only when it is already imported: importing it for every
+    task, used or not, costs a build half a second. A task that imports numpy itself gets the
+    same draws as if it had been seeded before: nothing can have drawn from the generator
+    before the import.
+    """
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "numpy":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        loader = getattr(spec, "loader", None)
+        if spec is None or loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        original = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            original(module)
+            _uninstall()
+            seed = _seed.get()
+            if seed is not None:
+                module.random.seed(seed % 2**32)
+
+        loader.exec_module = exec_module
+        return spec
+
+
+_finder = _SeedNumpyOnImport()
+_finder_lock = threading.Lock()
+
+
+def _install() -> None:
+    with _finder_lock:
+        if "numpy" not in sys.modules and _finder not in sys.meta_path:
+            sys.meta_path.insert(0, _finder)
+
+
+def _uninstall() -> None:
+    with _finder_lock:
+        if _finder in sys.meta_path:
+            sys.meta_path.remove(_finder)
 
 
 def _seed_generators(seed: int) -> None:
-    global _numpy_checked
+    """Seed ``random`` and numpy's global generator (numpy when it is imported, now or while
+    the task runs)."""
     random.seed(seed)
-    if not _numpy_checked:
-        # One thread imports numpy; tasks starting on other threads meanwhile wait for the
-        # whole module instead of finding it half initialised in sys.modules.
-        with _numpy_lock:
-            if not _numpy_checked:
-                if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is not None:
-                    import numpy  # noqa: F401 - imported for seeding, below
-                _numpy_checked = True
+    _seed.set(seed)
     np = sys.modules.get("numpy")
     if np is not None:
         np.random.seed(seed % 2**32)
+    else:
+        _install()
 
 
 def seed_for(task: Task[Any]) -> int:
