@@ -39,6 +39,14 @@ class After(cairn.Task):
         return 0
 
 
+class Both(cairn.Task):
+    def requires(self):
+        return [Step(n=7), Breaks()]
+
+    def run(self):
+        return 0
+
+
 class Recorder(BuildHook):
     def __init__(self):
         self.events = []
@@ -149,6 +157,17 @@ def test_slack_notifier_posts_a_build_summary(workspace, webhook):
     assert content_type == "application/json"
     assert "cairn build succeeded: Step(n=5)" in body["text"]
     assert "1 task(s): 1 ran, 0 reused, 0 failed" in body["text"]
+
+
+def test_slack_message_carries_the_dependency_tree_with_what_happened(workspace, webhook):
+    cairn.build(Step(n=7))
+    with pytest.raises(cairn.BuildError):
+        cairn.build(Both(), hooks=[SlackNotifier(webhook.url)])
+    text = webhook.bodies[0][2]["text"]
+    tree = text[text.index("```") + 4 : text.rindex("```")].splitlines()
+    assert tree[0].startswith("skipped Both()")
+    assert any(line.strip().startswith("└─ reused  Step(n=7)") for line in tree)
+    assert any(line.strip().startswith("└─ FAILED  Breaks()") for line in tree)
 
 
 def test_slack_notifier_names_failed_tasks(workspace, webhook):

@@ -72,6 +72,9 @@ class BuildSummary:
     failed: tuple[tuple[TaskView, str], ...]
     skipped: tuple[TaskView, ...]
     seconds: float
+    #: the dependency tree, one task a line with what happened to it (``ran``, ``reused``,
+    #: ``FAILED``, ``skipped``), shared subtrees once, as ``cairn status`` draws it
+    tree: str = ""
 
     def text(self) -> str:
         """A short plain-text summary (a few lines)."""
@@ -141,8 +144,49 @@ class BuildHook:
             ),
             skipped=tuple(TaskView.of(t) for t in outcome.skipped),
             seconds=outcome.seconds,
+            tree=_tree(plan, outcome),
         )
         self._call(self.on_build_end, summary=summary)
+
+
+#: at most this many lines of the tree go into a summary (a Slack message stays readable)
+TREE_LINES = 60
+
+
+def _tree(plan: Any, outcome: Any) -> str:
+    """The dependency tree of the build's roots, each task with what happened to it."""
+    failed = {t.task_id for t in outcome.failed}
+    ran = {t.task_id for t in outcome.ran}
+    skipped = {t.task_id for t in outcome.skipped}
+    by_id = {e.task.task_id: e.task for e in plan}
+
+    def state(tid: str) -> str:
+        if tid in failed:
+            return "FAILED"
+        if tid in ran:
+            return "ran"
+        if tid in skipped:
+            return "skipped"
+        return "reused"
+
+    lines: list[str] = []
+    shown: set[str] = set()
+    stack = [(0, root.task_id) for root in reversed(plan.roots)]
+    while stack and len(lines) < TREE_LINES:
+        depth, tid = stack.pop()
+        task = by_id.get(tid)
+        if task is None:
+            continue
+        prefix = "  " * depth + ("└─ " if depth else "")
+        if tid in shown:
+            lines.append(f"{prefix}{task.label()} (shown above)")
+            continue
+        shown.add(tid)
+        lines.append(f"{prefix}{state(tid):<7} {task.label()} #{tid[:8]}")
+        stack.extend((depth + 1, d.task_id) for d in reversed(task._dependencies()))
+    if stack:
+        lines.append(f"... ({len(by_id)} tasks in all; cairn status draws the whole tree)")
+    return "\n".join(lines)
 
 
 SLACK_ENV = "CAIRN_SLACK_WEBHOOK_URL"
@@ -212,7 +256,10 @@ class SlackNotifier(BuildHook):
     def payload(self, summary: BuildSummary) -> dict[str, Any]:
         """The JSON body posted for ``summary``."""
         icon = ":white_check_mark:" if summary.ok else ":x:"
-        return {"text": f"{icon} {summary.text()}"}
+        text = f"{icon} {summary.text()}"
+        if summary.tree:
+            text += f"\n```\n{summary.tree}\n```"
+        return {"text": text}
 
     def on_build_end(self, *, summary: BuildSummary) -> None:
         if self.on == "failure" and summary.ok:
