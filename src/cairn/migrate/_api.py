@@ -70,6 +70,13 @@ def _config_files(root: str, index: ProjectIndex, given: Sequence[str] | None) -
     return out
 
 
+def _read(path: str) -> str | None:
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
 def _diff(rel: str, old: str | None, new: str) -> str:
     lines = difflib.unified_diff(
         (old or "").splitlines(keepends=True),
@@ -152,13 +159,15 @@ def migrate(
         report.errors.extend(converted.errors)
         if converted.text:
             toml_path = os.path.join(root, TOML)
-            if os.path.exists(toml_path) and open(toml_path, encoding="utf-8").read() != (
-                converted.text
-            ):
+            if _read(toml_path) not in (None, converted.text):
                 toml_path = os.path.join(root, "cairn.migrated.toml")
                 report.changes.append(
-                    Entry(TOML, 0, "exists already: the converted configuration is in "
-                          "cairn.migrated.toml; merge the two by hand")
+                    Entry(
+                        TOML,
+                        0,
+                        "exists already: the converted configuration is in "
+                        "cairn.migrated.toml; merge the two by hand",
+                    )
                 )
             outputs[toml_path] = converted.text
     tasks = {
@@ -189,9 +198,8 @@ def migrate(
     diffs = []
     for file in sorted(outputs):
         old = sources.get(file)
-        if old is None and os.path.exists(file):
-            with open(file, encoding="utf-8") as handle:
-                old = handle.read()
+        if old is None:
+            old = _read(file)
         if old == outputs[file]:
             continue
         rel = os.path.relpath(file, root)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 __all__ = ["luigi_argv"]
 
@@ -112,6 +113,8 @@ def _bool_parameters(spec: str) -> set[str]:
     """The names of the boolean parameters of the task ``module:Task`` (empty if unknown)."""
     from cairn import BoolParameter
 
+    boolean = cast(type, BoolParameter)  # a class at run time; typed as a field for users
+
     module_name, _, name = spec.replace(":", ".").rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), name)
@@ -120,7 +123,7 @@ def _bool_parameters(spec: str) -> set[str]:
     found: set[str] = set()
     for klass in reversed(getattr(cls, "__mro__", ())):
         for key, value in vars(klass).items():
-            if isinstance(value, BoolParameter):
+            if isinstance(value, boolean):
                 found.add(key)
             else:
                 found.discard(key)

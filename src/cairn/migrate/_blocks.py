@@ -14,6 +14,8 @@ A module whose ``gokart.run()`` became cairn's command line also gets ``LUIGI_TA
 luigi task names and cairn's, so ``python main.py Name --param v`` keeps working.
 """
 
+# ruff: noqa: N802 - libcst calls visitor methods by node class name (leave_Call)
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -95,8 +97,8 @@ class BlockState:
         if any(m.findall(s, _BUILD) for s in rest):
             rewriter.change(
                 line,
-                f"add_config_path -> cairn_config = cairn.load_config({string(file)}), and the rest "
-                "of the block inside cairn_config.active() with config=cairn_config on builds",
+                f"add_config_path -> cairn_config = cairn.load_config({string(file)}), the rest "
+                "of the block inside cairn_config.active(), config=cairn_config on builds",
             )
             rewriter.uses_cairn()
             load = cst.parse_statement(f"cairn_config = cairn.load_config({string(file)})\n")
@@ -190,7 +192,7 @@ def _imports(statement: Any) -> list[cst.Import | cst.ImportFrom]:
 
 
 def _imported(statement: Any) -> list[str]:
-    out = []
+    out: list[str] = []
     for node in _imports(statement):
         if isinstance(node, cst.Import):
             out.extend(code_of(a.name) for a in node.names if a.asname is None)

@@ -73,16 +73,19 @@ def kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     )
 
 
-def with_args(call: cst.Call, args: Sequence[cst.Arg], func: cst.BaseExpression | None = None):
+def with_args(
+    call: cst.Call, args: Sequence[cst.Arg], func: cst.BaseExpression | None = None
+) -> cst.Call:
     """``call`` with ``args`` (commas fixed, a trailing comma kept) and optionally ``func``."""
     trailing = call.args[-1].comma if call.args else cst.MaybeSentinel.DEFAULT
     fixed: list[cst.Arg] = []
     for i, arg in enumerate(args):
         if i == len(args) - 1:
-            arg = arg.with_changes(comma=trailing)
+            fixed.append(arg.with_changes(comma=trailing))
         elif arg.comma is cst.MaybeSentinel.DEFAULT:
-            arg = arg.with_changes(comma=cst.Comma(whitespace_after=_SPACE))
-        fixed.append(arg)
+            fixed.append(arg.with_changes(comma=cst.Comma(whitespace_after=_SPACE)))
+        else:
+            fixed.append(arg)
     return call.with_changes(args=fixed, func=func if func is not None else call.func)
 
 
@@ -213,7 +216,7 @@ def build_call(call: cst.Call, qname: str, *, result_used: bool) -> Rewrite:
             for element in root.elements:
                 if isinstance(element.value, cst.Call):
                     new_root, found = _settings_of(element.value)
-                    element = element.with_changes(value=new_root)
+                    elements.append(element.with_changes(value=new_root))
                     for key, value in found.items():
                         if key in moved and code_of(moved[key]) != code_of(value):
                             out.todos.append(
@@ -221,7 +224,8 @@ def build_call(call: cst.Call, qname: str, *, result_used: bool) -> Rewrite:
                                 "per build; build them separately"
                             )
                         moved[key] = value
-                elements.append(element)
+                else:
+                    elements.append(element)
             args[0] = args[0].with_changes(value=root.with_changes(elements=elements))
     kept: list[cst.Arg] = []
     names = {_keyword(a) for a in args}

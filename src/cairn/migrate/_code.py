@@ -11,16 +11,23 @@ TaskOnKart as Base`` is found as surely as ``gokart.TaskOnKart``. Statement bloc
 configuration file a script loads) are the business of :mod:`cairn.migrate._blocks`.
 """
 
+# ruff: noqa: N802 - libcst calls visitor methods by node class name (leave_Call)
+
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import RemoveImportsVisitor
-from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import (
+    PositionProvider,
+    QualifiedName,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+)
 
 from cairn.migrate import _blocks
 from cairn.migrate._blocks import add_imports, mark
@@ -67,8 +74,7 @@ _TASK_METHODS = {
 }
 _SELF_ATTRIBUTES = {
     **{name: f"self.{name}: {what}" for name, what in SETTINGS.items()},
-    "task_log": "self.task_log: log with self.logger instead (its records go into the run "
-    "record)",
+    "task_log": "self.task_log: log with self.logger instead (its records go into the run record)",
     "param_kwargs": "self.param_kwargs: read the parameter attributes",
 }
 
@@ -149,12 +155,12 @@ class Rewriter(VisitorBasedCodemodCommand):
         return result
 
     # --- what names mean --------------------------------------------------------------------
-    def _qnames(self, node: cst.CSTNode) -> set[Any]:
+    def _qnames(self, node: cst.CSTNode) -> Collection[QualifiedName]:
+        empty: Collection[QualifiedName] = frozenset()
         try:
-            found: set[Any] = self.get_metadata(QualifiedNameProvider, node, set())
+            return self.get_metadata(QualifiedNameProvider, node, empty)
         except KeyError:
-            return set()
-        return found
+            return empty
 
     def qname(self, node: cst.CSTNode) -> str | None:
         """The gokart/luigi name ``node`` refers to, in its public form."""
@@ -349,7 +355,8 @@ class Rewriter(VisitorBasedCodemodCommand):
                 self.change(original_node, "restore() -> from_id()")
                 new_func = updated_node.func
                 if isinstance(new_func, cst.Attribute):
-                    return updated_node.with_changes(func=new_func.with_changes(attr=cst.Name("from_id")))
+                    new_func = new_func.with_changes(attr=cst.Name("from_id"))
+                    return updated_node.with_changes(func=new_func)
         info = self.project_class(func)
         if self.ctx.index.kind(info) == "task" and id(original_node) not in self._build_roots:
             for arg in original_node.args:
@@ -405,10 +412,13 @@ class Rewriter(VisitorBasedCodemodCommand):
             key = arg.keyword.value if arg.keyword is not None else None
             if key in renames:
                 self.change(original, f"{method}({key}=) -> {renames[key]}=")
-                arg = arg.with_changes(keyword=cst.Name(renames[key]))
-            elif key == "processor":
-                self.todo("make_target(processor=...): cairn picks the format by the extension, "
-                          "or pass format=cairn.formats.<Format>(...)")
+                args.append(arg.with_changes(keyword=cst.Name(renames[key])))
+                continue
+            if key == "processor":
+                self.todo(
+                    "make_target(processor=...): cairn picks the format by the extension, "
+                    "or pass format=cairn.formats.<Format>(...)"
+                )
                 continue
             elif key == "custom_labels":
                 self.todo("dump(custom_labels=...): cairn has no custom labels: dropped")
@@ -431,7 +441,7 @@ class Rewriter(VisitorBasedCodemodCommand):
     ) -> list[cst.Arg]:
         positional = [a for a in args if a.keyword is None and not a.star]
         keyed = [a for a in args if a.keyword is not None and a.keyword.value == "path"]
-        given = (positional or keyed or [None])[0]
+        given = next(iter(positional or keyed), None)
         large = method == "make_large_data_frame_target"
         suffix = ".parquet" if large else ".pkl"
         if given is None:
@@ -439,7 +449,7 @@ class Rewriter(VisitorBasedCodemodCommand):
                 return args
             path = f"{info.module.replace('.', '/')}/{info.name}{suffix}"
             self.change(original, f"{method}() -> make_target({path!r}) (gokart's default path)")
-            return [cst.Arg(expr(string(path)).with_changes()), *args]
+            return [cst.Arg(expr(string(path))), *args]
         if not large:
             return args
         value = given.value
@@ -471,8 +481,10 @@ class Rewriter(VisitorBasedCodemodCommand):
 
     def leave_Yield(self, original_node: cst.Yield, updated_node: cst.Yield) -> Any:
         if self._in_task_method() and self._functions and self._functions[-1] == "run":
-            self.todo("yield in run() (luigi's dynamic dependencies): use "
-                      "outputs = self.require(tasks), which returns their outputs")
+            self.todo(
+                "yield in run() (luigi's dynamic dependencies): use "
+                "outputs = self.require(tasks), which returns their outputs"
+            )
         return updated_node
 
     # --- blocks -----------------------------------------------------------------------------

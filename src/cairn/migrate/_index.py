@@ -9,6 +9,8 @@ run) and answers both, for gokart code and for code already on cairn, so a secon
 the same project.
 """
 
+# ruff: noqa: N815 - ast calls visitor methods by node class name (visit_Call)
+
 from __future__ import annotations
 
 import ast

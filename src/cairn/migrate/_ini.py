@@ -109,7 +109,9 @@ class _Converter:
     def convert(self) -> str:
         families = self.index.by_luigi_family()
         for section in self.parser.sections():
-            items = [(k.replace("-", "_"), self.parser.get(section, k)) for k in self.parser[section]]
+            items = [
+                (k.replace("-", "_"), self.parser.get(section, k)) for k in self.parser[section]
+            ]
             if section == "TaskOnKart":
                 self._task_on_kart(items)
             elif section == "DEFAULT":
@@ -135,7 +137,7 @@ class _Converter:
                     f"{section} found in the code; move the values to its "
                     '[tasks."module.Class"] table'
                 )
-                self.note(section, f"[{section}] not converted: no such task (marked in cairn.toml)")
+                self.note(section, f"[{section}] not converted (marked in cairn.toml)")
         return self._render()
 
     def _task_on_kart(self, items: list[tuple[str, str]]) -> None:
@@ -149,7 +151,8 @@ class _Converter:
             elif name in ("redis_host", "redis_port"):
                 redis[name] = text
             elif name == "local_temporary_directory":
-                self.notes.append(f"# [TaskOnKart] {name} = {raw} dropped: {SETTINGS[name]}")
+                why = SETTINGS[name].removesuffix(": drop it")
+                self.notes.append(f"# [TaskOnKart] {name} = {raw} dropped: {why}")
                 self.note(section, f"[TaskOnKart] {name} dropped")
             elif name in SETTINGS:
                 self.notes.append(f"{MARKER} [TaskOnKart] {name} = {raw}: {SETTINGS[name]}")
@@ -193,7 +196,7 @@ class _Converter:
         sources = ", ".join(self.rel(s) for s in self.sources)
         out = [
             f"# cairn's configuration, converted by cairn migrate from {sources}.",
-            "# cairn reads this file, not the ini files; delete them once the values here are right.",
+            "# cairn reads this file, not the ini files: delete them once the values are right.",
             "",
         ]
         for name in ("workspace", "lock"):

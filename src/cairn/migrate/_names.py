@@ -60,13 +60,17 @@ class ParamSpec:
     value_type: str | None = None
 
 
-def _spec(target: str | None, kind: str, *keeps: str, todo: str = "", value: str | None = None):
+def _spec(
+    target: str | None, kind: str, *keeps: str, todo: str = "", value: str | None = None
+) -> ParamSpec:
     return ParamSpec(target, kind, frozenset(keeps), todo, value)
 
 
 _CHOICES = "cairn has no ChoiceParameter: values are not checked against choices="
 _RANGE = "cairn does not check min_value/max_value: check the range in run()"
-_PATH = "values are str in cairn (luigi gave a pathlib.Path); use cairn.FileParameter for input files"
+_PATH = (
+    "values are str in cairn (luigi gave a pathlib.Path); for input files use cairn.FileParameter"
+)
 
 PARAMETERS: dict[str, ParamSpec] = {
     "luigi.Parameter": _spec("Parameter", "str", value="str"),
@@ -186,18 +190,15 @@ SETTINGS = {
     "fix_random_seed_methods": "cairn seeds random and numpy from the task id: drop it, or "
     "use self.random / self.numpy_random",
     "fix_random_seed_value": "set random_seed = N on the class",
-    "redis_host": f'{_BUILD}: cairn.build(..., lock="redis://host:port/0") or lock = in '
-    "cairn.toml",
-    "redis_port": f'{_BUILD}: cairn.build(..., lock="redis://host:port/0") or lock = in '
-    "cairn.toml",
+    "redis_host": f'{_BUILD}: cairn.build(..., lock="redis://host:port/0") or lock = in cairn.toml',
+    "redis_port": f'{_BUILD}: cairn.build(..., lock="redis://host:port/0") or lock = in cairn.toml',
     "redis_timeout": "cairn's redis lock has its own timeouts: drop it",
     "should_lock_run": f'{_BUILD}: cairn.build(..., lock="redis://host:port/0")',
     "fail_on_empty_dump": "set fail_on_empty_dump = True on the class",
     "store_index_in_feather": "cairn's feather format keeps the index: drop it",
     "cache_unique_id": "cairn computes each id once: drop it",
     "should_dump_supplementary_log_files": "the run record holds the log: drop it",
-    "complete_check_at_run": "cairn checks completeness again after taking a task's lock: "
-    "drop it",
+    "complete_check_at_run": "cairn checks completeness again after taking a task's lock: drop it",
     "significant": "cairn has no task-level significant: mark parameters significant=False",
 }
 

@@ -72,5 +72,5 @@ class Report:
                 lines.append(f"{title}:")
                 lines.extend(f"  {entry}" for entry in entries)
         if not (self.changes or self.todos or self.errors):
-            lines.append("nothing to migrate: no gokart or luigi code found")
+            lines.append("nothing to change: no gokart or luigi code left")
         return "\n".join(lines)
