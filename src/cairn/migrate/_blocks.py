@@ -18,6 +18,7 @@ luigi task names and cairn's, so ``python main.py Name --param v`` keeps working
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -104,6 +105,11 @@ class BlockState:
             load = cst.parse_statement(f"cairn_config = cairn.load_config({string(file)})\n")
             load = load.with_changes(leading_lines=comments)
             inside = [_indented(s.visit(_AddConfig())) for s in rest]
+            if inside:  # no blank line right after the with
+                lines = list(inside[0].leading_lines)
+                while lines and lines[0].comment is None:
+                    lines.pop(0)
+                inside[0] = inside[0].with_changes(leading_lines=lines)
             block = cst.With(
                 items=[cst.WithItem(expr("cairn_config.active()"))],
                 body=cst.IndentedBlock(body=inside),
@@ -229,7 +235,7 @@ def add_imports(body: Sequence[Any], modules: Sequence[str]) -> list[Any]:
     takes: dict[int, bool] = {}
     for name in missing:
         if name == "sys" and first_import is not None:
-            at, take = first_import, True
+            at, take = _stdlib_place(statements, first_import)
         elif name != "sys" and library is not None:
             at, take = library, True
         elif last_import is not None:
@@ -254,6 +260,19 @@ def add_imports(body: Sequence[Any], modules: Sequence[str]) -> list[Any]:
                 )
         statements[at:at] = new
     return statements
+
+
+def _stdlib_place(statements: list[Any], first_import: int) -> tuple[int, bool]:
+    """Where ``import sys`` goes: in order among the standard library imports at the top."""
+    stdlib = [
+        i
+        for i, s in enumerate(statements)
+        if _imports(s) and all(n.split(".")[0] in sys.stdlib_module_names for n in _imported(s))
+    ]
+    if not stdlib:
+        return first_import, True
+    after = [i for i in stdlib if min(_imported(statements[i])) > "sys"]
+    return (after[0], True) if after else (stdlib[-1] + 1, False)
 
 
 def _after_docstring(statements: list[Any]) -> int:

@@ -268,6 +268,8 @@ class Rewriter(VisitorBasedCodemodCommand):
         name = self.qname(original)
         if name is None or name in _MODULES or name in _HANDLED:
             return updated
+        if name.rpartition(".")[0] in PARAMETERS:  # BoolParameter.EXPLICIT_PARSING: dropped
+            return updated
         if name in RENAMES:
             self.change(original, f"{name} -> cairn.{RENAMES[name]}")
             self.uses_cairn()
@@ -388,7 +390,7 @@ class Rewriter(VisitorBasedCodemodCommand):
             return self._apply(original, inherits_call(updated))
         if name in _INSPECT and len(updated.args) == 1 and updated.args[0].keyword is None:
             new = expr(_INSPECT[name].format(code_of(updated.args[0].value)))
-            self.change(original, f"{name} -> {code_of(new).split('(')[0]}")
+            self.change(original, f"{name} -> {_INSPECT[name].format('task')}")
             self.uses_cairn()
             return new
         if name in ADD_CONFIG:

@@ -194,19 +194,18 @@ class _Converter:
 
     def _render(self) -> str:
         sources = ", ".join(self.rel(s) for s in self.sources)
-        out = [
+        header = [
             f"# cairn's configuration, converted by cairn migrate from {sources}.",
             "# cairn reads this file, not the ini files: delete them once the values are right.",
-            "",
         ]
-        for name in ("workspace", "lock"):
-            if name in self.settings:
-                out.append(f"{name} = {_toml.value(self.settings[name])}")
-        if self.notes:
-            out.extend(["", *self.notes])
-        for family, lines in self.tables.items():
-            out.extend(["", f"[tasks.{_toml.key(family)}]", *lines])
-        return "\n".join(out) + "\n"
+        settings = [
+            f"{name} = {_toml.value(self.settings[name])}"
+            for name in ("workspace", "lock")
+            if name in self.settings
+        ]
+        tables = [[f"[tasks.{_toml.key(family)}]", *lines] for family, lines in self.tables.items()]
+        parts = [header, settings, self.notes, *tables]
+        return "\n\n".join("\n".join(part) for part in parts if part) + "\n"
 
     sources: list[str]
 

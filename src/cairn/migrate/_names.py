@@ -108,8 +108,8 @@ PARAMETERS: dict[str, ParamSpec] = {
     "luigi.TaskParameter": _spec(
         None,
         "other",
-        todo="luigi.TaskParameter holds a task class, cairn's parameters hold values: pass "
-        "a task instance with cairn.TaskParameter, or the class name with cairn.Parameter",
+        todo="it holds a task class, cairn's parameters hold values: pass a task instance "
+        "with cairn.TaskParameter, or the class name with cairn.Parameter",
     ),
     "luigi.TimeDeltaParameter": _spec(
         None, "other", todo="cairn has no TimeDeltaParameter: use a FloatParameter of seconds"
@@ -214,7 +214,7 @@ METHOD_KEYWORDS = {
 
 #: ``self.<method>()`` calls cairn has no equivalent for, and what to do instead.
 UNSUPPORTED_METHODS = {
-    "input": "self.input() gives luigi targets; cairn has none: read inputs with self.load()",
+    "input": "luigi targets have no cairn equivalent: read inputs with self.load()",
     "get_own_code": "cairn fingerprints the code itself (see docs/reuse.md): drop it",
     "get_info": "use cairn.show(task) for the run record",
     "get_task_log": "the log is in the run record: cairn.show(task)['log']",
