@@ -78,12 +78,15 @@ def with_args(
 ) -> cst.Call:
     """``call`` with ``args`` (commas fixed, a trailing comma kept) and optionally ``func``."""
     trailing = call.args[-1].comma if call.args else cst.MaybeSentinel.DEFAULT
+    before = call.whitespace_before_args
+    multiline = isinstance(before, cst.ParenthesizedWhitespace)
+    separator = cst.Comma(whitespace_after=before if multiline else _SPACE)
     fixed: list[cst.Arg] = []
     for i, arg in enumerate(args):
         if i == len(args) - 1:
             fixed.append(arg.with_changes(comma=trailing))
-        elif arg.comma is cst.MaybeSentinel.DEFAULT:
-            fixed.append(arg.with_changes(comma=cst.Comma(whitespace_after=_SPACE)))
+        elif arg.comma is cst.MaybeSentinel.DEFAULT or arg.comma is trailing:
+            fixed.append(arg.with_changes(comma=separator))
         else:
             fixed.append(arg)
     return call.with_changes(args=fixed, func=func if func is not None else call.func)
