@@ -72,7 +72,7 @@ FILES = {
                 df["rolling"] = rolling.mean().reset_index(drop=True)
                 self.dump(df)
     ''',
-    "shop/model.py": '''
+    "shop/model.py": """
         import json
         import os
 
@@ -116,8 +116,8 @@ FILES = {
                 mine = df[df["region"] == self.region]
                 coef = round(float(mine["rolling"].mean()) * self.alpha, 6)
                 self.dump({"region": self.region, "coef": coef, "rows": len(mine)})
-    ''',
-    "shop/report.py": '''
+    """,
+    "shop/report.py": """
         import gokart
         import luigi
 
@@ -145,7 +145,7 @@ FILES = {
             def run(self):
                 features = self.load_data_frame("features", required_columns={"amount"})
                 self.dump({"coefs": self.load("summary"), "total": float(features["amount"].sum())})
-    ''',
+    """,
     "main.py": """
         import gokart
         import luigi

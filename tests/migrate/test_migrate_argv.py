@@ -16,7 +16,8 @@ def test_a_luigi_task_name_becomes_cairns_and_luigi_options_go():
 
 
 def test_names_cairn_knows_pass_through():
-    assert luigi_argv(["shop.model:Train", "--rerun"], TASKS) == ["run", "shop.model:Train", "--rerun"]
+    argv = ["shop.model:Train", "--rerun"]
+    assert luigi_argv(argv, TASKS) == ["run", "shop.model:Train", "--rerun"]
     assert luigi_argv([], TASKS) == ["run"]
 
 

@@ -73,7 +73,8 @@ def test_task_on_kart_settings_become_the_workspace_and_the_lock(tmp_path):
         workspace = "s3://bucket/${PROJECT}"
         lock = "redis://localhost:6380/0"
 
-        # [TaskOnKart] local_temporary_directory = ./tmp dropped: cairn keeps temporary files beside the outputs
+        # [TaskOnKart] local_temporary_directory = ./tmp dropped: cairn keeps temporary files
+        #   beside the outputs
         """
     )
     assert {(c.file, c.what) for c in report.changes} >= {
@@ -230,7 +231,7 @@ def test_configuration_values_reach_the_migrated_tasks(tmp_path, monkeypatch):
 
 def test_files_given_with_config_are_read_in_order_later_ones_winning(tmp_path):
     write(tmp_path, {"conf/base.ini": "[exp.Train]\nlr = 0.1\nepochs = 2\n"})
-    text, report = converted(
+    text, _ = converted(
         tmp_path,
         "[exp.Train]\nlr = 0.3\n",
         name="conf/override.ini",
@@ -238,9 +239,10 @@ def test_files_given_with_config_are_read_in_order_later_ones_winning(tmp_path):
     )
     assert tomllib.loads(text)["tasks"]["exp.pkg.tasks.Train"] == {"lr": 0.3, "epochs": 2}
     assert text.startswith(
-        "# cairn's configuration, converted by cairn migrate from conf/base.ini, conf/override.ini."
+        "# cairn's configuration, converted by cairn migrate from conf/base.ini,\n"
+        "#   conf/override.ini.\n"
     )
-    with pytest.raises(MigrationError, match="configuration file 'nope.ini' does not exist"):
+    with pytest.raises(MigrationError, match=r"configuration file 'nope\.ini' does not exist"):
         migrate(tmp_path, config=["nope.ini"])
 
 

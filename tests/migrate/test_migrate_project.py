@@ -27,10 +27,17 @@ def run(args, cwd, *, check=True):
     """Run ``python args...`` in ``cwd`` without any CAIRN_ settings from this process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAIRN_", "LUIGI_"))}
     result = subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"{args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        output = f"{result.stdout}\n{result.stderr}"
+        raise AssertionError(f"{args} exited {result.returncode}:\n{output}")
     return result
 
 
@@ -96,7 +103,8 @@ def test_the_migrated_project_builds_what_gokart_built(projects):
 
 def test_migrating_again_changes_nothing(projects):
     _, copy, _ = projects
-    before = {p: p.read_text() for p in copy.rglob("*") if p.is_file() and "resources" not in p.parts}
+    files = [p for p in copy.rglob("*") if p.is_file() and "resources" not in p.parts]
+    before = {p: p.read_text() for p in files}
     again = migrate(copy)
     assert again.files == [] and again.changes == [] and again.diff == ""
     assert {p: p.read_text() for p in before} == before

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 
 from cairn._errors import CairnError
 from cairn.migrate._index import ProjectIndex, module_name
-from cairn.migrate._report import MARKER, Entry, Report
+from cairn.migrate._report import Entry, Report, find_markers
 
 __all__ = ["MigrationError", "migrate"]
 
@@ -102,13 +102,8 @@ def _write(path: str, text: str) -> None:
         raise
 
 
-def _markers(rel: str, text: str, comment: str = MARKER) -> list[Entry]:
-    out = []
-    for number, line in enumerate(text.splitlines(), 1):
-        at = line.find(comment)
-        if at >= 0:
-            out.append(Entry(rel, number, line[at + len(comment) :].strip()))
-    return out
+def _markers(rel: str, text: str) -> list[Entry]:
+    return [Entry(rel, line, what) for line, what in find_markers(text.splitlines())]
 
 
 def migrate(

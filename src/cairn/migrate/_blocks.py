@@ -28,7 +28,7 @@ import libcst.matchers as m
 
 from cairn.migrate._calls import code_of, expr, kwarg, string, with_args
 from cairn.migrate._names import ADD_CONFIG
-from cairn.migrate._report import MARKER
+from cairn.migrate._report import comment_lines, find_markers
 
 if TYPE_CHECKING:
     from cairn.migrate._code import Rewriter
@@ -180,11 +180,13 @@ def _indented(statement: Any) -> Any:
 
 def mark(statement: Any, todos: Sequence[str]) -> Any:
     """``statement`` with a ``# cairn migrate:`` comment above it per to-do not yet there."""
-    existing = {line.comment.value for line in statement.leading_lines if line.comment}
+    comments = [line.comment.value for line in statement.leading_lines if line.comment]
+    existing = {what for _, what in find_markers(comments)}
     lines = [
-        cst.EmptyLine(comment=cst.Comment(f"{MARKER} {what}"))
-        for what in dict.fromkeys(todos)
-        if f"{MARKER} {what}" not in existing
+        cst.EmptyLine(comment=cst.Comment(text))
+        for what in dict.fromkeys(" ".join(t.split()) for t in todos)
+        if what not in existing
+        for text in comment_lines(what)
     ]
     if not lines:
         return statement

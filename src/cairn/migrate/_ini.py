@@ -30,7 +30,7 @@ from typing import Any
 from cairn.migrate import _toml
 from cairn.migrate._index import ProjectIndex
 from cairn.migrate._names import LUIGI_SECTIONS, SETTINGS
-from cairn.migrate._report import MARKER, Entry
+from cairn.migrate._report import MARKER, Entry, comment_lines
 
 __all__ = ["Converted", "convert"]
 
@@ -205,9 +205,22 @@ class _Converter:
         ]
         tables = [[f"[tasks.{_toml.key(family)}]", *lines] for family, lines in self.tables.items()]
         parts = [header, settings, self.notes, *tables]
-        return "\n\n".join("\n".join(part) for part in parts if part) + "\n"
+        return "\n\n".join("\n".join(_wrapped(part)) for part in parts if part) + "\n"
 
     sources: list[str]
+
+
+def _wrapped(lines: list[str]) -> list[str]:
+    """The lines, each comment wrapped at 88 characters."""
+    out: list[str] = []
+    for line in lines:
+        if line.startswith(MARKER):
+            out.extend(comment_lines(line[len(MARKER) :]))
+        elif line.startswith("# "):
+            out.extend(comment_lines(line[2:], first="# "))
+        else:
+            out.append(line)
+    return out
 
 
 def _one_line(raw: str) -> str:

@@ -7,12 +7,49 @@ migrated file where the ``# cairn migrate:`` comment is, so an editor can jump t
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["MARKER", "Entry", "Report"]
+__all__ = ["MARKER", "Entry", "Report", "comment_lines", "find_markers"]
 
 #: The comment that marks what could not be converted.
 MARKER = "# cairn migrate:"
+#: How the lines of a long marker (or note) after its first begin.
+CONTINUATION = "#   "
+_WIDTH = 88
+
+
+def comment_lines(text: str, first: str = MARKER + " ") -> list[str]:
+    """``text`` as comment lines of at most 88 characters, the first starting with ``first``."""
+    return textwrap.wrap(
+        " ".join(text.split()),
+        width=_WIDTH,
+        initial_indent=first,
+        subsequent_indent=CONTINUATION,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def find_markers(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """Each marker in ``lines`` (comment texts, or a file's lines): its line number (from
+    1) and its text, continuation lines joined."""
+    number, parts = 0, []
+    for i, line in enumerate(lines, 1):
+        stripped = line.strip()
+        at = stripped.find(MARKER)
+        if at >= 0:
+            if parts:
+                yield number, " ".join(parts)
+            number, parts = i, [stripped[at + len(MARKER) :].strip()]
+        elif parts and stripped.startswith(CONTINUATION):
+            parts.append(stripped[len(CONTINUATION) :].strip())
+        elif parts:
+            yield number, " ".join(parts)
+            parts = []
+    if parts:
+        yield number, " ".join(parts)
 
 
 @dataclass(frozen=True, order=True)
