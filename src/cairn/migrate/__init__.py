@@ -13,7 +13,8 @@ with a ``# cairn migrate: <what to do>`` comment. Running it again changes nothi
 (``python main.py Task --param v``) working; it needs no libcst.
 
 Layout: ``_api`` (the run, files in and out), ``_index`` (the classes of the project),
-``_code`` (one module), ``_calls`` and ``_blocks`` (calls and statement blocks), ``_names``
+``_code`` (one module), ``_calls``, ``_methods`` and ``_blocks`` (calls, task methods,
+statement blocks and imports), ``_names``
 (the gokart -> cairn tables), ``_ini`` and ``_toml`` (luigi configuration to cairn.toml),
 ``_argv`` (luigi's command line), ``_report`` (what is returned).
 """

@@ -106,6 +106,19 @@ def _markers(rel: str, text: str) -> list[Entry]:
     return [Entry(rel, line, what) for line, what in find_markers(text.splitlines())]
 
 
+def _failure(exc: Exception) -> tuple[int, str]:
+    """The line and the message for a file that could not be migrated."""
+    import libcst
+
+    detail = " ".join(str(exc).split())[:200]
+    if isinstance(exc, libcst.ParserSyntaxError):
+        return exc.raw_line, f"does not parse, left untouched: {detail}"
+    return 0, (
+        f"could not be migrated ({type(exc).__name__}: {detail}), left untouched; "
+        "migrate it by hand, and please report the problem"
+    )
+
+
 def migrate(
     path: str | os.PathLike[str],
     *,
@@ -147,6 +160,8 @@ def migrate(
     for file, source in sources.items():
         index.add(file, source)
     outputs: dict[str, str] = {}
+    if isinstance(config, str | os.PathLike):
+        config = [config]
     config_files = _config_files(root, index, [os.fspath(c) for c in config] if config else None)
     converted = _ini.convert(config_files, root, index) if config_files else None
     toml_path: str | None = None
@@ -177,10 +192,8 @@ def migrate(
         )
         try:
             new, changes = _code.rewrite(source, context)
-        except Exception as exc:  # libcst.ParserSyntaxError, or code libcst cannot handle
-            detail = " ".join(str(exc).split())[:200]
-            line = int(getattr(exc, "raw_line", 0) or 0)
-            report.errors.append(Entry(rel, line, f"does not parse, left untouched: {detail}"))
+        except Exception as exc:
+            report.errors.append(Entry(rel, *_failure(exc)))
             continue
         report.changes.extend(Entry(rel, line, what) for line, what in changes)
         if new != source:

@@ -125,7 +125,7 @@ class BlockState:
     def add_task_names(self, rewriter: Rewriter, body: Sequence[Any]) -> list[Any]:
         """``body`` with ``LUIGI_TASKS`` after the imports, when ``gokart.run()`` was rewritten."""
         statements = list(body)
-        if not self.run_calls or not rewriter.ctx.luigi_tasks:
+        if not self.run_calls:
             return statements
         defined = m.Assign(targets=[m.AssignTarget(target=m.Name(_TASK_NAMES))])
         if any(m.findall(s, defined) for s in statements):
@@ -135,6 +135,8 @@ class BlockState:
             f"    {string(luigi)}: {string(ours)},\n" for luigi, ours in sorted(names.items())
         )
         names_statement = cst.parse_statement(f"{_TASK_NAMES} = {{\n{entries}}}\n")
+        if not names:
+            names_statement = cst.parse_statement(f"{_TASK_NAMES}: dict[str, str] = {{}}\n")
         names_statement = names_statement.with_changes(
             leading_lines=[
                 cst.EmptyLine(indent=False),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
@@ -32,6 +33,8 @@ __all__ = [
     "kwarg",
     "parameter_call",
     "run_call",
+    "value_type",
+    "default_of",
     "with_args",
 ]
 
@@ -313,3 +316,22 @@ def inherits_call(call: cst.Call) -> Rewrite:
     out.node = with_args(call, args, expr("cairn.inherits"))
     out.changes.insert(0, "@inherits_config_params -> @cairn.inherits")
     return out
+
+
+def value_type(annotation: cst.BaseExpression, fallback: str | None) -> Any:
+    """``luigi.Parameter[int]`` -> ``int``; a bare parameter type -> its value type or None."""
+    if isinstance(annotation, cst.Subscript) and len(annotation.slice) == 1:
+        element = annotation.slice[0].slice
+        if isinstance(element, cst.Index):
+            return element.value
+    return cst.Name(fallback) if fallback else None
+
+
+def default_of(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """The ``default=`` of a parameter declaration (or the value itself when it is a literal)."""
+    if isinstance(value, cst.Call):
+        for arg in value.args:
+            if arg.keyword is not None and arg.keyword.value == "default":
+                return arg.value
+        return value.args[0].value if value.args and value.args[0].keyword is None else None
+    return value

@@ -35,21 +35,23 @@ from cairn.migrate._calls import (
     Rewrite,
     build_call,
     code_of,
+    default_of,
     expr,
     inherits_call,
     parameter_call,
     run_call,
-    string,
-    with_args,
+    value_type,
 )
 from cairn.migrate._index import ClassInfo, ProjectIndex
+from cairn.migrate._methods import self_call
 from cairn.migrate._names import (
     ADD_CONFIG,
-    METHOD_KEYWORDS,
+    INSPECT,
     PARAMETERS,
     RENAMES,
+    SELF_ATTRIBUTES,
     SETTINGS,
-    UNSUPPORTED_METHODS,
+    TASK_METHODS,
     UNSUPPORTED_NAMES,
     canonical,
 )
@@ -58,25 +60,8 @@ __all__ = ["ModuleContext", "rewrite"]
 
 _BUILDS = ("gokart.build", "luigi.build")
 _RUNS = ("gokart.run", "luigi.run")
-_INSPECT = {
-    "gokart.make_task_info_as_tree_str": "str(cairn.status({}))",
-    "gokart.make_task_info_as_table": "cairn.status({}).to_frame()",
-    "gokart.delete_local_unnecessary_outputs": "cairn.gc({})",
-}
-_HANDLED = frozenset({*_BUILDS, *_RUNS, *ADD_CONFIG, *_INSPECT, "gokart.inherits_config_params"})
+_HANDLED = frozenset({*_BUILDS, *_RUNS, *ADD_CONFIG, *INSPECT, "gokart.inherits_config_params"})
 _MODULES = frozenset({"gokart", "luigi", "luigi.configuration", "luigi.util"})
-_TASK_METHODS = {
-    "__init__": "cairn tasks are values: compute derived values in methods, not in __init__",
-    "complete": "cairn decides completeness from run records; complete() is not called",
-    "input": "cairn has no input(): read inputs with self.load()",
-    "on_success": "luigi's event methods are not called: use cairn.hooks",
-    "on_failure": "luigi's event methods are not called: use cairn.hooks",
-}
-_SELF_ATTRIBUTES = {
-    **{name: f"self.{name}: {what}" for name, what in SETTINGS.items()},
-    "task_log": "self.task_log: log with self.logger instead (its records go into the run record)",
-    "param_kwargs": "self.param_kwargs: read the parameter attributes",
-}
 
 
 @dataclass
@@ -187,7 +172,7 @@ class Rewriter(VisitorBasedCodemodCommand):
                 return info
         return None
 
-    def _class(self) -> _Class | None:
+    def enclosing_class(self) -> _Class | None:
         return next((s for s in reversed(self._scopes) if s is not None), None)
 
     def _in_task_method(self) -> bool:
@@ -233,8 +218,8 @@ class Rewriter(VisitorBasedCodemodCommand):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         owner = self._in_class_body()
-        if owner is not None and owner.kind == "task" and node.name.value in _TASK_METHODS:
-            self.todo(f"{node.name.value}(): {_TASK_METHODS[node.name.value]}")
+        if owner is not None and owner.kind == "task" and node.name.value in TASK_METHODS:
+            self.todo(f"{node.name.value}(): {TASK_METHODS[node.name.value]}")
         self._scopes.append(None)
         self._functions.append(node.name.value)
 
@@ -255,7 +240,7 @@ class Rewriter(VisitorBasedCodemodCommand):
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> Any:
         value = original_node.value
         if isinstance(value, cst.Name) and value.value == "self" and self._in_task_method():
-            what = _SELF_ATTRIBUTES.get(original_node.attr.value)
+            what = SELF_ATTRIBUTES.get(original_node.attr.value)
             if what is not None:
                 self.todo(what)
             return updated_node
@@ -293,7 +278,7 @@ class Rewriter(VisitorBasedCodemodCommand):
         name = self.qname(annotation)
         result: Any = updated_node
         if name in PARAMETERS:
-            new = _value_type(annotation, PARAMETERS[name].value_type)
+            new = value_type(annotation, PARAMETERS[name].value_type)
             if new is not None:
                 result = updated_node.with_changes(annotation=cst.Annotation(new))
                 self.change(original_node, f"annotation {code_of(annotation)} -> {code_of(new)}")
@@ -323,7 +308,7 @@ class Rewriter(VisitorBasedCodemodCommand):
         if name not in SETTINGS:
             return updated
         value = getattr(original, "value", None)
-        default = _default_of(value)
+        default = default_of(value)
         if name == "fail_on_empty_dump" and isinstance(default, cst.Name):
             self.change(original, f"fail_on_empty_dump = {default.value} (a class attribute)")
             return cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=default)
@@ -351,7 +336,7 @@ class Rewriter(VisitorBasedCodemodCommand):
         func = original_node.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             if func.value.value == "self" and self._in_task_method():
-                return self._self_call(original_node, updated_node, func.attr.value)
+                return self_call(self, original_node, updated_node, func.attr.value)
             owner = self.project_class(func.value)
             if func.attr.value == "restore" and self.ctx.index.kind(owner) == "task":
                 self.change(original_node, "restore() -> from_id()")
@@ -388,98 +373,14 @@ class Rewriter(VisitorBasedCodemodCommand):
             return run.node
         if name == "gokart.inherits_config_params":
             return self._apply(original, inherits_call(updated))
-        if name in _INSPECT and len(updated.args) == 1 and updated.args[0].keyword is None:
-            new = expr(_INSPECT[name].format(code_of(updated.args[0].value)))
-            self.change(original, f"{name} -> {_INSPECT[name].format('task')}")
+        if name in INSPECT and len(updated.args) == 1 and updated.args[0].keyword is None:
+            new = expr(INSPECT[name].format(code_of(updated.args[0].value)))
+            self.change(original, f"{name} -> {INSPECT[name].format('task')}")
             self.uses_cairn()
             return new
         if name in ADD_CONFIG:
             self.blocks.config_calls += 1
         return updated
-
-    def _self_call(self, original: cst.Call, updated: cst.Call, method: str) -> Any:
-        owner = self._class()
-        info = owner.info if owner is not None else None
-        if method == "make_unique_id" and not updated.args:
-            self.change(original, "self.make_unique_id() -> self.task_id")
-            return expr("self.task_id")
-        if method in UNSUPPORTED_METHODS:
-            self.todo(f"self.{method}(): {UNSUPPORTED_METHODS[method]}")
-            return updated
-        renames = METHOD_KEYWORDS.get(method, {})
-        if method == "make_large_data_frame_target":
-            renames = METHOD_KEYWORDS["make_target"]
-        args: list[cst.Arg] = []
-        for arg in updated.args:
-            key = arg.keyword.value if arg.keyword is not None else None
-            if key in renames:
-                self.change(original, f"{method}({key}=) -> {renames[key]}=")
-                args.append(arg.with_changes(keyword=cst.Name(renames[key])))
-                continue
-            if key == "processor":
-                self.todo(
-                    "make_target(processor=...): cairn picks the format by the extension, "
-                    "or pass format=cairn.formats.<Format>(...)"
-                )
-                continue
-            elif key == "custom_labels":
-                self.todo("dump(custom_labels=...): cairn has no custom labels: dropped")
-                continue
-            elif key == "max_byte":
-                self.change(original, "max_byte= dropped (parquet is written in row groups)")
-                continue
-            args.append(arg)
-        func = updated.func
-        if method in ("make_target", "make_large_data_frame_target"):
-            args = self._target_path(original, method, args, info)
-            if method == "make_large_data_frame_target" and isinstance(func, cst.Attribute):
-                func = func.with_changes(attr=cst.Name("make_target"))
-        if method in ("load", "load_generator", "load_data_frame") and info is not None:
-            args = self._load_key(original, args, info)
-        return with_args(updated, args, func)
-
-    def _target_path(
-        self, original: cst.Call, method: str, args: list[cst.Arg], info: ClassInfo | None
-    ) -> list[cst.Arg]:
-        positional = [a for a in args if a.keyword is None and not a.star]
-        keyed = [a for a in args if a.keyword is not None and a.keyword.value == "path"]
-        given = next(iter(positional or keyed), None)
-        large = method == "make_large_data_frame_target"
-        suffix = ".parquet" if large else ".pkl"
-        if given is None:
-            if info is None:
-                return args
-            path = f"{info.module.replace('.', '/')}/{info.name}{suffix}"
-            self.change(original, f"{method}() -> make_target({path!r}) (gokart's default path)")
-            return [cst.Arg(expr(string(path))), *args]
-        if not large:
-            return args
-        value = given.value
-        if isinstance(value, cst.SimpleString) and str(value.evaluated_value).endswith(".zip"):
-            path = str(value.evaluated_value)[: -len(".zip")] + ".parquet"
-            self.change(original, f"make_large_data_frame_target -> make_target({path!r})")
-            return [given.with_changes(value=expr(string(path))) if a is given else a for a in args]
-        self.todo("make_large_data_frame_target: give make_target a path ending in .parquet")
-        return args
-
-    def _load_key(self, original: cst.Call, args: list[cst.Arg], info: ClassInfo) -> list[cst.Arg]:
-        if not args or args[0].keyword is not None:
-            return args
-        value = args[0].value
-        if not (
-            isinstance(value, cst.Attribute)
-            and isinstance(value.value, cst.Name)
-            and value.value.value == "self"
-        ):
-            return args
-        param = value.attr.value
-        if self.ctx.index.params(info).get(param) not in ("task", "tasks"):
-            return args
-        if self.ctx.index.defines_requires(info):
-            self.todo(f"load(self.{param}): cairn's load() takes a key of requires(), not a task")
-            return args
-        self.change(original, f"load(self.{param}) -> load({param!r})")
-        return [args[0].with_changes(value=expr(string(param))), *args[1:]]
 
     def leave_Yield(self, original_node: cst.Yield, updated_node: cst.Yield) -> Any:
         if self._in_task_method() and self._functions and self._functions[-1] == "run":
@@ -506,25 +407,6 @@ class Rewriter(VisitorBasedCodemodCommand):
         body = self.blocks.add_task_names(self, body)
         body = add_imports(body, self._imports)
         return updated_node.with_changes(body=body)
-
-
-def _value_type(annotation: cst.BaseExpression, fallback: str | None) -> Any:
-    """``luigi.Parameter[int]`` -> ``int``; a bare parameter type -> its value type or None."""
-    if isinstance(annotation, cst.Subscript) and len(annotation.slice) == 1:
-        element = annotation.slice[0].slice
-        if isinstance(element, cst.Index):
-            return element.value
-    return cst.Name(fallback) if fallback else None
-
-
-def _default_of(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
-    """The ``default=`` of a parameter declaration (or the value itself when it is a literal)."""
-    if isinstance(value, cst.Call):
-        for arg in value.args:
-            if arg.keyword is not None and arg.keyword.value == "default":
-                return arg.value
-        return value.args[0].value if value.args and value.args[0].keyword is None else None
-    return value
 
 
 def rewrite(source: str, module: ModuleContext) -> tuple[str, list[tuple[int, str]]]:

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "ADD_CONFIG",
+    "INSPECT",
+    "SELF_ATTRIBUTES",
+    "TASK_METHODS",
     "BUILD_DROPPED_KEYWORDS",
     "GROUP_BASES",
     "LUIGI_SECTIONS",
@@ -241,6 +244,29 @@ UNSUPPORTED_NAMES = {
     "gokart.test_run": "use cairn plan module:Task, or cairn.testing.run_task",
     "luigi.configuration.get_config": "read settings from cairn.load_config() instead",
     "luigi.configuration.LuigiConfigParser": "read settings from cairn.load_config() instead",
+}
+
+#: gokart's inspection helpers and their cairn expressions (``{}`` is the task).
+INSPECT = {
+    "gokart.make_task_info_as_tree_str": "str(cairn.status({}))",
+    "gokart.make_task_info_as_table": "cairn.status({}).to_frame()",
+    "gokart.delete_local_unnecessary_outputs": "cairn.gc({})",
+}
+
+#: Methods of a task class that cairn does not call, and what to do instead.
+TASK_METHODS = {
+    "__init__": "cairn tasks are values: compute derived values in methods, not in __init__",
+    "complete": "cairn decides completeness from run records; complete() is not called",
+    "input": "cairn has no input(): read inputs with self.load()",
+    "on_success": "luigi's event methods are not called: use cairn.hooks",
+    "on_failure": "luigi's event methods are not called: use cairn.hooks",
+}
+
+#: ``self.<attribute>`` uses in a task that have no cairn equivalent.
+SELF_ATTRIBUTES = {
+    **{name: f"self.{name}: {what}" for name, what in SETTINGS.items()},
+    "task_log": "self.task_log: log with self.logger instead (its records go into the run record)",
+    "param_kwargs": "self.param_kwargs: read the parameter attributes",
 }
 
 #: Sections of a luigi configuration that configure luigi itself: dropped with a note.

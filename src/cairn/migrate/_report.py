@@ -35,7 +35,7 @@ def comment_lines(text: str, first: str = MARKER + " ") -> list[str]:
 def find_markers(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
     """Each marker in ``lines`` (comment texts, or a file's lines): its line number (from
     1) and its text, continuation lines joined."""
-    number, parts = 0, []
+    number, parts = 0, list[str]()
     for i, line in enumerate(lines, 1):
         stripped = line.strip()
         at = stripped.find(MARKER)
