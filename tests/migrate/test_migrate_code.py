@@ -685,3 +685,135 @@ def test_importing_cairn_or_its_migrate_package_does_not_import_libcst():
     code = "import sys, cairn, cairn.migrate; print('libcst' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_luigi_run_and_other_bases_in_a_script(tmp_path):
+    text, report = migrated(
+        tmp_path,
+        """
+        import sys
+        import gokart as gk
+        import luigi
+
+
+        class Frame(gk.TaskOnKart[dict]):
+            pass
+
+
+        class All(luigi.WrapperTask):
+            def requires(self):
+                return [Frame()]
+
+
+        class Raw(luigi.Task):
+            pass
+
+
+        if __name__ == "__main__":
+            ok = luigi.run(["All", "--local-scheduler"])
+            luigi.run(main_task_cls=All)
+            luigi.run()
+        """,
+        name="main.py",
+    )
+    assert text == dedent(
+        """
+        import sys
+        import cairn
+        import cairn.cli
+        import cairn.migrate
+        import luigi
+
+        # luigi's task names and cairn's, so `python main.py Name --param v` keeps working
+        LUIGI_TASKS = {
+            "All": "main:All",
+            "Frame": "main:Frame",
+            "Raw": "main:Raw",
+        }
+
+
+        class Frame(cairn.Task[dict]):
+            pass
+
+
+        class All(cairn.Task):
+            def requires(self):
+                return [Frame()]
+
+
+        # cairn migrate: luigi.Task: a plain luigi task: derive it from cairn.Task, return its
+        #   output from run() (or self.dump() it) and drop output()'s luigi targets
+        class Raw(luigi.Task):
+            pass
+
+
+        if __name__ == "__main__":
+            ok = cairn.cli.main(cairn.migrate.luigi_argv(["All", "--local-scheduler"], LUIGI_TASKS)) == 0
+            # cairn migrate: luigi.run(...) with these arguments: call cairn.cli.main([...]) instead
+            luigi.run(main_task_cls=All)
+            cairn.cli.main(cairn.migrate.luigi_argv(sys.argv[1:], LUIGI_TASKS))
+        """
+    )
+    assert "luigi.WrapperTask -> cairn.Task" in {c.what for c in report.changes}
+
+
+def test_gokart_run_without_tasks_still_defines_the_task_names(tmp_path):
+    text, _ = migrated(tmp_path, "import gokart\n\ngokart.run()\n", name="main.py")
+    assert text == dedent(
+        """
+        import sys
+
+        import cairn.cli
+        import cairn.migrate
+
+        # luigi's task names and cairn's, so `python main.py Name --param v` keeps working
+        LUIGI_TASKS: dict[str, str] = {}
+
+        sys.exit(cairn.cli.main(cairn.migrate.luigi_argv(sys.argv[1:], LUIGI_TASKS)))
+        """
+    )
+
+
+def test_add_config_path_before_a_build_moves_the_block_inside_the_configuration(tmp_path):
+    write(tmp_path, {"conf/param.ini": "[Hello]\nname = cairn\n"})
+    text, report = migrated(
+        tmp_path,
+        """
+        import gokart
+        import luigi
+
+
+        class Hello(gokart.TaskOnKart):
+            name = luigi.Parameter(default="world")
+
+
+        def main():
+            # settings first
+            luigi.configuration.LuigiConfigParser.add_config_path("conf/param.ini")
+
+            task = Hello()
+            return gokart.build(task)
+
+
+        def elsewhere(path):
+            luigi.configuration.add_config_path(path)
+        """,
+    )
+    assert text.split("\n\n\ndef ", 1)[1] == dedent(
+        """
+        main():
+            # settings first
+            cairn_config = cairn.load_config("cairn.toml")
+            with cairn_config.active():
+                task = Hello()
+                return cairn.build(task, config=cairn_config)
+
+
+        def elsewhere(path):
+            # cairn migrate: luigi read this configuration file for the whole process; cairn reads
+            #   cairn.toml when asked: construct tasks inside `with
+            #   cairn.load_config("cairn.toml").active():` and pass config= to cairn.build
+            luigi.configuration.add_config_path(path)
+        """
+    )
+    assert (tmp_path / "cairn.toml").exists() and report.ok

@@ -14,9 +14,9 @@ with a ``# cairn migrate: <what to do>`` comment. Running it again changes nothi
 
 Layout: ``_api`` (the run, files in and out), ``_index`` (the classes of the project),
 ``_code`` (one module), ``_calls``, ``_methods`` and ``_blocks`` (calls, task methods,
-statement blocks and imports), ``_names``
-(the gokart -> cairn tables), ``_ini`` and ``_toml`` (luigi configuration to cairn.toml),
-``_argv`` (luigi's command line), ``_report`` (what is returned).
+statement blocks and imports), ``_names`` (the gokart -> cairn tables), ``_ini`` and
+``_toml`` (luigi configuration to cairn.toml), ``_argv`` (luigi's command line),
+``_report`` (what is returned).
 """
 
 from cairn.migrate._api import MigrationError, migrate

@@ -234,6 +234,8 @@ UNSUPPORTED_NAMES = {
     "luigi.LocalTarget": "luigi targets are not cairn targets: return self.make_target(...) "
     "from output(), or read outside files with cairn.ExternalFile",
     "luigi.ExternalTask": "use cairn.ExternalFile for files made outside the pipeline",
+    "luigi.Task": "a plain luigi task: derive it from cairn.Task, return its output from "
+    "run() (or self.dump() it) and drop output()'s luigi targets",
     "luigi.namespace": "set namespace = ... on each task class instead",
     "luigi.auto_namespace": "set namespace = ... on each task class instead",
     "luigi.util.inherits": "use @cairn.inherits(Group) with a cairn.ParameterGroup, or "
