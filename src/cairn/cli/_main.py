@@ -9,6 +9,7 @@
     cairn ls                                                  what the workspace holds
     cairn gc     module:Task ... [--dry-run]                  delete what no root needs
     cairn graph  module:Task ... -o graph.html                a picture of the graph
+    cairn migrate PATH [--dry-run] [--config INI]             a gokart project onto cairn
 
 Exit codes: 0 success, 1 tasks failed, 2 bad input (unknown module, task or option, a
 parameter that does not parse, bad configuration). Errors are one line; ``--debug`` adds
@@ -371,6 +372,26 @@ def ls_command(workspace: str | None, family: str | None, as_json: bool) -> int:
     else:
         state.out.print(listing)
     return EXIT_OK
+
+
+@cli.command(short_help="Rewrite a gokart/luigi project for cairn.")
+@click.argument("path")
+@click.option("--dry-run", "-n", is_flag=True, help="Print the diff; change nothing.")
+@click.option("--config", "ini", multiple=True, metavar="INI", help="luigi config file to convert.")
+def migrate(path: str, dry_run: bool, ini: tuple[str, ...]) -> int:
+    """Rewrite the gokart/luigi code at PATH for cairn, in place (see --dry-run).
+
+    Converts luigi.cfg / param.ini (or each --config INI) to cairn.toml and prints every
+    change and every place marked "# cairn migrate:". Exits 2 when a file does not parse.
+    """
+    from cairn.migrate import migrate as run_migration
+
+    state = _state()
+    report = run_migration(path, dry_run=dry_run, config=list(ini) or None)
+    if dry_run:
+        click.echo(report.diff, nl=False)
+    (state.err if dry_run else state.out).print(Text(str(report)), soft_wrap=True)
+    return EXIT_OK if report.ok else EXIT_USAGE
 
 
 def _print_failures(state: _State, exc: BuildError) -> None:
