@@ -563,6 +563,8 @@ def measure(
                 cold = run_child(tool, workload, size, rows, ws, args.timeout)
                 if "error" in cold:
                     res["error"] = cold["error"]
+                    if args.progress:
+                        print(f"  [{workload} {size}] {tool}: {cold['error']}", file=sys.stderr)
                     continue
                 warm = run_child(tool, workload, size, rows, ws, args.timeout)
                 if "error" in warm:
@@ -571,6 +573,13 @@ def measure(
                 res["cold"].append(cold["run"])
                 res["warm"].append(warm["run"])
                 res["start"].append(warm["start"])
+                if args.progress:
+                    print(
+                        f"  [{workload} {size}, repeat {rep + 1}] {tool}: "
+                        f"cold {cold['run']:.3f} s, warm {warm['run']:.3f} s, load {load()}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             finally:
                 shutil.rmtree(ws, ignore_errors=True)
     return results
@@ -614,6 +623,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--tmpdir", default=None, help="where the stores go (default: TMPDIR)")
     parser.add_argument("--timeout", type=float, default=1200, help="seconds per run")
+    parser.add_argument("--progress", action="store_true", help="print each run's times")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
