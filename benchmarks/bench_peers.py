@@ -373,6 +373,8 @@ def prefect_runner(tool: str, workload: str, size: int, rows: int, ws: str) -> C
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_LOGGING_LEVEL="WARNING",
         PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
+        # its default (20 s) is too short for a busy machine
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="300",
     )
     import atexit
 
@@ -382,7 +384,7 @@ def prefect_runner(tool: str, workload: str, size: int, rows: int, ws: str) -> C
 
     # the server a flow run would start on first use, started here so that "start" holds it
     server = SubprocessASGIServer()
-    server.start()
+    server.start(timeout=300)
     atexit.register(server.stop)
     persisted = task(persist_result=True, cache_policy=INPUTS + TASK_SOURCE)
 
