@@ -100,7 +100,7 @@ class Status(Sequence[TaskStatus]):
             task = entry.task
             cls = type(task)
             duration = None
-            if entry.state == "complete" and self._store is not None and not cls._external:
+            if entry.state == "complete" and self._store is not None and cls._kind.keeps_record:
                 with contextlib.suppress(OSError, ValueError):
                     duration = read_record(task, self._store).get("duration_s")
             rows.append(
@@ -111,7 +111,7 @@ class Status(Sequence[TaskStatus]):
                     "state": entry.state,
                     "complete": entry.state == "complete",
                     "outputs": [t.path for t in task._outputs().values()],
-                    "parameters": {n: p.serialize(task._values[n]) for n, p in cls._params.items()},
+                    "parameters": dict(task._serialized()),
                     "duration_s": duration,
                     "requirements": list(entry.dependencies),
                 }

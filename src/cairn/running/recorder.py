@@ -48,7 +48,8 @@ class HistoryRecorder:
             record = read_json(self.store, task.record_path())
             if record is None:
                 return
-        self._pending.setdefault(task._history_family(), {})[task._vkey] = entry_for(task, record)
+        family = type(task)._kind.history_family(task)
+        self._pending.setdefault(family, {})[task._vkey] = entry_for(task, record)
         if time.monotonic() - self._last_flush > FLUSH_SECONDS:
             self.flush()
 
