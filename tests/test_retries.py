@@ -37,20 +37,20 @@ def test_invalid_retries_are_refused_before_anything_runs(workspace, options, ta
 def test_invalid_class_retries_are_refused_when_the_class_is_defined() -> None:
     # Class options are checked with the class (cairn.model.options), before anything runs.
     with pytest.raises(
-        cairn.ConfigError, match="BadRetries.retries must be a whole number >= 0, not '3'"
+        cairn.ConfigError, match=r"BadRetries\.retries must be a whole number >= 0, not '3'"
     ):
 
         class BadRetries(Fails):
             retries = "3"
 
     with pytest.raises(
-        cairn.ConfigError, match="NegativeDelay.retry_delay must be a number of seconds"
+        cairn.ConfigError, match=r"NegativeDelay\.retry_delay must be a number of seconds"
     ):
 
         class NegativeDelay(Fails):
             retry_delay = -1
 
-    with pytest.raises(cairn.ConfigError, match="Later.retries must be a whole number"):
+    with pytest.raises(cairn.ConfigError, match=r"Later\.retries must be a whole number"):
 
         class Later(Fails):
             pass

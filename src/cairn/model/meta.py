@@ -17,6 +17,7 @@ inherited from its parameter groups (``@inherits``), or the defaults.
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any, dataclass_transform
 
 from cairn._config import ParameterValues
@@ -124,7 +125,8 @@ def reserved_names(task_cls: type) -> frozenset[str]:
 
 
 def _reserved_error(cls: type, name: str) -> ParameterError:
-    attr = next((vars(k)[name] for k in (*cls.__mro__[1:], type(cls)) if name in vars(k)), None)
+    owners = [*cls.__mro__[1:], *inspect.getmro(type(cls))]
+    attr = next((vars(k)[name] for k in owners if name in vars(k)), None)
     if isinstance(attr, property):
         what = f"the property Task.{name}"
     elif attr is not None and (callable(attr) or isinstance(attr, classmethod | staticmethod)):

@@ -52,7 +52,9 @@ log = logging.getLogger("cairn")
 
 @dataclass
 class Outcome:
-    """What a run of the loop did."""
+    """What a build did (public as ``cairn.BuildOutcome``): the tasks that ran, were
+    reused, failed (with their errors), were skipped below a failure or cancelled, their run
+    records, attempts and the seconds it took."""
 
     ran: list[Task[Any]] = field(default_factory=list)
     reused: list[Task[Any]] = field(default_factory=list)
