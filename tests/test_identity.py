@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import enum
 import importlib.util
 import sys
 import textwrap
 import types
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -62,6 +65,120 @@ def test_golden_canonical_encoding():
     value = {"b": [1, 1.0, "1", True, None], "a": (b"x",)}
     assert canonical(value) == "D[S1:a=L[Y1:78],S1:b=L[I1,F0x1.0000000000000p+0,S1:1,B1,N]]"
     assert digest("a", "b") == "c04e17957d4ca3123b3afdaab02e4023"
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Window:
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
+
+    def __cairn_serialize__(self) -> str:
+        return f"{self.start}:{self.end}"
+
+    @classmethod
+    def __cairn_deserialize__(cls, text: str) -> Window:
+        start, end = text.split(":")
+        return cls(int(start), int(end))
+
+
+class PinnedDate(cairn.Task):
+    code_version = "1"
+    value = cairn.DateParameter()
+
+
+class PinnedDateTime(cairn.Task):
+    code_version = "1"
+    value = cairn.DateTimeParameter()
+
+
+class PinnedEnum(cairn.Task):
+    code_version = "1"
+    value = cairn.EnumParameter(Colour)
+
+
+class PinnedWindow(cairn.Task):
+    code_version = "1"
+    value = cairn.SerializableParameter(Window)
+
+
+class PinnedFile(cairn.Task):
+    code_version = "1"
+    value = cairn.FileParameter()
+
+
+TOKYO = dt.timezone(dt.timedelta(hours=9))
+
+# (task, canonical text of its value, task id): one row per encoding. A change to any of
+# these changes ids in users' stores: it must be deliberate and noted in the changelog.
+GOLDEN = [
+    (
+        lambda: PinnedDate(value=dt.date(2024, 5, 1)),
+        "d2024-05-01",
+        "1b2a6a31003ced44d47724117df92d02",
+    ),
+    (
+        lambda: PinnedDateTime(value=dt.datetime(2024, 5, 1, 12, 30, 15, 250)),
+        "t2024-05-01T12:30:15.000250",
+        "171f26ac523c295a1570afec6c2ac5c7",
+    ),
+    (
+        lambda: PinnedDateTime(value=dt.datetime(2024, 5, 1, 12, 30, tzinfo=TOKYO)),
+        "t2024-05-01T12:30:00+09:00",
+        "5c5afa56e872b4fc304962a826658fac",
+    ),
+    (
+        lambda: PinnedDateTime(value=dt.datetime(2024, 5, 1, 3, 30, tzinfo=dt.UTC)),
+        "t2024-05-01T03:30:00+00:00",
+        "079c796eb6a4751327f7b9182c6cc86d",
+    ),
+    (
+        lambda: PinnedEnum(value=Colour.RED),
+        "Mtest_identity.Colour.S3:RED",
+        "3128a17627b6da888e1454378ca14325",
+    ),
+    (lambda: PinnedAny(value=[{3, 1, 2}]), "L[E[I1,I2,I3]]", "43c7c74291635af259754cdbc31f5e40"),
+    (
+        lambda: PinnedAny(value=[decimal.Decimal("1.10")]),
+        "L[C1.10]",
+        "0a227cb8786a4693cb0af26c888724ba",
+    ),
+    (
+        lambda: PinnedAny(value=[uuid.UUID("12345678-1234-5678-1234-567812345678")]),
+        "L[G12345678-1234-5678-1234-567812345678]",
+        "7ded7f233efacc0efb1819afa31ec595",
+    ),
+    (
+        lambda: PinnedAny(value=[PurePosixPath("data/raw.csv")]),
+        "L[PS12:data/raw.csv]",
+        "247556d934df527e70a6f0db568b733f",
+    ),
+    (
+        lambda: PinnedWindow(value=Window(2, 5)),
+        "Otest_identity.Window:S3:2:5",
+        "c59f1f26b59c3fe7d0fabf285a305aea",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "text", "task_id"), GOLDEN, ids=[g[1][:12] for g in GOLDEN])
+def test_golden_digests_pin_every_encoding(make, text, task_id):
+
+    task = make()
+    param = type(task).value
+    assert param.encode(task.value) == text
+    assert task.task_id == task_id
+
+
+def test_golden_digest_of_a_file_parameter_pins_path_and_content(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_bytes(b"hello\n")
+    task = PinnedFile(value="in.txt")
+    expected = "S6:in.txt#blake2b:ea41b4de6c03f13a95758b28dd75693e"  # path, then content
+    assert PinnedFile.value.fingerprint("in.txt") == expected
+    assert task.task_id == "ce52ea5530f35d659103ecbbbe55267f"
 
 
 def test_one_one_point_oh_text_one_and_true_give_four_ids():

@@ -13,14 +13,6 @@ class Fails(cairn.Task[int]):
         raise RuntimeError("always")
 
 
-class BadRetries(Fails):
-    retries = "3"
-
-
-class NegativeDelay(Fails):
-    retry_delay = -1
-
-
 class RetriesParameter(cairn.Task[int]):
     """A parameter that happens to be called retries is a parameter, not a policy."""
 
@@ -35,13 +27,35 @@ class RetriesParameter(cairn.Task[int]):
     [
         ({"retries": -1}, Fails(), "retries must be a whole number >= 0, not -1"),
         ({"retry_delay": "soon"}, Fails(), "retry_delay must be a number of seconds"),
-        ({}, BadRetries(), "BadRetries.retries must be a whole number >= 0, not '3'"),
-        ({}, NegativeDelay(), "NegativeDelay.retry_delay must be a number of seconds"),
     ],
 )
 def test_invalid_retries_are_refused_before_anything_runs(workspace, options, task, message):
     with pytest.raises(cairn.ConfigError, match=message):
         cairn.build(task, progress=False, **options)
+
+
+def test_invalid_class_retries_are_refused_when_the_class_is_defined() -> None:
+    # Class options are checked with the class (cairn.model.options), before anything runs.
+    with pytest.raises(
+        cairn.ConfigError, match=r"BadRetries\.retries must be a whole number >= 0, not '3'"
+    ):
+
+        class BadRetries(Fails):
+            retries = "3"
+
+    with pytest.raises(
+        cairn.ConfigError, match=r"NegativeDelay\.retry_delay must be a number of seconds"
+    ):
+
+        class NegativeDelay(Fails):
+            retry_delay = -1
+
+    with pytest.raises(cairn.ConfigError, match=r"Later\.retries must be a whole number"):
+
+        class Later(Fails):
+            pass
+
+        Later.retries = -2
 
 
 def test_a_parameter_named_retries_is_not_a_retry_policy(workspace: str) -> None:

@@ -37,15 +37,16 @@ from cairn.model.external import ExternalFile
 from cairn.model.groups import ParameterGroup, inherits
 from cairn.model.targets import Target
 from cairn.model.task import Task
-from cairn.planning.plan import Plan, PlanEntry
+from cairn.planning.plan import Change, Plan, PlanEntry
 from cairn.running import build as _build
 from cairn.running.build import build, plan
+from cairn.running.loop import Outcome as BuildOutcome
 
 if TYPE_CHECKING:
-    from cairn.inspect.gc import gc
-    from cairn.inspect.graph import graph
-    from cairn.inspect.show import ls, show
-    from cairn.inspect.status import status
+    from cairn.inspect.gc import GcResult, gc
+    from cairn.inspect.graph import Graph, GraphNode, graph
+    from cairn.inspect.show import Listing, StoredTask, ls, show
+    from cairn.inspect.status import Status, TaskStatus, status
     from cairn.pipeline import Pipeline, node
 
 # The function style and the inspection functions are imported on first use, keeping
@@ -54,10 +55,17 @@ _LAZY = {
     "Pipeline": "cairn.pipeline",
     "node": "cairn.pipeline",
     "gc": "cairn.inspect.gc",
+    "GcResult": "cairn.inspect.gc",
     "graph": "cairn.inspect.graph",
+    "Graph": "cairn.inspect.graph",
+    "GraphNode": "cairn.inspect.graph",
     "ls": "cairn.inspect.show",
+    "Listing": "cairn.inspect.show",
+    "StoredTask": "cairn.inspect.show",
     "show": "cairn.inspect.show",
     "status": "cairn.inspect.status",
+    "Status": "cairn.inspect.status",
+    "TaskStatus": "cairn.inspect.status",
 }
 
 if not TYPE_CHECKING:
@@ -107,7 +115,9 @@ else:
 __all__ = [
     "BoolParameter",
     "BuildError",
+    "BuildOutcome",
     "CairnError",
+    "Change",
     "Config",
     "ConfigError",
     "DateParameter",
@@ -121,9 +131,13 @@ __all__ = [
     "FingerprintWarning",
     "FloatParameter",
     "FormatError",
+    "GcResult",
+    "Graph",
+    "GraphNode",
     "IntParameter",
     "KeyNotFoundError",
     "ListParameter",
+    "Listing",
     "LockError",
     "MissingColumnsError",
     "MissingExtraError",
@@ -139,12 +153,15 @@ __all__ = [
     "RequirementError",
     "SchemaError",
     "SerializableParameter",
+    "Status",
     "StoreError",
+    "StoredTask",
     "Target",
     "TargetError",
     "Task",
     "TaskListParameter",
     "TaskParameter",
+    "TaskStatus",
     "WorkerLostError",
     "__version__",
     "build",

@@ -112,7 +112,7 @@ class Status(Sequence[TaskStatus]):
             task = entry.task
             cls = type(task)
             duration = log = None
-            if entry.state == "complete" and self._store is not None and not cls._external:
+            if entry.state == "complete" and self._store is not None and cls._kind.keeps_record:
                 with contextlib.suppress(OSError, ValueError):
                     record = read_record(task, self._store)
                     duration, log = record.get("duration_s"), record.get("log")
@@ -124,7 +124,7 @@ class Status(Sequence[TaskStatus]):
                     "state": entry.state,
                     "complete": entry.state == "complete",
                     "outputs": [t.path for t in task._outputs().values()],
-                    "parameters": {n: p.serialize(task._values[n]) for n, p in cls._params.items()},
+                    "parameters": dict(task._serialized()),
                     "duration_s": duration,
                     "log": log,
                     "requirements": list(entry.dependencies),

@@ -23,7 +23,8 @@ from cairn.formats._frames import (
     select,
 )
 from cairn.identity.canonical import TASK_MARKER
-from cairn.model.params import Parameter
+from cairn.model.options import is_pandera as _is_pandera
+from cairn.model.options import option
 
 __all__ = ["check_dump", "declared_kind", "require_columns", "type_name"]
 
@@ -55,23 +56,11 @@ def declared_kind(cls: type) -> str | None:
     return None
 
 
-def _is_pandera(schema: Any) -> bool:
-    if isinstance(schema, type):
-        return any(c.__module__.startswith("pandera") for c in schema.__mro__)
-    return type(schema).__module__.startswith("pandera")
-
-
 def _schema_for(task: Any, schema: Any, key: str | None) -> Any:
-    """The part of a task's ``schema`` that applies to output ``key`` (None: no check)."""
-    if isinstance(schema, Parameter):  # a parameter named "schema", not a column schema
-        return None
+    """The part of a task's ``schema`` (a class option, its shape checked when the class was
+    defined) that applies to output ``key`` (None: no check)."""
     if schema is None or _is_pandera(schema):
         return schema
-    if not isinstance(schema, Mapping):
-        raise SchemaError(
-            f"{type(task).__qualname__}.schema must be a dict of column -> type (or of output "
-            f"key -> such a dict), or a pandera schema; got {type(schema).__qualname__}"
-        )
     per_output = bool(schema) and all(
         isinstance(v, Mapping) or _is_pandera(v) for v in schema.values()
     )
@@ -99,12 +88,12 @@ def check_dump(task: Any, obj: Any, key: str | None) -> None:
         return
     cls = type(task)
     where = f"{task!r}" + (f" output {key!r}" if key is not None else "")
-    if getattr(cls, "fail_on_empty_dump", False) and is_empty(obj):
+    if option(cls, "fail_on_empty_dump") and is_empty(obj):
         raise EmptyDumpError(
             f"{where}: dumped an empty data frame (shape {_shape(obj)}) and the task sets "
             "fail_on_empty_dump = True; check the inputs and filters upstream of this dump"
         )
-    schema = _schema_for(task, getattr(cls, "schema", None), key)
+    schema = _schema_for(task, option(cls, "schema"), key)
     if schema is None:
         return
     if _is_pandera(schema):

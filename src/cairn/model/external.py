@@ -15,12 +15,13 @@ from typing import Any, BinaryIO, ClassVar
 from cairn._errors import CairnError, FormatError, MissingInputError
 from cairn.formats import get as format_for
 from cairn.identity.files import file_exists, is_url
+from cairn.model.kinds import TaskKind
 from cairn.model.params import FileParameter
 from cairn.model.targets import Target
 from cairn.model.task import Task
 from cairn.storage.store import Store
 
-__all__ = ["ExternalFile", "ExternalTarget"]
+__all__ = ["ExternalFile", "ExternalKind", "ExternalTarget"]
 
 
 class _NoFormat:
@@ -95,6 +96,39 @@ class ExternalTarget(Target):
         raise CairnError(f"{self!r} is an input made outside cairn; it cannot be written")
 
 
+class ExternalKind(TaskKind):
+    """The kind of tasks made outside cairn: they never run and keep no run record; they
+    are complete when their outputs exist, and a change to one is a changed input file."""
+
+    keeps_record = False
+
+    def is_complete(self, task: Task[Any], store: Store) -> bool:
+        return all(target.exists(store) for target in task._outputs().values())
+
+    def will_run(
+        self, task: Task[Any], store: Store, *, forced: bool, parent: Task[Any] | None
+    ) -> bool:
+        """Never, even when forced.
+
+        Raises:
+            MissingInputError: when the file does not exist, naming the task that needs it.
+        """
+        if self.is_complete(task, store):
+            return False
+        path = self.outside_input(task)
+        if parent is None:
+            raise MissingInputError(
+                f"{task!r} is a build root and its file {path!r} does not exist; create it first"
+            )
+        raise MissingInputError(
+            f"{parent!r} needs the file {path!r} (through {task!r}), which does not exist. "
+            f"Create the file, or give {type(parent).__qualname__} another path."
+        )
+
+    def outside_input(self, task: Task[Any]) -> str | None:
+        return str(task._values.get("path", repr(task)))
+
+
 class ExternalFile(Task[Any]):
     """An input file made outside cairn (a local path or an fsspec URL such as ``s3://...``).
 
@@ -106,7 +140,7 @@ class ExternalFile(Task[Any]):
 
     path = FileParameter(description="local path or fsspec URL of the file")
 
-    _external: ClassVar[bool] = True
+    _kind: ClassVar[TaskKind] = ExternalKind()
 
     def __init__(self, path: Any = None, /, **kwargs: Any) -> None:
         if path is not None:

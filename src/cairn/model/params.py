@@ -221,7 +221,22 @@ class Parameter(Generic[T]):
     def fingerprint(self, value: T) -> str:
         """Return what enters the task id: :meth:`encode`, plus a fingerprint of the data the
         value points to for parameters that name outside data (``FileParameter``)."""
-        return self.encode(value)
+        return self.identify(value, self.encode(value), lambda: self.content(value))
+
+    def identify(self, value: T, encoded: str, content: Callable[[], str | None]) -> str:
+        """What enters the task id for ``value`` whose :meth:`encode` text is ``encoded``.
+
+        ``content()`` gives the fingerprint of the data the value names outside the store
+        (see :meth:`content`); a task calls this with the text and content it made once.
+        """
+        del value, content
+        return encoded
+
+    def content(self, value: T) -> str | None:
+        """A fingerprint of the data ``value`` names outside the store, or None (for most
+        parameters: none; ``FileParameter``: the file's content)."""
+        del value
+        return None
 
     def __repr__(self) -> str:
         default = "" if self._default is MISSING else f"default={self._default!r}"
@@ -699,16 +714,17 @@ class FileParameter(Parameter[str]):
         super().__init__(default, significant=significant, description=description)
 
     def content(self, value: str | None) -> str | None:
-        """The content fingerprint of the file ``value`` names (None when it is missing)."""
+        """The content fingerprint of the file ``value`` names (None when it is missing or
+        no file is given)."""
         if value is None:
             return None
         return content_fingerprint(value, self.storage_options)
 
-    def fingerprint(self, value: str | None) -> str:
+    def identify(self, value: str | None, encoded: str, content: Callable[[], str | None]) -> str:
         """The path and the content fingerprint: what enters the task id."""
         if value is None:  # no file given (default=None)
-            return canonical(value)
-        return canonical(value) + "#" + (self.content(value) or "missing")
+            return encoded
+        return encoded + "#" + (content() or "missing")
 
 
 def iter_tasks(value: Any) -> Iterable[Any]:

@@ -3,17 +3,20 @@
 A task is an immutable value: its class and parameter values. Its id (``_make_id``) is a
 digest of its family, its significant parameters (type-tagged canonical encoding), the ids
 of the tasks its ``requires()`` returns, and its code fingerprint; :mod:`cairn.model.graph`
-computes the ids of a graph without recursion. What a task does while it runs (``load``,
-``dump``, ``require``, ``random``, ``logger``...) acts on the run in progress, which the
-running layer owns: those methods delegate to :mod:`cairn.model.runtime`.
+computes the ids of a graph without recursion. Each value is encoded once per task (when
+the task is made; task values once ids exist), and each input file named by a
+``FileParameter`` is fingerprinted once per task; the id, the run record, the history entry
+and the labels reuse them. What a task does while it runs (``load``, ``dump``, ``require``,
+``random``, ``logger``...) acts on the run in progress, which the running layer owns: those
+methods delegate to :mod:`cairn.model.runtime`. What differs per kind of task (external
+inputs, pipeline nodes) is the class's :class:`~cairn.model.kinds.TaskKind`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import random as _random
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast
 
 if TYPE_CHECKING:
@@ -33,7 +36,9 @@ from cairn.identity.canonical import canonical, digest, is_task
 from cairn.model import runtime as _runtime
 from cairn.model.checks import check_dump
 from cairn.model.graph import compute_ids, flatten, materialize
+from cairn.model.kinds import TaskKind
 from cairn.model.meta import TaskMeta, parameter_values, shown
+from cairn.model.options import option
 from cairn.model.params import Parameter, iter_tasks
 from cairn.model.restore import Restorer
 from cairn.model.targets import Target, as_outputs, model_format, unique_path
@@ -51,27 +56,24 @@ TaskT = TypeVar("TaskT", bound="Task[Any]")
 _UNSET: Any = object()
 
 
-class Task(Generic[T], metaclass=TaskMeta):
+def _holds_tasks(value: Any) -> bool:
+    """True for a task, or a non-empty tuple of tasks: values that enter ids by id."""
+    if is_task(value):
+        return True
+    return isinstance(value, tuple) and bool(value) and all(is_task(v) for v in value)
+
+
+class Task(_runtime.RunMethods, Generic[T], metaclass=TaskMeta):
     """Base class of every task.
 
     Subclasses declare parameters as class attributes and override ``run()``; they may
     override ``requires()`` (default: the tasks held by their task parameters) and
     ``output()`` (default: ``{module path}/{ClassName}_{task_id}.pkl``).
 
-    Class attributes:
-        code_version: a string that replaces the code fingerprint in the id.
-        namespace: a prefix for the family, the output folder and the run record, which
-            keeps two projects' same-named tasks apart.
-        random_seed: the seed of ``random`` (and numpy) for ``run()``; by default derived
-            from the task id.
-        retries: how many times to run ``run()`` again after it fails (default: the
-            build's ``retries``).
-        retry_delay: seconds to wait before each retry (default: the build's
-            ``retry_delay``).
-        schema: column types every data frame dumped must have, ``{"user_id": "int64",
-            ...}`` (or ``{output key: {...}}``, or a pandera schema); else ``SchemaError``.
-        fail_on_empty_dump: when True, dumping a data frame with no rows raises
-            ``EmptyDumpError``.
+    Class options (``namespace``, ``code_version``, ``random_seed``, ``retries``,
+    ``retry_delay``, ``schema``, ``fail_on_empty_dump``) are class attributes, listed and
+    checked in :mod:`cairn.model.options`. A parameter may not take a name this class uses
+    (``label``, ``logger``, ``load``...): see :mod:`cairn.model.meta`.
 
     ``Task[pl.DataFrame]`` (or ``pd.DataFrame``, ``pl.LazyFrame``) declares what the task
     dumps: its frames are read back as that type, whichever library wrote them.
@@ -89,31 +91,46 @@ class Task(Generic[T], metaclass=TaskMeta):
     retry_delay: ClassVar[float | None] = None
     schema: ClassVar[Any] = None
     fail_on_empty_dump: ClassVar[bool] = False
-    #: True for tasks made outside cairn (``ExternalFile``): they never run, and they are
-    #: complete when their outputs exist.
-    _external: ClassVar[bool] = False
+    #: What the planner, the runner and the explanations do with tasks of this class.
+    _kind: ClassVar[TaskKind] = TaskKind()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    #: What every task keeps in its ``__dict__`` (so no parameter may take these names).
+    _instance_attributes: ClassVar[tuple[str, ...]] = (
+        *("_values", "_param_source", "_texts", "_vkey", "_id"),
+        *("_req_cache", "_deps_cache", "_out_cache", "_contents", "_serial"),
+    )
+
+    def __init__(self, /, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
         source = active_values()  # the configuration's values, for parameters not given
         self._values: dict[str, Any] = parameter_values(cls, args, kwargs, source)
+        values = self._values
         self._param_source = source
+        # Each significant value's canonical text, made once (task values: by id, later).
+        self._texts: dict[str, str] = {
+            name: param.encode(values[name])
+            for name, param in cls._params.items()
+            if param.significant and not _holds_tasks(values[name])
+        }
         self._vkey: str = digest(cls.family, *self._vkey_parts())
         self._id: str | None = None
 
     # --- identity -------------------------------------------------------------------------
     def _vkey_parts(self) -> Iterator[str]:
         """Parameter text that identifies this value before ids exist (tasks by value key)."""
+        texts = self._texts
         for name, param in type(self)._params.items():
             if not param.significant:
+                continue
+            text = texts.get(name)
+            if text is not None:
+                yield f"{name}={text}"
                 continue
             value = self._values[name]
             if is_task(value):
                 yield f"{name}=V{value._vkey}"
-            elif isinstance(value, tuple) and value and all(is_task(v) for v in value):
-                yield f"{name}=V[" + ",".join(v._vkey for v in value) + "]"
             else:
-                yield f"{name}={param.encode(value)}"
+                yield f"{name}=V[" + ",".join(v._vkey for v in value) + "]"
 
     @property
     def task_id(self) -> str:
@@ -126,30 +143,48 @@ class Task(Generic[T], metaclass=TaskMeta):
     @classmethod
     def code_fingerprint(cls) -> _fingerprint.Fingerprint:
         """The fingerprint of this class's code (``code_version`` pins it)."""
-        if cls.code_version is not None:
-            return _fingerprint.Fingerprint(digest("code_version", str(cls.code_version)), {})
+        version = option(cls, "code_version")
+        if version is not None:
+            return _fingerprint.Fingerprint(digest("code_version", str(version)), {})
         return _fingerprint.class_fingerprint(cls, Task)
-
-    def _code_fingerprint(self) -> _fingerprint.Fingerprint:
-        """The code fingerprint this task's id is made from: its class's, unless a subclass
-        whose code differs per instance (a pipeline node, which carries a function) says
-        otherwise. The run record holds the same fingerprint."""
-        return type(self).code_fingerprint()
-
-    def _history_family(self) -> str:
-        """Whose earlier runs a plan compares this task with to say why it will run: its
-        family's, unless a subclass standing for many kinds of task (a pipeline node) says
-        otherwise."""
-        return type(self).family
 
     def _make_id(self) -> str:
         cls = type(self)
-        parts = [cls.family, "code:" + self._code_fingerprint().digest]
+        parts = [cls.family, "code:" + cls._kind.code(self).digest]
+        texts, values = self._texts, self._values
         for name, param in cls._params.items():
             if param.significant:
-                parts.append(f"{name}={param.fingerprint(self._values[name])}")
+                value = values[name]
+                text = texts.get(name)
+                if text is None:  # tasks, encoded by id now that their ids exist
+                    text = param.encode(value)
+                parts.append(f"{name}={param.identify(value, text, partial(self._content, name))}")
         parts.append("requires:" + canonical(self._requirements()))
         return digest(*parts)
+
+    def _content(self, name: str) -> str | None:
+        """The content fingerprint of the file parameter ``name`` names: looked up once per
+        task (a missing file, None, is looked up again), shared by the id, the plan's check,
+        the run record and the history entry."""
+        cache = self.__dict__.setdefault("_contents", {})
+        found: str | None = cache.get(name)
+        if found is None:
+            found = type(self)._params[name].content(self._values[name])
+            if found is not None:
+                cache[name] = found
+        return found
+
+    def _serialized(self) -> dict[str, Any]:
+        """Every parameter's JSON-compatible form (run record, history, labels), made once.
+
+        Shared: copy it before changing it.
+        """
+        found: dict[str, Any] | None = self.__dict__.get("_serial")
+        if found is None:
+            values = self._values
+            found = {n: p.serialize(values[n]) for n, p in type(self)._params.items()}
+            self.__dict__["_serial"] = found
+        return found
 
     def __eq__(self, other: object) -> bool:
         if self is other:
@@ -183,7 +218,7 @@ class Task(Generic[T], metaclass=TaskMeta):
         args = ", ".join(f"{name}={show(value)}" for name, value in self._values.items())
         return f"{type(self).__name__}({args})"
 
-    def clone(self, cls: type[TaskT] | None = None, **overrides: Any) -> TaskT:
+    def clone(self, cls: type[TaskT] | None = None, /, **overrides: Any) -> TaskT:
         """Build a task of class ``cls`` (default: this one's) from this task's parameters.
 
         Parameters that ``cls`` also declares are copied; ``overrides`` replace or add values.
@@ -305,93 +340,13 @@ class Task(Generic[T], metaclass=TaskMeta):
         """Compute the output and ``dump()`` it. A non-None return value is dumped for you."""
         raise NotImplementedError(f"{type(self).__name__} must define run()")
 
-    @property
-    def random(self) -> _random.Random:
-        """A ``random.Random`` of this run, seeded like the global one (see ``random_seed``).
-
-        Unlike the global ``random`` functions, it is the task's own, so its draws repeat
-        even when tasks run at the same time on the threads executor.
-        """
-        return _runtime.runtime().random(self)
-
-    @property
-    def numpy_random(self) -> Any:
-        """A ``numpy.random.Generator`` of this run (``default_rng`` of the run's seed)."""
-        return _runtime.runtime().numpy_random(self)
-
-    @property
-    def logger(self) -> logging.Logger:
-        """A logger whose records go into this task's run record."""
-        return _runtime.runtime().logger(self)
-
-    def load(self, key: Any = None, *, as_type: Any = None) -> Any:
-        """Load the outputs of ``requires()``, in its shape; ``key`` selects a part: a key of
-        the dict it returns, one of the tasks it requires, or a list of either (loaded as a
-        list). A task it does not require raises ``KeyNotFoundError``.
-
-        Data frames come back as the type their task wrote (or declared with
-        ``Task[...]``); ``as_type`` (``pd.DataFrame``, ``pl.DataFrame``, ``pl.LazyFrame``,
-        ``pa.Table``) asks for another.
-        """
-        return _runtime.runtime().load(self, key, as_type)
-
-    def require(self, tasks: Any) -> Any:
-        """Ask, from inside ``run()``, for tasks found only while running; return their outputs.
-
-        ``tasks`` is a task, or a list/tuple/dict of tasks (nested), and the outputs come back
-        in that shape. Tasks that are complete are loaded at once. Otherwise ``run()`` stops
-        here, the build runs them (on the same executor, reusing what is complete), and then
-        calls ``run()`` again from the start, when this call returns their outputs. So call
-        ``require()`` before doing expensive work, and keep ``run()`` free of side effects
-        before it. The tasks enter the run record (``dynamic_requirements``); the task is not
-        complete until they are.
-        """
-        return _runtime.runtime().require(self, tasks)
-
-    def load_generator(self, key: Any = None) -> Iterator[Any]:
-        """Yield the outputs of ``requires()`` (or its entry ``key``) one at a time.
-
-        Only one input is in memory at once. Inputs come in the order of ``requires()``
-        (dict values in insertion order, nested structures depth first); each item is the
-        loaded output itself, not a key.
-        """
-        return _runtime.runtime().load_generator(self, key)
-
-    def load_data_frame(
-        self,
-        key: Any = None,
-        required_columns: Collection[Any] | None = None,
-        drop_columns: bool = False,
-        *,
-        as_type: Any = None,
-    ) -> Any:
-        """Load a data frame input and check that it has ``required_columns``.
-
-        A list of frames (``requires()`` returning a list) is stacked into one.
-        ``drop_columns=True`` keeps only the required columns (in the order given, for a
-        list). ``as_type`` asks for a frame type, as in :meth:`load`. Works for pandas and
-        polars (``LazyFrame`` columns are checked without computing it).
-
-        Raises:
-            MissingColumnsError: naming the task, the missing columns and those present.
-        """
-        return _runtime.runtime().load_data_frame(
-            self, key, required_columns, drop_columns, as_type
-        )
-
-    def dump(
-        self, obj: Any, key: str | None = None, *, custom_labels: Mapping[str, Any] | None = None
-    ) -> None:
-        """Write ``obj`` to this task's output (``key`` selects one of a dict output);
-        ``custom_labels`` join the labels written on it where the store keeps them."""
-        _runtime.runtime().dump(self, obj, key, custom_labels)
-
     def labels(self, custom: Mapping[str, Any] | None = None) -> dict[str, str]:
         """What is written as metadata on each output where the store supports it (S3, GCS):
         the family, the id, ``custom`` labels, the outputs of the tasks it requires and the
         significant parameters (JSON), in that order (the last are cut first to fit)."""
         cls = type(self)
-        params = {n: p.serialize(self._values[n]) for n, p in cls._params.items() if p.significant}
+        serial = self._serialized()
+        params = {n: serial[n] for n, p in cls._params.items() if p.significant}
         required = [t.path for dep in self._dependencies() for t in dep._outputs().values()]
         return {
             "cairn-family": cls.family,

@@ -5,8 +5,9 @@ by reference to this class (its function by cloudpickle, by value when it lives 
 ``__main__``), and its id is computed once, in the process that plans, never again in a
 worker. A node task's id is made from its function's code fingerprint, the node's names, the
 values of the config paths it reads (only those) and the ids of the nodes whose outputs it
-reads. Runtime objects are not part of it: they ride along in the task, outside its
-parameters, so no id or record sees them.
+reads. Runtime objects are not part of it: they ride along in the task (``runtime=``),
+outside its parameters, so no id or record sees them. :class:`NodeKind` makes the node's
+code, ``code_version`` and history the ones the planner and the run record use.
 
 An output whose node names no extension is stored in a format chosen by the returned value
 (:func:`extension_for`); the run record keeps the path written, which loading follows.
@@ -23,6 +24,7 @@ from cairn._errors import FormatError, ParameterError, PipelineError
 from cairn.formats import extension_of
 from cairn.formats._frames import frame_kind
 from cairn.identity import fingerprint as _fingerprint
+from cairn.model.kinds import TaskKind
 from cairn.model.params import Parameter, TaskListParameter
 from cairn.model.targets import Target
 from cairn.model.task import Task
@@ -32,7 +34,7 @@ from cairn.running.outputs import load_one
 from cairn.storage import layout
 from cairn.storage.store import Store
 
-__all__ = ["ByTypeTarget", "NodeTask", "extension_for", "is_data_frame"]
+__all__ = ["ByTypeTarget", "NodeKind", "NodeTask", "extension_for", "is_data_frame"]
 
 
 class _NodeParameter(Parameter[Node]):
@@ -123,18 +125,36 @@ class ByTypeTarget(Target):
         return self.written(store).load(store, as_type, written)
 
 
+class NodeKind(TaskKind):
+    """The kind of pipeline node tasks: one class for every node, so the code fingerprint,
+    the ``code_version`` and the history are the node's, not the class's."""
+
+    def code(self, task: Task[Any]) -> _fingerprint.Fingerprint:
+        return cast(NodeTask, task).node.fingerprint()
+
+    def code_version(self, task: Task[Any]) -> Any:
+        return cast(NodeTask, task).node.code_version
+
+    def history_family(self, task: Task[Any]) -> str:
+        return f"{type(task).family}:{cast(NodeTask, task).node.name}"  # one per node
+
+
 class NodeTask(Task[Any]):
-    """The task a pipeline node compiles into (see the module docstring)."""
+    """The task a pipeline node compiles into (see the module docstring).
+
+    ``runtime`` gives the runtime objects the node reads (by name), outside its parameters.
+    """
 
     node = cast(Node, _NodeParameter())
     upstream = cast(tuple[Task[Any], ...], TaskListParameter())
     config = cast(Mapping[str, Any], _ConfigParameter())
 
-    def _code_fingerprint(self) -> _fingerprint.Fingerprint:
-        return self.node.fingerprint()
+    _kind = NodeKind()
+    _instance_attributes = (*Task._instance_attributes, "_objects")
 
-    def _history_family(self) -> str:
-        return f"{type(self).family}:{self.node.name}"  # each node has its own history
+    def __init__(self, /, *, runtime: Mapping[str, Any] | None = None, **params: Any) -> None:
+        super().__init__(**params)
+        self._objects: dict[str, Any] = dict(runtime or {})
 
     def requires(self) -> dict[str, Task[Any]]:
         """The node tasks whose outputs this node reads, by output name."""
@@ -179,7 +199,7 @@ class NodeTask(Task[Any]):
         node = self.node
         store = current_store()
         producers = self._requirements()
-        runtime: Mapping[str, Any] = self.__dict__.get("_runtime", {})
+        runtime = self._objects
         values = []
         for source in node.inputs:
             if source in self.config:

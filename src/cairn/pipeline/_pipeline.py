@@ -272,9 +272,8 @@ class Pipeline:
             if problem is not None:
                 tasks[i] = problem
                 continue
-            task = NodeTask(node=n, upstream=tuple(upstream), config=config)
-            task.__dict__["_runtime"] = {s: self.runtime[s] for s in n.inputs if s in self.runtime}
-            tasks[i] = task
+            objects = {s: self.runtime[s] for s in n.inputs if s in self.runtime}
+            tasks[i] = NodeTask(node=n, upstream=tuple(upstream), config=config, runtime=objects)
         self._tasks = [tasks[i] for i in range(len(self.nodes))]
         return self._tasks
 

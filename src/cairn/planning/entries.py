@@ -31,8 +31,9 @@ def keys_of(task: Task[Any]) -> dict[str, str]:
     return {n: param_key(t) for n, _, t in (p.partition("=") for p in task._vkey_parts())}
 
 
-def display(param: Any, value: Any) -> Any:
-    """A short JSON-compatible form of a parameter value, for explanations."""
+def display(task: Task[Any], name: str) -> Any:
+    """A short JSON-compatible form of ``task``'s parameter ``name``, for explanations."""
+    value = task._values[name]
     if value is None or type(value) in (str, int, float, bool):
         return value
     if getattr(type(value), "__cairn_task__", False):
@@ -41,7 +42,7 @@ def display(param: Any, value: Any) -> Any:
     if isinstance(value, tuple) and value and getattr(type(value[0]), "__cairn_task__", False):
         return f"[{len(value)} task(s)]"
     try:
-        shown = param.serialize(value)
+        shown = task._serialized()[name]
         json.dumps(shown)
     except (TypeError, ValueError, CairnError):
         shown = repr(value)
@@ -52,9 +53,9 @@ def entry_for(task: Task[Any], record: dict[str, Any]) -> dict[str, Any]:
     """The history entry of ``task``, which has just run and written ``record``."""
     cls = type(task)
     keys = keys_of(task)
-    params = {name: display(cls._params[name], task._values[name]) for name in keys}
+    params = {name: display(task, name) for name in keys}
     files = {
-        name: param.content(task._values[name])
+        name: task._content(name)
         for name, param in cls._params.items()
         if isinstance(param, FileParameter) and param.significant
     }

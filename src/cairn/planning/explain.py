@@ -120,7 +120,7 @@ def _dict_changes(name: str, old: dict[str, Any], new: dict[str, Any]) -> Iterab
 
 def _short(task: Task[Any]) -> str:
     """How a reason names a task: its class name (a pipeline node: the node's name)."""
-    family = task._history_family()
+    family = type(task)._kind.history_family(task)
     return family.rpartition(":")[2] if ":" in family else type(task).__name__
 
 
@@ -147,7 +147,7 @@ class Explainer:
 
     def explain(self, task: Task[Any], will_run: set[str]) -> tuple[Change, ...]:
         """The reasons ``task`` (not complete) will run; ``will_run`` holds the ids that will."""
-        history = self._history(task._history_family())
+        history = self._history(type(task)._kind.history_family(task))
         if not history:
             return (Change("new"),)
         entry = history.get(task._vkey)
@@ -171,7 +171,7 @@ class Explainer:
         where that parameter was at its default, as it is now), else the latest run."""
         keys = keys_of(task)
         defaults = set(at_default(task))
-        near = self._near_index(task._history_family(), history)
+        near = self._near_index(type(task)._kind.history_family(task), history)
         best: tuple[bool, str] | None = None
         chosen: dict[str, Any] | None = None
         for name, index in near.items():
@@ -203,7 +203,6 @@ class Explainer:
 
     # --- what differs ---------------------------------------------------------------------
     def _parameters(self, task: Task[Any], entry: dict[str, Any]) -> Iterable[Change]:
-        cls = type(task)
         old_keys: dict[str, str] = entry.get("keys") or {}
         old_params: dict[str, Any] = entry.get("params") or {}
         defaults = set(at_default(task)) & set(entry.get("defaults") or ())
@@ -211,7 +210,7 @@ class Explainer:
         for name, key in keys.items():
             if old_keys.get(name) == key:
                 continue
-            new = display(cls._params[name], task._values[name])
+            new = display(task, name)
             old = old_params.get(name, _ABSENT)
             if old == new and isinstance(new, str) and new.endswith("task(s)]"):
                 continue  # the same number of upstream tasks: the upstream reasons say more
@@ -225,8 +224,8 @@ class Explainer:
                 yield Change("parameter", name, old_params.get(name), _ABSENT)
 
     def _code(self, task: Task[Any], entry: dict[str, Any]) -> tuple[Change, ...]:
-        fp = task._code_fingerprint()  # per task: a pipeline node carries its function's
-        version = type(task).code_version
+        kind = type(task)._kind  # per task: a pipeline node carries its function's
+        fp, version = kind.code(task), kind.code_version(task)
         key = (fp.digest, version, entry.get("code"), entry.get("code_version"))
         found = self._code_changes.get(key)
         if found is None:
@@ -259,10 +258,9 @@ class Explainer:
     def _files(self, task: Task[Any], entry: dict[str, Any]) -> Iterable[Change]:
         old = entry.get("files") or {}
         for name, param in type(task)._params.items():
-            if isinstance(param, FileParameter) and param.significant:
-                value = task._values[name]
-                if name in old and old[name] != param.content(value):
-                    yield Change("input", str(value))
+            changed = name in old and old[name] != task._content(name)
+            if changed and isinstance(param, FileParameter) and param.significant:
+                yield Change("input", str(task._values[name]))
 
     def _upstream(
         self, task: Task[Any], entry: dict[str, Any] | None, will_run: set[str]
@@ -275,10 +273,13 @@ class Explainer:
             return
         before = set(entry.get("deps") or ())
         changed = [d for d in deps if d.task_id not in will_run and d.task_id not in before]
+        others = []
         for dep in changed:
-            if type(dep)._external:
-                yield Change("input", str(dep._values.get("path", repr(dep))))
-        others = [d for d in changed if not type(d)._external]
+            outside = type(dep)._kind.outside_input(dep)
+            if outside is None:
+                others.append(dep)
+            else:
+                yield Change("input", outside)
         if others:
             yield Change("upstream", _names(_short(d) for d in others), new="changed")
         elif not running and not changed and len(before) != len({d.task_id for d in deps}):

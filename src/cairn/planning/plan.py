@@ -43,6 +43,7 @@ class PlanEntry:
     """One task of a plan: whether it will run, and why (``reason`` is None if complete).
 
     ``changes`` holds the reasons as data (see :class:`Change`); ``reason`` joins them.
+    ``forced`` is True when it runs because ``rerun`` asked for it, complete or not.
     """
 
     task: Task[Any]
@@ -50,6 +51,7 @@ class PlanEntry:
     reason: str | None
     dependencies: tuple[str, ...] = ()
     changes: tuple[Change, ...] = ()
+    forced: bool = False
 
     @property
     def state(self) -> str:
@@ -65,6 +67,7 @@ class PlanEntry:
             "task_id": self.task.task_id,
             "state": self.state,
             "reason": self.reason,
+            "forced": self.forced,
             "changes": [
                 {"kind": c.kind, "subject": c.subject, "text": str(c)} for c in self.changes
             ],
@@ -128,10 +131,8 @@ class Plan(Sequence[PlanEntry]):
 
 def is_complete(task: Task[Any], store: Store) -> bool:
     """True when ``task``'s run record is in ``store`` (for a task made outside cairn, such as
-    ``ExternalFile``: when its outputs exist)."""
-    if type(task)._external:
-        return all(target.exists(store) for target in task._outputs().values())
-    return store.exists(task.record_path())
+    ``ExternalFile``: when its outputs exist; see :mod:`cairn.model.kinds`)."""
+    return type(task)._kind.is_complete(task, store)
 
 
 def read_record(task: Task[Any], store: Store) -> dict[str, Any]:
@@ -151,24 +152,12 @@ def as_roots(tasks: Any) -> tuple[list[Task[Any]], bool]:
     )
 
 
-def _missing_external(task: Task[Any], parent: Task[Any] | None) -> MissingInputError:
-    path = task._values.get("path", "")
-    if parent is None:
-        return MissingInputError(
-            f"{task!r} is a build root and its file {path!r} does not exist; create it first"
-        )
-    return MissingInputError(
-        f"{parent!r} needs the file {path!r} (through {task!r}), which does not exist. "
-        f"Create the file, or give {type(parent).__qualname__} another path."
-    )
-
-
 def _check_files(task: Task[Any]) -> None:
     """Raise when a file named by one of ``task``'s FileParameters does not exist."""
     for name, param in type(task)._params.items():
         if isinstance(param, FileParameter):
             value = task._values[name]
-            if value is not None and param.content(value) is None:
+            if value is not None and task._content(name) is None:
                 raise MissingInputError(
                     f"{task!r} needs the file {value!r} (parameter {name!r}), which does not "
                     "exist. Create the file, or pass another path."
@@ -212,15 +201,9 @@ def make_plan(
             continue
         if tid in decided:
             continue
-        forced = False
-        if type(task)._external:
-            if not is_complete(task, store):
-                raise _missing_external(task, parent)
-            will_run = False
-        elif rerun == "all" or (rerun and tid in root_ids):
-            will_run = forced = True
-        else:
-            will_run = not is_complete(task, store)
+        asked = rerun == "all" or (bool(rerun) and tid in root_ids)
+        will_run = type(task)._kind.will_run(task, store, forced=asked, parent=parent)
+        forced = asked and will_run
         if will_run:
             task._outputs()  # a bad output() (path, format) fails here, before anything runs
             _check_files(task)
@@ -244,7 +227,7 @@ def make_plan(
         elif will_run and explainer is not None:
             changes = explainer.explain(task, running)
         reason = "; ".join(map(str, changes)) if will_run else None
-        entries.append(PlanEntry(task, will_run, reason, dep_ids, changes))
+        entries.append(PlanEntry(task, will_run, reason, dep_ids, changes, forced))
     return Plan(entries, roots)
 
 
@@ -270,7 +253,7 @@ def _reuse_checks(
     for task in order:
         tid = task.task_id
         will_run, forced, dep_ids = decided[tid]
-        if will_run or type(task)._external:
+        if will_run or not type(task)._kind.keeps_record:
             continue
         rerunning = [d for d in dep_ids if decided[d][0]]
         check = "modification_time_check" if modification_time else "strict_check"
@@ -278,7 +261,7 @@ def _reuse_checks(
             names = ", ".join(tasks[d].label() for d in rerunning[:3])
             notes[tid] = Change("upstream", names, None, "will run", check)
         elif modification_time:
-            newer = [d for d in dep_ids if not type(tasks[d])._external and end(d) > end(tid)]
+            newer = [d for d in dep_ids if type(tasks[d])._kind.keeps_record and end(d) > end(tid)]
             if newer:
                 names = ", ".join(tasks[d].label() for d in newer[:3])
                 notes[tid] = Change("other", f"input {names} is newer than the output", note=check)

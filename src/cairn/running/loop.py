@@ -30,9 +30,9 @@ from typing import Any
 from cairn._errors import CairnError, ConfigError, DependencyCycleError, LockError
 from cairn.executors import Executor
 from cairn.locks import Lease, Lock, lock_key
-from cairn.model.params import Parameter
+from cairn.model.options import OPTIONS, option
 from cairn.model.task import Task
-from cairn.planning.plan import FORCED, Plan, is_complete, make_plan
+from cairn.planning.plan import Plan, is_complete, make_plan
 from cairn.running.events import Broadcast, Listener
 from cairn.running.runner import Pending, execute
 from cairn.running.sigint import SigintGuard
@@ -52,7 +52,9 @@ log = logging.getLogger("cairn")
 
 @dataclass
 class Outcome:
-    """What a run of the loop did."""
+    """What a build did (public as ``cairn.BuildOutcome``): the tasks that ran, were
+    reused, failed (with their errors), were skipped below a failure or cancelled, their run
+    records, attempts and the seconds it took."""
 
     ran: list[Task[Any]] = field(default_factory=list)
     reused: list[Task[Any]] = field(default_factory=list)
@@ -82,32 +84,23 @@ class Interrupted(KeyboardInterrupt):
         )
 
 
-def _valid_retries(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{where} must be a whole number >= 0, not {value!r}")
-    return value
+def _valid(name: str, value: Any) -> Any:
+    """A build-wide ``retries`` or ``retry_delay``, checked as the class option is.
 
-
-def _valid_delay(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"{where} must be a number of seconds >= 0, not {value!r}")
-    return float(value)
+    Raises:
+        ConfigError: for a value that is not a whole number / seconds >= 0.
+    """
+    if value is None:
+        raise ConfigError(f"{name} must be a number >= 0 for the whole build, not None")
+    return OPTIONS[name].check(value, name)
 
 
 def retry_policy(task: Task[Any], retries: int, delay: float) -> tuple[int, float]:
-    """``(retries, delay)`` for ``task``: its class's attributes, else the build's.
-
-    Raises:
-        ConfigError: for a class attribute that is not a whole number / seconds >= 0.
-    """
+    """``(retries, delay)`` for ``task``: its class's options (checked when the class was
+    defined), else the build's."""
     cls = type(task)
-    own = getattr(cls, "retries", None)
-    if own is not None and not isinstance(own, Parameter):
-        retries = _valid_retries(own, f"{cls.__qualname__}.retries")
-    own_delay = getattr(cls, "retry_delay", None)
-    if own_delay is not None and not isinstance(own_delay, Parameter):
-        delay = _valid_delay(own_delay, f"{cls.__qualname__}.retry_delay")
-    return retries, delay
+    own, own_delay = option(cls, "retries"), option(cls, "retry_delay")
+    return (retries if own is None else own), float(delay if own_delay is None else own_delay)
 
 
 def run_plan(
@@ -133,8 +126,8 @@ def run_plan(
         ConfigError: for an invalid ``retries`` or ``retry_delay`` (build-wide or per class).
     """
     started = time.perf_counter()
-    retries = _valid_retries(retries, "retries")
-    retry_delay = _valid_delay(retry_delay, "retry_delay")
+    retries = _valid("retries", retries)
+    retry_delay = float(_valid("retry_delay", retry_delay))
     if isinstance(listener, Broadcast):
         events = listener
     else:
@@ -274,13 +267,13 @@ def run_plan(
             return
         waiting.pop(tid, None)
         leases[tid] = lease
-        if exclusive and entry.reason != FORCED and is_complete(task, store):
+        if exclusive and not entry.forced and is_complete(task, store):
             release(tid)
             outcome.reused.append(task)
             events.task_reused(task)
             finish(tid)
             return
-        if entry.reason == FORCED and attempts.get(tid, 0) == 0:
+        if entry.forced and attempts.get(tid, 0) == 0:
             # A forced rerun drops the old record first: killed mid-run, the task must not
             # read as complete beside half-replaced outputs.
             store.delete(task.record_path())

@@ -86,7 +86,7 @@ class HistoryRecorder:
                 record = given if given is not None else read_json(self.store, task.record_path())
                 if record is None:
                     continue
-                family = pending.setdefault(task._history_family(), {})
+                family = pending.setdefault(type(task)._kind.history_family(task), {})
                 family[task._vkey] = entry_for(task, record)
             for family_name, entries in pending.items():
                 try:

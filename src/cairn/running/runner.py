@@ -29,6 +29,7 @@ from typing import Any
 from cairn._errors import CairnError, StoreError
 from cairn.identity.environment import imported_packages, static_environment
 from cairn.model.graph import map_structure
+from cairn.model.options import option
 from cairn.model.params import FileParameter
 from cairn.model.task import Task
 from cairn.planning.plan import is_complete
@@ -160,9 +161,9 @@ def _seed_generators(seed: int) -> None:
 
 def seed_for(task: Task[Any]) -> int:
     """The seed ``run()`` gets: the class's ``random_seed``, else one from the task id."""
-    fixed = type(task).random_seed
-    if isinstance(fixed, int) and not isinstance(fixed, bool):
-        return fixed
+    fixed = option(type(task), "random_seed")  # checked when the class was defined
+    if fixed is not None:
+        return int(fixed)
     return int(task.task_id[:8], 16)
 
 
@@ -248,7 +249,8 @@ def record_for(
 ) -> dict[str, Any]:
     """Build the run record of a task that has just run."""
     cls = type(task)
-    fingerprint = task._code_fingerprint()
+    kind = cls._kind
+    fingerprint = kind.code(task)
     outputs = {}
     for key, target in task._outputs().items():
         written = ctx.written[target.path]
@@ -264,9 +266,7 @@ def record_for(
         "family": cls.family,
         "module": cls.__module__,
         "qualname": cls.__qualname__,
-        "params": {
-            name: param.serialize(task._values[name]) for name, param in cls._params.items()
-        },
+        "params": dict(task._serialized()),
         "insignificant": [n for n, p in cls._params.items() if not p.significant],
         "requires": map_structure(
             task._requirements(), lambda t: {"task": t.family, "task_id": t.task_id}
@@ -275,12 +275,12 @@ def record_for(
         "dynamic_requirements": [{"task": t.family, "task_id": t.task_id} for t in ctx.dynamic],
         "code": {
             "fingerprint": fingerprint.digest,
-            "code_version": cls.code_version,
+            "code_version": kind.code_version(task),
             # the components (qualified name -> digest), once per fingerprint in the store
             "manifest": ensure_manifest(ctx.store, fingerprint),
         },
         "files": {
-            name: param.content(task._values[name])
+            name: task._content(name)
             for name, param in cls._params.items()
             if isinstance(param, FileParameter)
         },
