@@ -14,6 +14,7 @@ from cairn._errors import (
     BuildError,
     CairnError,
     ConfigError,
+    CorruptRecordError,
     DependencyCycleError,
     EmptyDumpError,
     FormatError,
@@ -41,6 +42,7 @@ from cairn.planning.plan import Change, Plan, PlanEntry
 from cairn.running import build as _build
 from cairn.running.build import build, plan
 from cairn.running.loop import Outcome as BuildOutcome
+from cairn.storage.records import RunRecord
 
 if TYPE_CHECKING:
     from cairn.inspect.gc import GcResult, gc
@@ -120,6 +122,7 @@ __all__ = [
     "Change",
     "Config",
     "ConfigError",
+    "CorruptRecordError",
     "DateParameter",
     "DateTimeParameter",
     "DependencyCycleError",
@@ -151,6 +154,7 @@ __all__ = [
     "Plan",
     "PlanEntry",
     "RequirementError",
+    "RunRecord",
     "SchemaError",
     "SerializableParameter",
     "Status",

@@ -35,6 +35,7 @@ __all__ = [
     "BuildError",
     "CairnError",
     "ConfigError",
+    "CorruptRecordError",
     "DependencyCycleError",
     "EmptyDumpError",
     "FingerprintWarning",
@@ -116,6 +117,13 @@ class EmptyDumpError(CairnError, ValueError):
 
 class StoreError(CairnError, OSError):
     """The store could not be reached, read or written."""
+
+
+class CorruptRecordError(CairnError, ValueError):
+    """A run record is not JSON or does not have the shape of a run record.
+
+    The message names the record's file. A build treats the task as incomplete and reruns it.
+    """
 
 
 class LockError(CairnError):

@@ -23,7 +23,7 @@ from cairn.model.graph import compute_ids
 from cairn.planning.plan import as_roots
 from cairn.running.build import ConfigArg, open_workspace
 from cairn.storage.layout import id_in_name, record_id
-from cairn.storage.records import read_json
+from cairn.storage.records import read_record_or_none
 from cairn.storage.store import LocalStore, Store
 
 __all__ = ["GcResult", "gc"]
@@ -114,10 +114,10 @@ def gc(
         if tid is None or tid in keep_ids or path in protected:
             continue
         doomed.append(path)  # the record first, then the outputs it lists
-        data = read_json(store, path) or {}
-        for output in (data.get("outputs") or {}).values():
-            out = output.get("path") if isinstance(output, dict) else None
-            if isinstance(out, str) and out not in protected:
+        record = read_record_or_none(store, path)  # a corrupt one: its files go by their id
+        for output in record.outputs.values() if record is not None else ():
+            out = output["path"]
+            if out not in protected:
                 doomed.append(out)
     listed = set(doomed)
     for path in files:

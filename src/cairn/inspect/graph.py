@@ -19,7 +19,7 @@ from cairn._errors import CairnError, MissingExtraError
 from cairn._render import STATE_COLOURS
 from cairn.inspect.status import status
 from cairn.running.build import ConfigArg, open_workspace
-from cairn.storage.records import read_json
+from cairn.storage.records import read_record_or_none
 
 __all__ = ["FORMATS", "Graph", "GraphNode", "graph"]
 
@@ -335,7 +335,10 @@ def graph(
     nodes = []
     for entry in found:
         task = entry.task
-        record = read_json(store, task.record_path()) if entry.state == "complete" else None
+        found_record = (
+            read_record_or_none(store, task.record_path()) if entry.state == "complete" else None
+        )
+        record = found_record.to_dict() if found_record is not None else None
         nodes.append(
             GraphNode(
                 task_id=entry.task_id,

@@ -20,7 +20,7 @@ from cairn.model.task import Task
 from cairn.running.build import ConfigArg, open_workspace
 from cairn.storage.history import read_manifest
 from cairn.storage.layout import RECORD_SUFFIX, id_in_name, record_id, records_in
-from cairn.storage.records import read_json
+from cairn.storage.records import read_record_or_none, read_run_record
 from cairn.storage.store import LocalStore, Store
 
 __all__ = [
@@ -180,9 +180,10 @@ def find_record(store: Store, what: Any) -> tuple[str, dict[str, Any]]:
                     "give more digits of the id"
                 )
     for path in candidates:
-        data = read_json(store, path)
-        if data is not None:
-            return path, data
+        try:
+            return path, read_run_record(store, path).to_dict()
+        except OutputNotFoundError:
+            continue
     raise OutputNotFoundError(
         f"no run record for {what!r} in the workspace {store.url}; give a task id (or its "
         "first digits), an output path or a record path. 'cairn ls' lists what it holds."
@@ -190,8 +191,8 @@ def find_record(store: Store, what: Any) -> tuple[str, dict[str, Any]]:
 
 
 def _lists_output(store: Store, record_path: str, output: str) -> bool:
-    data = read_json(store, record_path) or {}
-    return any(o.get("path") == output for o in (data.get("outputs") or {}).values())
+    record = read_record_or_none(store, record_path)
+    return record is not None and any(o["path"] == output for o in record.outputs.values())
 
 
 def show(
@@ -311,10 +312,11 @@ def ls(
     entries: list[StoredTask] = []
     unreadable: list[str] = []
     for path in records_in(store):
-        data = read_json(store, path)
-        if data is None:
+        record = read_record_or_none(store, path)
+        if record is None:
             unreadable.append(path)
             continue
+        data = record.to_dict()
         fam = str(data.get("family", ""))
         if family is not None and fam != family and not fam.endswith(f".{family}"):
             continue

@@ -14,16 +14,21 @@ that plans, runs and explains asks it instead of testing flags. Three kinds exis
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
+from cairn._errors import CorruptRecordError
 from cairn.identity.fingerprint import Fingerprint
 from cairn.model.options import option
+from cairn.storage.records import read_run_record
 from cairn.storage.store import Store
 
 if TYPE_CHECKING:
     from cairn.model.task import Task
 
 __all__ = ["TaskKind"]
+
+log = logging.getLogger(__name__)
 
 
 class TaskKind:
@@ -46,8 +51,19 @@ class TaskKind:
         return type(task).family
 
     def is_complete(self, task: Task[Any], store: Store) -> bool:
-        """True when ``task`` need not run: its run record is in ``store``."""
-        return store.exists(task.record_path())
+        """True when ``task`` need not run: its run record is in ``store`` and is a run
+        record (a corrupt one makes the task incomplete, with a warning: it runs again)."""
+        path = task.record_path()
+        if not store.exists(path):
+            return False
+        try:
+            read_run_record(store, path)
+        except CorruptRecordError as exc:
+            log.warning("%s: %r will run again", exc, task)
+            return False
+        except FileNotFoundError:
+            return False
+        return True
 
     def will_run(
         self, task: Task[Any], store: Store, *, forced: bool, parent: Task[Any] | None

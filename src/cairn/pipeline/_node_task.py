@@ -16,11 +16,10 @@ An output whose node names no extension is stored in a format chosen by the retu
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from cairn._errors import FormatError, ParameterError, PipelineError
+from cairn._errors import CorruptRecordError, FormatError, ParameterError, PipelineError
 from cairn.formats import extension_of
 from cairn.formats._frames import frame_kind
 from cairn.identity import fingerprint as _fingerprint
@@ -32,6 +31,7 @@ from cairn.pipeline._node import Node, encode_config, jsonable
 from cairn.running.context import current_store
 from cairn.running.outputs import load_one
 from cairn.storage import layout
+from cairn.storage.records import read_run_record
 from cairn.storage.store import Store
 
 __all__ = ["ByTypeTarget", "NodeKind", "NodeTask", "extension_for", "is_data_frame"]
@@ -114,9 +114,13 @@ class ByTypeTarget(Target):
 
     def written(self, store: Store) -> Target:
         """The target the run record says was written."""
-        with store.open_read(self.record) as file:
-            path = json.loads(file.read())["outputs"][self.key]["path"]
-        return Target(str(path))
+        path = read_run_record(store, self.record).output_path(self.key)
+        if path is None:
+            raise CorruptRecordError(
+                f"the run record {self.record} lists no output {self.key!r}; delete it and "
+                "build again to rerun its node"
+            )
+        return Target(path)
 
     def exists(self, store: Store) -> bool:
         return store.exists(self.record) and self.written(store).exists(store)

@@ -17,7 +17,7 @@ from cairn._errors import CairnError
 from cairn.model.task import Task
 from cairn.planning.entries import entry_for
 from cairn.storage.history import write_history
-from cairn.storage.records import read_json
+from cairn.storage.records import read_record_or_none
 from cairn.storage.store import Store
 
 __all__ = ["FLUSH_SECONDS", "HistoryRecorder"]
@@ -83,9 +83,12 @@ class HistoryRecorder:
                 batch, self._done = self._done, []
             pending: dict[str, dict[str, dict[str, Any]]] = {}
             for task, given in batch:
-                record = given if given is not None else read_json(self.store, task.record_path())
+                record = given
                 if record is None:
-                    continue
+                    found = read_record_or_none(self.store, task.record_path())
+                    if found is None:
+                        continue
+                    record = found.to_dict()
                 family = pending.setdefault(type(task)._kind.history_family(task), {})
                 family[task._vkey] = entry_for(task, record)
             for family_name, entries in pending.items():

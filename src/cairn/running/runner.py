@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.abc
 import importlib.machinery
-import json
 import logging
 import random
 import sys
@@ -41,7 +40,7 @@ from cairn.running.context import (
     run_context,
 )
 from cairn.storage.history import ensure_manifest
-from cairn.storage.records import RECORD_VERSION
+from cairn.storage.records import RECORD_VERSION, write_run_record
 from cairn.storage.store import Store
 
 __all__ = ["Pending", "execute", "record_for", "seed_for"]
@@ -232,8 +231,8 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
     record = record_for(task, ctx, started=started, duration=duration, seed=seed, log=log)
     record["attempt"] = attempt
     try:
-        store.write_bytes(task.record_path(), json.dumps(record, separators=(",", ":")).encode())
-    except OSError as exc:
+        write_run_record(store, task.record_path(), record)
+    except StoreError as exc:
         raise StoreError(f"could not write the run record of {task!r}: {exc}") from exc
     return record
 
