@@ -12,6 +12,7 @@ no record that points at a deleted output.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,9 +25,11 @@ from cairn.planning.plan import as_roots
 from cairn.running.build import ConfigArg, open_workspace
 from cairn.storage.layout import id_in_name, record_id
 from cairn.storage.records import read_record_or_none
-from cairn.storage.store import LocalStore, Store
+from cairn.storage.store import LocalStore, Store, contained
 
 __all__ = ["GcResult", "gc"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -128,14 +131,22 @@ def gc(
 
     deleted: list[tuple[str, int]] = []
     seen: set[str] = set()
-    for path in doomed:
-        if path in seen or not store.exists(path):
+    for listed_path in doomed:
+        inside = contained(store, listed_path)  # a record may list anything: stay inside
+        if inside is None:
+            log.warning(
+                "gc: not deleting %r, which a run record lists but is outside the workspace %s",
+                listed_path,
+                store.url,
+            )
             continue
-        seen.add(path)
-        size = store.size(path)
+        if inside in seen or inside in protected or not store.exists(inside):
+            continue
+        seen.add(inside)
+        size = store.size(inside)
         if not dry_run:
-            store.delete(path)
-        deleted.append((path, size))
+            store.delete(inside)
+        deleted.append((inside, size))
     if not dry_run:
         _remove_empty_directories(store, [p for p, _ in deleted])
     return GcResult(tuple(deleted), len(kept), dry_run, store.url)
@@ -148,7 +159,7 @@ def _remove_empty_directories(store: Store, paths: list[str]) -> None:
     directories = {os.path.dirname(p) for p in paths if os.path.dirname(p)}
     for deepest in sorted(directories, key=len, reverse=True):
         directory = deepest
-        while directory:
+        while directory and directory != os.path.dirname(directory):
             with contextlib.suppress(OSError):  # not empty, or gone already
                 os.rmdir(os.path.join(store.root, directory))
             directory = os.path.dirname(directory)

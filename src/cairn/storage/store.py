@@ -40,6 +40,7 @@ __all__ = [
     "Store",
     "Written",
     "check_relative",
+    "contained",
     "open_store",
 ]
 
@@ -68,6 +69,25 @@ def check_relative(path: str) -> str:
             f"target path {path!r} escapes the workspace; use a path inside it, "
             "like 'models/model.pkl'"
         )
+    return norm
+
+
+def contained(store: Store, path: str) -> str | None:
+    """``path`` normalised when it is inside the workspace of ``store``, else None.
+
+    A path is inside when it is relative, has no ``..`` leading out, and, in a local store,
+    its real path (symlinks resolved) is under the workspace's real path. Paths read from a
+    record go through this before anything deletes them.
+    """
+    try:
+        norm = check_relative(path)
+    except TargetError:
+        return None
+    if isinstance(store, LocalStore):
+        root = os.path.realpath(store.root)
+        real = os.path.realpath(os.path.join(root, norm))
+        if os.path.commonpath([root, real]) != root or real == root:
+            return None
     return norm
 
 
