@@ -72,6 +72,18 @@ def _namespace(value: Any, where: str) -> Any:
         raise ConfigError(
             f"{where} must be a non-empty string such as 'team_a' (or None), not {value!r}"
         )
+    if value is not None:
+        parts = value.replace("\\", "/").split("/")
+        if (
+            value.startswith(("/", "\\", "~"))
+            or (len(value) > 1 and value[1] == ":")
+            or ".." in parts
+            or "://" in value
+        ):
+            raise ConfigError(
+                f"{where} = {value!r} would put outputs and run records outside the workspace "
+                "(an absolute path or '..'); use a relative name such as 'team_a'"
+            )
     return value
 
 
