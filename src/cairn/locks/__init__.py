@@ -18,6 +18,7 @@ stops cleanly with that error.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from cairn._errors import LockError
@@ -60,8 +61,17 @@ class Lock(Protocol):
 
 
 def lock_key(workspace: str, task_id: str) -> str:
-    """The key a task's lock is taken under: its workspace and its id."""
-    return f"{workspace}::{task_id}"
+    """The key a task's lock is taken under: its workspace and its id.
+
+    A local workspace is named by its real path (symlinks resolved), so runners that reach the
+    same folder through different paths take the same lock.
+    """
+    return f"{real_workspace(workspace)}::{task_id}"
+
+
+def real_workspace(workspace: str) -> str:
+    """``workspace`` with symlinks resolved when it is a local path (a URL is kept)."""
+    return workspace if "://" in workspace else os.path.realpath(workspace)
 
 
 class _NullLease:
@@ -108,7 +118,7 @@ def get_lock(spec: Any, workspace: str) -> Lock:
         return NullLock()
     if isinstance(spec, str):
         if spec == "file":
-            return FileLock(workspace)
+            return FileLock(real_workspace(workspace))
         scheme = spec.partition("://")[0]
         dotted = _registry.get(scheme) if "://" in spec else None
         if dotted is None:

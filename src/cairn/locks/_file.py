@@ -6,15 +6,53 @@ leaves a task locked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from typing import TYPE_CHECKING, Any
+
+from cairn._errors import LockError
 
 if TYPE_CHECKING:
     from cairn.locks import Lease
 
 __all__ = ["FileLock"]
+
+
+def _private_dir() -> str:
+    """This user's folder for lock files in the temp directory (``cairn-{uid}``, mode 0700)."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    directory = os.path.join(tempfile.gettempdir(), f"cairn-{uid}")
+    _make_private(directory)
+    return directory
+
+
+def _make_private(directory: str) -> None:
+    """Create ``directory`` with mode 0700, or check that the existing one is a real folder
+    of this user's that no one else can write to.
+
+    Raises:
+        LockError: when it is a symlink, not a folder, another user's, or writable by others.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(directory, 0o700)
+    info = os.lstat(directory)
+    problem = None
+    if stat.S_ISLNK(info.st_mode):
+        problem = "is a symlink"
+    elif not stat.S_ISDIR(info.st_mode):
+        problem = "is not a folder"
+    elif hasattr(os, "getuid") and info.st_uid != os.getuid():
+        problem = f"belongs to another user (uid {info.st_uid})"
+    elif info.st_mode & 0o022:
+        problem = f"is writable by others (mode {stat.S_IMODE(info.st_mode):o})"
+    if problem is not None:
+        raise LockError(
+            f"the lock folder {directory} {problem}, so lock files there cannot be trusted; "
+            "remove it, or pass FileLock(workspace, directory=...) a folder of your own"
+        )
 
 
 class _FileLease:
@@ -28,9 +66,10 @@ class _FileLease:
 class FileLock:
     """Lock files (``filelock``) for several processes on one machine.
 
-    Lock files live in ``directory`` (default: a folder in the system temp directory named
-    after the workspace), one per task; the operating system releases them when a process
-    dies, so a killed runner never leaves a task locked.
+    Lock files live in ``directory`` (default: a folder named after the workspace's real path
+    in this user's ``cairn-{uid}`` folder of the system temp directory, mode 0700, refused
+    when it is a symlink, another user's or writable by others), one per task; the operating
+    system releases them when a process dies, so a killed runner never leaves a task locked.
     """
 
     exclusive = True
@@ -38,9 +77,11 @@ class FileLock:
     def __init__(self, workspace: str, directory: str | None = None) -> None:
         if directory is None:
             tag = hashlib.sha256(workspace.encode()).hexdigest()[:16]
-            directory = os.path.join(tempfile.gettempdir(), f"cairn-locks-{tag}")
+            directory = os.path.join(_private_dir(), f"cairn-locks-{tag}")
+            _make_private(directory)
+        else:
+            os.makedirs(directory, exist_ok=True)
         self.directory = directory
-        os.makedirs(directory, exist_ok=True)
 
     def _path(self, key: str) -> str:
         return os.path.join(self.directory, hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock")
