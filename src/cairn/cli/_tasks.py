@@ -17,8 +17,15 @@ from typing import Any
 
 import click
 
-from cairn._config import Config
+from cairn._config import Config, active_values
 from cairn._errors import CairnError
+from cairn.cli._spelling import (
+    explicit_booleans,
+    missing_required,
+    negative_names,
+    option_names,
+    unknown_option,
+)
 from cairn.model.params import (
     BoolParameter,
     EnumParameter,
@@ -185,11 +192,11 @@ class TaskCommand(click.Command):
                 continue
             dest = f"param__{name}"
             self.param_dests[dest] = name
-            flags = sorted({f"--{name.replace('_', '-')}", f"--{name}"}, key=len)
+            flags = option_names(name)
             taken.update(flags)
             help_text = _param_help(param, configured, config.source)
             if isinstance(param, BoolParameter):
-                negatives = sorted({f"--no-{name.replace('_', '-')}", f"--no-{name}"}, key=len)
+                negatives = negative_names(name)
                 taken.update(negatives)
                 decl = "/".join([flags[0], negatives[0]])
                 params.append(click.Option([decl, dest], default=None, help=help_text))
@@ -214,6 +221,23 @@ class TaskCommand(click.Command):
             help=doc or f"The task {cls.family}.",
             epilog=f"Parameter values: command line > {config.source} > default.",
         )
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = explicit_booleans(args, self.task_class._params)
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            options = [o for p in self.get_params(ctx) for o in p.opts + p.secondary_opts]
+            family = self.task_class.family
+            message = unknown_option(exc.option_name, family, self._plain(), options)
+            raise click.UsageError(message, ctx) from None
+
+    def _plain(self) -> dict[str, Parameter[Any]]:
+        return {
+            name: param
+            for name, param in self.task_class._params.items()
+            if not isinstance(param, TaskParameter | TaskListParameter)
+        }
 
     def _collect(self, **values: Any) -> TaskSpec:
         ctx = click.get_current_context()
@@ -295,6 +319,16 @@ def merge_options(group_options: dict[str, Any], specs: Sequence[TaskSpec]) -> d
 def construct_roots(specs: Sequence[TaskSpec], command: str) -> list[Task[Any]]:
     if not specs:
         raise click.UsageError(f"give at least one task to {command}, as module:Task")
+    values = active_values()
+    for spec in specs:
+        try:
+            configured = values.for_class(spec.cls) if values is not None else {}
+        except CairnError:
+            continue  # the constructor reports it
+        source = values.source if values is not None else "cairn.toml"
+        message = missing_required(spec.cls, spec.values, configured, source)
+        if message is not None:
+            raise click.UsageError(message)
     return [spec.cls(**spec.values) for spec in specs]
 
 

@@ -1,0 +1,102 @@
+"""The command line as gokart users use it, through the real `cairn` program: explicit
+booleans, option spellings in one order, the closest option, required parameters named as
+options, settings for upstream tasks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def cairn_cli(workspace, tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(TESTS),
+        "CAIRN_WORKSPACE": workspace,
+        "COLUMNS": "200",
+    }
+    env.pop("CAIRN_CONFIG", None)
+
+    def run(*args: str, seed: str = "0") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cairn", *args],
+            capture_output=True,
+            text=True,
+            env={**env, "PYTHONHASHSEED": seed},
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["--shuffle", "true"], True),
+        (["--shuffle", "FALSE"], False),
+        (["--shuffle=yes"], True),
+        (["--shuffle", "No"], False),
+        (["--shuffle", "1"], True),
+        (["--shuffle=0"], False),
+        (["--shuffle"], True),
+        (["--no-shuffle"], False),
+    ],
+)
+def test_a_boolean_takes_an_explicit_word_as_well_as_the_flag(cairn_cli, words, expected):
+    result = cairn_cli("run", "cli_pipeline:Train", *words, "--epochs", "1")
+    assert result.returncode == 0, result.stderr
+    assert f"shuffle={expected}" in result.stdout
+
+
+def test_a_word_that_is_not_a_boolean_is_bad_input_naming_the_choices(cairn_cli):
+    result = cairn_cli("run", "cli_pipeline:Train", "--shuffle=maybe")
+    assert result.returncode == 2
+    assert "'maybe' is not a boolean" in result.stderr
+    assert "--shuffle true|false" in result.stderr
+
+
+def test_a_boolean_word_does_not_swallow_the_next_task(cairn_cli):
+    result = cairn_cli("run", "cli_pipeline:Train", "--shuffle", "cli_pipeline:Load")
+    assert result.returncode == 0, result.stderr
+    assert "shuffle=True" in result.stdout
+    assert "Load(path='data.csv')" in result.stdout
+
+
+def test_option_spellings_are_in_one_order_whatever_the_hash_seed(cairn_cli, tmp_path):
+    (tmp_path / "spelled.py").write_text(
+        "import cairn\n\n\nclass LoadRaw(cairn.Task):\n"
+        "    raw_path = cairn.Parameter()\n\n    def run(self):\n        return 1\n"
+    )
+    helps = {cairn_cli("run", "spelled:LoadRaw", "--help", seed=s).stdout for s in "0123"}
+    assert len(helps) == 1
+    assert "--raw-path, --raw_path" in helps.pop()
+
+
+def test_an_unknown_option_suggests_the_closest_parameter_not_help(cairn_cli):
+    result = cairn_cli("run", "cli_pipeline:Train", "--lrr", "0.1")
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "No such option '--lrr'. Did you mean --lr?" in line
+    assert "--help'" in line and "Did you mean one of" not in line
+    assert "The parameters of cli_pipeline.Train are: --lr, --epochs" in line
+    load = cairn_cli("run", "cli_pipeline:Load", "--pth", "x")
+    assert "Did you mean --path?" in load.stderr
+
+
+def test_a_missing_required_parameter_is_named_as_its_option(cairn_cli):
+    result = cairn_cli("run", "cli_pipeline:Needs")
+    assert result.returncode == 2
+    assert "give --name VALUE after the task" in result.stderr
+    assert '[tasks."cli_pipeline.Needs"]' in result.stderr
+    assert "Needs(name=...)" not in result.stderr
+    given = cairn_cli("run", "cli_pipeline:Needs", "--name", "x")
+    assert given.returncode == 0, given.stderr
