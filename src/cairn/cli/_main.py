@@ -44,6 +44,7 @@ from cairn.inspect import show as _inspect
 from cairn.inspect import status as _status
 from cairn.inspect.graph import FORMATS, graph
 from cairn.running import build as _build
+from cairn.running.failures import user_frames
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "cli", "main", "resolve_task"]
 
@@ -395,15 +396,19 @@ def migrate(path: str, dry_run: bool, ini: tuple[str, ...]) -> int:
 
 
 def _print_failures(state: _State, exc: BuildError) -> None:
-    if state.debug:
-        for task, error in exc.failures.items():
-            state.err.print(Text(f"--- traceback of {task.label()} ---", style="red"))
+    for task, error in exc.failures.items():
+        what = "traceback" if state.debug else "where it failed"
+        state.err.print(Text(f"--- {what}: {task.label()} ---", style="red"))
+        if state.debug:
             state.err.print(Text("".join(traceback.format_exception(error))))
-    hint = "" if state.debug else "; run with --debug for tracebacks"
+        else:
+            state.err.print(Text(user_frames(error)))
+    hint = "" if state.debug else "; --debug shows the full tracebacks"
     state.err.print(
         Text(
             f"error: {len(exc.failures)} task(s) failed, {len(exc.skipped)} not run because "
-            f"of them{hint}. Outputs of tasks that succeeded are kept.",
+            f"of them{hint}. Outputs of tasks that succeeded are kept; 'cairn show ID' shows "
+            "a failure record.",
             style="red",
         )
     )

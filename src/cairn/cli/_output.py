@@ -14,6 +14,7 @@ from rich.text import Text
 
 from cairn._render import format_duration
 from cairn.model.task import Task
+from cairn.running.failures import location
 
 __all__ = ["BuildOutput"]
 
@@ -64,6 +65,7 @@ class BuildOutput:
                 task.label(),
                 (f"  #{task.task_id[:8]}", "dim"),
                 (f"  {type(error).__name__}: {error}", "red"),
+                (f"  at {where}" if (where := location(error)) else "", "red"),
             )
         )
 
