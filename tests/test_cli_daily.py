@@ -100,3 +100,17 @@ def test_a_missing_required_parameter_is_named_as_its_option(cairn_cli):
     assert "Needs(name=...)" not in result.stderr
     given = cairn_cli("run", "cli_pipeline:Needs", "--name", "x")
     assert given.returncode == 0, given.stderr
+
+
+def test_an_import_error_names_the_file_and_line(cairn_cli, tmp_path):
+    (tmp_path / "badimp.py").write_text("import cairn\n\n\nx = undefined_name\n")
+    (tmp_path / "badsyn.py").write_text("def f(:\n")
+    result = cairn_cli("run", "badimp:Task")
+    assert result.returncode == 2
+    assert "NameError: name 'undefined_name' is not defined at badimp.py:4" in result.stderr
+    assert "run with --debug" in result.stderr
+    debug = cairn_cli("--debug", "run", "badimp:Task")
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    assert "run with --debug" not in debug.stderr
+    syntax = cairn_cli("run", "badsyn:Task")
+    assert "SyntaxError: invalid syntax at badsyn.py:1" in syntax.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from cairn.model.params import (
     TaskParameter,
 )
 from cairn.model.task import Task
+from cairn.running.failures import location
 
 __all__ = [
     "TaskCommand",
@@ -74,15 +76,9 @@ def resolve_task(spec: str) -> type[Task[Any]]:
                 f"no module named {missing!r}.{_suggest_module(missing)} Run cairn from the "
                 "directory that holds your code, or install your package"
             ) from exc
-        raise click.UsageError(
-            f"importing {module_name} failed: {type(exc).__name__}: {exc} "
-            "(run with --debug to see the traceback)"
-        ) from exc
+        raise click.UsageError(_import_failed(module_name, exc)) from exc
     except Exception as exc:
-        raise click.UsageError(
-            f"importing {module_name} failed: {type(exc).__name__}: {exc} "
-            "(run with --debug to see the traceback)"
-        ) from exc
+        raise click.UsageError(_import_failed(module_name, exc)) from exc
     found = getattr(module, attr, None)
     tasks = sorted(
         name
@@ -103,6 +99,19 @@ def resolve_task(spec: str) -> type[Task[Any]]:
             f"{module_name}:{attr} is a {type(found).__name__}, not a cairn.Task subclass"
         )
     return found
+
+
+def _import_failed(module_name: str, exc: BaseException) -> str:
+    """``importing m failed: NameError: ... at m.py:3``, with where in the user's code."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f"{os.path.relpath(exc.filename)}:{exc.lineno}"
+        what = f"{type(exc).__name__}: {exc.msg}"
+    else:
+        where, what = location(exc), f"{type(exc).__name__}: {exc}"
+    at = f" at {where}" if where else ""
+    debug = click.get_current_context().find_root().obj.debug
+    hint = "" if debug else " (run with --debug to see the traceback)"
+    return f"importing {module_name} failed: {what}{at}{hint}"
 
 
 def _suggest_module(name: str) -> str:
