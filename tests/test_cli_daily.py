@@ -114,3 +114,58 @@ def test_an_import_error_names_the_file_and_line(cairn_cli, tmp_path):
     assert "run with --debug" not in debug.stderr
     syntax = cairn_cli("run", "badsyn:Task")
     assert "SyntaxError: invalid syntax at badsyn.py:1" in syntax.stderr
+
+
+def test_set_gives_a_parameter_to_an_upstream_task(cairn_cli):
+    result = cairn_cli("run", "cli_pipeline:Evaluate", "--set", "Train.lr=0.7")
+    assert result.returncode == 0, result.stderr
+    assert "✓ Train(lr=0.7, epochs=3" in result.stdout
+    full = cairn_cli("plan", "cli_pipeline:Evaluate", "--set=cli_pipeline.Train.epochs=9")
+    assert "Train(lr=0.1, epochs=9" in full.stdout
+
+
+def test_luigi_spelling_of_an_upstream_parameter(cairn_cli):
+    result = cairn_cli("run", "cli_pipeline:Evaluate", "--Train-lr", "0.8", "--Train-epochs=2")
+    assert result.returncode == 0, result.stderr
+    assert "✓ Train(lr=0.8, epochs=2" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "Trian.lr=1",
+            "no task 'Trian' is imported by the tasks on this command line. Did you mean 'Train'?",
+        ),
+        ("Train.lrr=1", "Train has no parameter 'lrr'. Did you mean 'lr'?"),
+        ("Train.lr=x", "Train.lr expects float"),
+        ("Train", "give Family.param=value"),
+    ],
+)
+def test_a_bad_setting_is_bad_input_saying_what_is_wrong(cairn_cli, setting, message):
+    result = cairn_cli("run", "cli_pipeline:Evaluate", "--set", setting)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_a_task_parameter_is_given_as_module_task_or_json(cairn_cli):
+    result = cairn_cli(
+        "run",
+        "cli_pipeline:Evaluate",
+        "--model",
+        '{"task": "cli_pipeline:Train", "params": {"lr": 0.3}}',
+    )
+    assert result.returncode == 0, result.stderr
+    assert "✓ Train(lr=0.3" in result.stdout and "Evaluate(model=Train#" in result.stdout
+    plain = cairn_cli("plan", "cli_pipeline:Evaluate", "--model", "cli_pipeline:Load")
+    assert "Evaluate(model=Load#" in plain.stdout
+    bad = cairn_cli("run", "cli_pipeline:Evaluate", "--model", "cli_pipeline:Nope")
+    assert bad.returncode == 2 and "has no 'Nope'" in bad.stderr
+
+
+def test_a_misspelled_family_in_the_config_file_is_reported_with_the_closest(cairn_cli, tmp_path):
+    (tmp_path / "cairn.toml").write_text('[tasks."cli_pipeline.Trian"]\nlr = 0.5\n')
+    result = cairn_cli("run", "cli_pipeline:Train")
+    assert result.returncode == 0, result.stderr
+    assert '[tasks."cli_pipeline.Trian"] matches no task' in result.stderr
+    assert 'did you mean [tasks."cli_pipeline.Train"]?' in result.stderr

@@ -18,8 +18,9 @@ from typing import Any
 
 import click
 
-from cairn._config import Config, active_values
+from cairn._config import Config, active_values, using_values
 from cairn._errors import CairnError
+from cairn.cli._settings import apply_settings, extract_settings, unknown_families
 from cairn.cli._spelling import (
     explicit_booleans,
     missing_required,
@@ -45,6 +46,9 @@ __all__ = [
     "merge_options",
     "resolve_task",
 ]
+
+
+SETTINGS_KEY = "cairn.settings"
 
 
 # --- finding tasks ------------------------------------------------------------------------
@@ -196,7 +200,7 @@ class TaskCommand(click.Command):
         params: list[click.Parameter] = []
         taken: set[str] = set()
         for name, param in cls._params.items():
-            if isinstance(param, TaskParameter | TaskListParameter):
+            if isinstance(param, TaskListParameter):
                 self.fixed.append((name, f"{param.type_name}: set in Python code"))
                 continue
             dest = f"param__{name}"
@@ -210,12 +214,20 @@ class TaskCommand(click.Command):
                 decl = "/".join([flags[0], negatives[0]])
                 params.append(click.Option([decl, dest], default=None, help=help_text))
             else:
+                if isinstance(param, TaskParameter):
+                    help_text = (
+                        "a task: module:Task, or JSON "
+                        '{"task": "module:Task", "params": {...}} (or set in Python code)  '
+                        + help_text
+                    )
                 params.append(
                     click.Option(
                         [*flags, dest],
                         type=_ParameterType(param),
                         default=None,
-                        metavar=_metavar(param),
+                        metavar="MODULE:TASK"
+                        if isinstance(param, TaskParameter)
+                        else _metavar(param),
                         help=help_text,
                     )
                 )
@@ -299,6 +311,13 @@ class TaskGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return []
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--help" in args or "-h" in args:
+            return super().parse_args(ctx, args)
+        rest, settings = extract_settings(args)
+        ctx.meta[SETTINGS_KEY] = settings
+        return super().parse_args(ctx, rest)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name.startswith("-"):
             return None
@@ -328,7 +347,13 @@ def merge_options(group_options: dict[str, Any], specs: Sequence[TaskSpec]) -> d
 def construct_roots(specs: Sequence[TaskSpec], command: str) -> list[Task[Any]]:
     if not specs:
         raise click.UsageError(f"give at least one task to {command}, as module:Task")
+    ctx = click.get_current_context()
     values = active_values()
+    for warning in unknown_families(values):
+        click.echo(warning, err=True)
+    settings = ctx.meta.get(SETTINGS_KEY) or []
+    if settings:
+        values = apply_settings(settings, values)
     for spec in specs:
         try:
             configured = values.for_class(spec.cls) if values is not None else {}
@@ -338,7 +363,8 @@ def construct_roots(specs: Sequence[TaskSpec], command: str) -> list[Task[Any]]:
         message = missing_required(spec.cls, spec.values, configured, source)
         if message is not None:
             raise click.UsageError(message)
-    return [spec.cls(**spec.values) for spec in specs]
+    with using_values(values):  # upstream tasks take these values from the roots
+        return [spec.cls(**spec.values) for spec in specs]
 
 
 def _config() -> Config:
