@@ -69,6 +69,17 @@ class BuildOutput:
             )
         )
 
+    def build_interrupted(self, running: list[Task[Any]], waiting: bool) -> None:
+        """Said at once on Ctrl-C: what stops now, and what the next Ctrl-C does."""
+        if waiting:
+            text = (
+                f"interrupted: no new task starts; waiting for {len(running)} running task(s) "
+                "to finish (press Ctrl-C again to stop them and exit now)"
+            )
+        else:
+            text = f"interrupted: stopping {len(running)} running task(s) and exiting"
+        self.console.print(Text(text, style="yellow"))
+
     def build_finished(self, *, plan: Any, outcome: Any, workspace: str) -> None:
         self.finished = {"plan": plan, "outcome": outcome, "workspace": workspace}
 
