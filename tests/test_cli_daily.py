@@ -4,6 +4,7 @@ options, settings for upstream tasks."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -169,3 +170,62 @@ def test_a_misspelled_family_in_the_config_file_is_reported_with_the_closest(cai
     assert result.returncode == 0, result.stderr
     assert '[tasks."cli_pipeline.Trian"] matches no task' in result.stderr
     assert 'did you mean [tasks."cli_pipeline.Train"]?' in result.stderr
+
+
+NESTED = """
+import cairn
+
+
+class Raw(cairn.Task):
+    path = cairn.Parameter(default="a.csv")
+
+    def run(self):
+        return 1
+
+
+class Clean(cairn.Task):
+    raw = cairn.TaskParameter()
+
+    def requires(self):
+        return {"raw": self.raw}
+
+    def run(self):
+        return self.load("raw")
+
+
+class Train(cairn.Task):
+    clean = cairn.TaskParameter()
+    depth = cairn.IntParameter(default=3)
+
+    def requires(self):
+        return {"clean": self.clean}
+
+    def run(self):
+        return self.load("clean")
+
+
+class Score(cairn.Task):
+    model = cairn.TaskParameter()
+
+    def requires(self):
+        return {"model": self.model}
+
+    def run(self):
+        return self.load("model")
+"""
+
+
+def _model(path: str) -> str:
+    raw = {"task": "nested:Raw", "params": {"path": path}}
+    clean = {"task": "nested:Clean", "params": {"raw": raw}}
+    return json.dumps({"task": "nested:Train", "params": {"clean": clean}})
+
+
+def test_a_plan_names_the_nested_value_that_changed(cairn_cli, tmp_path):
+    (tmp_path / "nested.py").write_text(NESTED)
+    first = cairn_cli("run", "nested:Score", "--model", _model("a.csv"))
+    assert first.returncode == 0, first.stderr
+    plan = cairn_cli("plan", "nested:Score", "--model", _model("b.csv"))
+    assert plan.returncode == 0, plan.stderr
+    assert "parameter model.clean.raw.path changed 'a.csv' -> 'b.csv'" in plan.stdout
+    assert "parameter clean.raw.path changed 'a.csv' -> 'b.csv'" in plan.stdout
