@@ -7,4 +7,4 @@ from cairn.cli import main
 __all__: list[str] = []
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main())  # no argv: main() may leave abandoned threads behind

@@ -485,11 +485,10 @@ def test_what_cairn_has_no_equivalent_for_stays_and_is_marked_once(tmp_path):
                 # cairn migrate: yield in run() (luigi's dynamic dependencies): use outputs =
                 #   self.require(tasks), which returns their outputs
                 yield Use()
-                # cairn migrate: dump(custom_labels=...): cairn has no custom labels: dropped
-                self.dump(inputs)
+                self.dump(inputs, custom_labels={"a": 1})
         """
     )
-    assert len(report.todos) == 6
+    assert len(report.todos) == 5
     again = migrate(tmp_path)
     assert (tmp_path / "pkg/tasks.py").read_text() == text
     assert again.files == [] and again.changes == []
@@ -817,3 +816,18 @@ def test_add_config_path_before_a_build_moves_the_block_inside_the_configuration
         """
     )
     assert (tmp_path / "cairn.toml").exists() and report.ok
+
+
+def test_dump_keeps_custom_labels_and_renames_target_to_key(tmp_path):
+    code = """
+        import gokart
+
+
+        class Use(gokart.TaskOnKart):
+            def run(self):
+                self.dump(1, target="x", custom_labels={"team": "ml"})
+        """
+    text, report = migrated(tmp_path, code)
+    assert 'self.dump(1, key="x", custom_labels={"team": "ml"})' in text
+    assert "# cairn migrate" not in text
+    assert not [todo for todo in report.todos if "custom_labels" in str(todo)]

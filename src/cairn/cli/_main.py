@@ -12,10 +12,11 @@
     cairn migrate PATH [--dry-run] [--config INI]             a gokart project onto cairn
 
 Exit codes: 0 success, 1 tasks failed, 2 bad input (unknown module, task or option, a
-parameter that does not parse, bad configuration). Errors are one line; ``--debug`` adds
-the traceback. Each invocation loads the configuration once (``--config``, else
-``$CAIRN_CONFIG``, else ``cairn.toml``, else ``[tool.cairn]`` in ``pyproject.toml``) and passes
-it down: the root tasks are constructed, and built, inside ``config.active()``.
+parameter that does not parse, bad configuration), 130 interrupted (Ctrl-C). Errors are one
+line; ``--debug`` adds the traceback. Each invocation loads the configuration once
+(``--config``, else ``$CAIRN_CONFIG``, else ``cairn.toml``, else ``[tool.cairn]`` in
+``pyproject.toml``) and passes it down: the root tasks are constructed, and built, inside
+``config.active()``.
 """
 
 from __future__ import annotations
@@ -44,10 +45,21 @@ from cairn.inspect import show as _inspect
 from cairn.inspect import status as _status
 from cairn.inspect.graph import FORMATS, graph
 from cairn.running import build as _build
+from cairn.running.failures import user_frames
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "cli", "main", "resolve_task"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "cli",
+    "main",
+    "resolve_task",
+]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 
 @dataclass
@@ -56,6 +68,7 @@ class _State:
 
     debug: bool = False
     config_path: str | None = None
+    abandoned: bool = False  # Ctrl-C left tasks running (threads): exit without waiting
     out: Console = field(default_factory=lambda: _console(stderr=False))
     err: Console = field(default_factory=lambda: _console(stderr=True))
     _config: Config | None = None
@@ -183,7 +196,7 @@ class _Commands(click.Group):
 def cli(config_path: str | None, debug: bool) -> None:
     """cairn: reproducible pipelines. Build tasks, inspect what a workspace holds.
 
-    Exit codes: 0 success, 1 tasks failed, 2 bad input.
+    Exit codes: 0 success, 1 tasks failed, 2 bad input, 130 interrupted (Ctrl-C).
     """
     state = _state()
     state.config_path = config_path
@@ -232,6 +245,17 @@ def _run(specs: list[TaskSpec], **group: Any) -> int:
             progress.print_summary()
             _print_failures(state, exc)
             return EXIT_FAILED
+        except KeyboardInterrupt as stop:
+            progress.print_summary()
+            outcome = getattr(stop, "outcome", None)
+            state.abandoned = bool(outcome is not None and outcome.cancelled)
+            state.err.print(
+                Text(
+                    "error: interrupted; what finished is stored, and building again reuses it",
+                    style="red",
+                )
+            )
+            return EXIT_INTERRUPTED
     progress.print_summary()
     return EXIT_OK
 
@@ -395,15 +419,19 @@ def migrate(path: str, dry_run: bool, ini: tuple[str, ...]) -> int:
 
 
 def _print_failures(state: _State, exc: BuildError) -> None:
-    if state.debug:
-        for task, error in exc.failures.items():
-            state.err.print(Text(f"--- traceback of {task.label()} ---", style="red"))
+    for task, error in exc.failures.items():
+        what = "traceback" if state.debug else "where it failed"
+        state.err.print(Text(f"--- {what}: {task.label()} ---", style="red"))
+        if state.debug:
             state.err.print(Text("".join(traceback.format_exception(error))))
-    hint = "" if state.debug else "; run with --debug for tracebacks"
+        else:
+            state.err.print(Text(user_frames(error)))
+    hint = "" if state.debug else "; --debug shows the full tracebacks"
     state.err.print(
         Text(
             f"error: {len(exc.failures)} task(s) failed, {len(exc.skipped)} not run because "
-            f"of them{hint}. Outputs of tasks that succeeded are kept.",
+            f"of them{hint}. Outputs of tasks that succeeded are kept; 'cairn show ID' shows "
+            "a failure record.",
             style="red",
         )
     )
@@ -425,8 +453,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
-        state.err.print("aborted")
-        return EXIT_FAILED
+        state.err.print(Text("error: interrupted", style="red"))
+        return EXIT_INTERRUPTED
     except click.UsageError as exc:
         _error(state, exc.format_message(), exc, exc.ctx)
         return EXIT_USAGE
@@ -442,7 +470,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if added and cwd in sys.path:
             sys.path.remove(cwd)
-    return result if isinstance(result, int) else EXIT_OK
+    code = result if isinstance(result, int) else EXIT_OK
+    if state.abandoned and argv is None:  # the program, not a call: leave threads behind
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _error(state: _State, message: str, exc: BaseException, ctx: click.Context | None) -> None:

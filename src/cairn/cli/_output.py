@@ -14,6 +14,7 @@ from rich.text import Text
 
 from cairn._render import format_duration
 from cairn.model.task import Task
+from cairn.running.failures import location
 
 __all__ = ["BuildOutput"]
 
@@ -64,8 +65,20 @@ class BuildOutput:
                 task.label(),
                 (f"  #{task.task_id[:8]}", "dim"),
                 (f"  {type(error).__name__}: {error}", "red"),
+                (f"  at {where}" if (where := location(error)) else "", "red"),
             )
         )
+
+    def build_interrupted(self, running: list[Task[Any]], waiting: bool) -> None:
+        """Said at once on Ctrl-C: what stops now, and what the next Ctrl-C does."""
+        if waiting:
+            text = (
+                f"interrupted: no new task starts; waiting for {len(running)} running task(s) "
+                "to finish (press Ctrl-C again to stop them and exit now)"
+            )
+        else:
+            text = f"interrupted: stopping {len(running)} running task(s) and exiting"
+        self.console.print(Text(text, style="yellow"))
 
     def build_finished(self, *, plan: Any, outcome: Any, workspace: str) -> None:
         self.finished = {"plan": plan, "outcome": outcome, "workspace": workspace}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,16 @@ from typing import Any
 
 import click
 
-from cairn._config import Config
+from cairn._config import Config, active_values, using_values
 from cairn._errors import CairnError
+from cairn.cli._settings import apply_settings, extract_settings, unknown_families
+from cairn.cli._spelling import (
+    explicit_booleans,
+    missing_required,
+    negative_names,
+    option_names,
+    unknown_option,
+)
 from cairn.model.params import (
     BoolParameter,
     EnumParameter,
@@ -27,6 +36,7 @@ from cairn.model.params import (
     TaskParameter,
 )
 from cairn.model.task import Task
+from cairn.running.failures import location
 
 __all__ = [
     "TaskCommand",
@@ -36,6 +46,9 @@ __all__ = [
     "merge_options",
     "resolve_task",
 ]
+
+
+SETTINGS_KEY = "cairn.settings"
 
 
 # --- finding tasks ------------------------------------------------------------------------
@@ -67,15 +80,9 @@ def resolve_task(spec: str) -> type[Task[Any]]:
                 f"no module named {missing!r}.{_suggest_module(missing)} Run cairn from the "
                 "directory that holds your code, or install your package"
             ) from exc
-        raise click.UsageError(
-            f"importing {module_name} failed: {type(exc).__name__}: {exc} "
-            "(run with --debug to see the traceback)"
-        ) from exc
+        raise click.UsageError(_import_failed(module_name, exc)) from exc
     except Exception as exc:
-        raise click.UsageError(
-            f"importing {module_name} failed: {type(exc).__name__}: {exc} "
-            "(run with --debug to see the traceback)"
-        ) from exc
+        raise click.UsageError(_import_failed(module_name, exc)) from exc
     found = getattr(module, attr, None)
     tasks = sorted(
         name
@@ -96,6 +103,19 @@ def resolve_task(spec: str) -> type[Task[Any]]:
             f"{module_name}:{attr} is a {type(found).__name__}, not a cairn.Task subclass"
         )
     return found
+
+
+def _import_failed(module_name: str, exc: BaseException) -> str:
+    """``importing m failed: NameError: ... at m.py:3``, with where in the user's code."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f"{os.path.relpath(exc.filename)}:{exc.lineno}"
+        what = f"{type(exc).__name__}: {exc.msg}"
+    else:
+        where, what = location(exc), f"{type(exc).__name__}: {exc}"
+    at = f" at {where}" if where else ""
+    debug = click.get_current_context().find_root().obj.debug
+    hint = "" if debug else " (run with --debug to see the traceback)"
+    return f"importing {module_name} failed: {what}{at}{hint}"
 
 
 def _suggest_module(name: str) -> str:
@@ -180,26 +200,34 @@ class TaskCommand(click.Command):
         params: list[click.Parameter] = []
         taken: set[str] = set()
         for name, param in cls._params.items():
-            if isinstance(param, TaskParameter | TaskListParameter):
+            if isinstance(param, TaskListParameter):
                 self.fixed.append((name, f"{param.type_name}: set in Python code"))
                 continue
             dest = f"param__{name}"
             self.param_dests[dest] = name
-            flags = sorted({f"--{name.replace('_', '-')}", f"--{name}"}, key=len)
+            flags = option_names(name)
             taken.update(flags)
             help_text = _param_help(param, configured, config.source)
             if isinstance(param, BoolParameter):
-                negatives = sorted({f"--no-{name.replace('_', '-')}", f"--no-{name}"}, key=len)
+                negatives = negative_names(name)
                 taken.update(negatives)
                 decl = "/".join([flags[0], negatives[0]])
                 params.append(click.Option([decl, dest], default=None, help=help_text))
             else:
+                if isinstance(param, TaskParameter):
+                    help_text = (
+                        "a task: module:Task, or JSON "
+                        '{"task": "module:Task", "params": {...}} (or set in Python code)  '
+                        + help_text
+                    )
                 params.append(
                     click.Option(
                         [*flags, dest],
                         type=_ParameterType(param),
                         default=None,
-                        metavar=_metavar(param),
+                        metavar="MODULE:TASK"
+                        if isinstance(param, TaskParameter)
+                        else _metavar(param),
                         help=help_text,
                     )
                 )
@@ -214,6 +242,23 @@ class TaskCommand(click.Command):
             help=doc or f"The task {cls.family}.",
             epilog=f"Parameter values: command line > {config.source} > default.",
         )
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = explicit_booleans(args, self.task_class._params)
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            options = [o for p in self.get_params(ctx) for o in p.opts + p.secondary_opts]
+            family = self.task_class.family
+            message = unknown_option(exc.option_name, family, self._plain(), options)
+            raise click.UsageError(message, ctx) from None
+
+    def _plain(self) -> dict[str, Parameter[Any]]:
+        return {
+            name: param
+            for name, param in self.task_class._params.items()
+            if not isinstance(param, TaskParameter | TaskListParameter)
+        }
 
     def _collect(self, **values: Any) -> TaskSpec:
         ctx = click.get_current_context()
@@ -266,6 +311,13 @@ class TaskGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return []
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--help" in args or "-h" in args:
+            return super().parse_args(ctx, args)
+        rest, settings = extract_settings(args)
+        ctx.meta[SETTINGS_KEY] = settings
+        return super().parse_args(ctx, rest)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name.startswith("-"):
             return None
@@ -295,7 +347,24 @@ def merge_options(group_options: dict[str, Any], specs: Sequence[TaskSpec]) -> d
 def construct_roots(specs: Sequence[TaskSpec], command: str) -> list[Task[Any]]:
     if not specs:
         raise click.UsageError(f"give at least one task to {command}, as module:Task")
-    return [spec.cls(**spec.values) for spec in specs]
+    ctx = click.get_current_context()
+    values = active_values()
+    for warning in unknown_families(values):
+        click.echo(warning, err=True)
+    settings = ctx.meta.get(SETTINGS_KEY) or []
+    if settings:
+        values = apply_settings(settings, values)
+    for spec in specs:
+        try:
+            configured = values.for_class(spec.cls) if values is not None else {}
+        except CairnError:
+            continue  # the constructor reports it
+        source = values.source if values is not None else "cairn.toml"
+        message = missing_required(spec.cls, spec.values, configured, source)
+        if message is not None:
+            raise click.UsageError(message)
+    with using_values(values):  # upstream tasks take these values from the roots
+        return [spec.cls(**spec.values) for spec in specs]
 
 
 def _config() -> Config:

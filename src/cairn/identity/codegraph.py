@@ -34,7 +34,16 @@ from cairn.identity import source as _source
 from cairn.identity.canonical import PARAMETER_MARKER, TASK_MARKER, canonical, digest, is_task
 from cairn.identity.usercode import is_user_module, is_user_path
 
-__all__ = ["FingerprintWarning", "Info", "Node", "class_node", "info", "reset", "roots_of"]
+__all__ = [
+    "FingerprintWarning",
+    "Info",
+    "Node",
+    "class_node",
+    "info",
+    "real_module_name",
+    "reset",
+    "roots_of",
+]
 
 
 Node = tuple[Any, ...]
@@ -77,8 +86,19 @@ def _warn_once(key: str, why: str) -> None:
     )
 
 
+def real_module_name(name: str) -> str:
+    """``name``, except that ``__main__`` run as ``python -m pkg.mod`` is ``pkg.mod`` (its
+    ``__spec__.name``): the same code keeps its ids however it is started. A script run by
+    path has no such name and stays ``__main__``; imported modules are never renamed."""
+    if name != "__main__":
+        return name
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    real = getattr(spec, "name", None)
+    return real if isinstance(real, str) and real and real != "__main__" else name
+
+
 def _qualname(obj: Any) -> str:
-    module = getattr(obj, "__module__", None) or "?"
+    module = real_module_name(getattr(obj, "__module__", None) or "?")
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
     return f"{module}.{name}"
 

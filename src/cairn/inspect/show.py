@@ -18,12 +18,21 @@ from cairn._errors import CairnError, OutputNotFoundError
 from cairn._render import format_duration, format_time, html_block, html_table, human_bytes, to_text
 from cairn.model.task import Task
 from cairn.running.build import ConfigArg, open_workspace
+from cairn.storage.failures import FailureRecord, failures_in
 from cairn.storage.history import read_manifest
-from cairn.storage.layout import RECORD_SUFFIX, id_in_name, record_id, records_in
-from cairn.storage.records import read_record_or_none, read_run_record
+from cairn.storage.layout import (
+    FAILURE_SUFFIX,
+    RECORD_SUFFIX,
+    failure_path,
+    id_in_name,
+    record_id,
+    records_in,
+)
+from cairn.storage.records import read_json, read_record_or_none, read_run_record
 from cairn.storage.store import LocalStore, Store
 
 __all__ = [
+    "FailedRun",
     "Listing",
     "RunRecord",
     "StoredTask",
@@ -143,6 +152,52 @@ class RunRecord(Mapping[str, Any]):
         return "".join(out)
 
 
+class FailedRun(RunRecord):
+    """The failure record of a task whose last attempt failed (it has no run record):
+    ``failed.failure`` is the typed :class:`~cairn.storage.failures.FailureRecord`."""
+
+    def __init__(self, failure: FailureRecord, data: dict[str, Any], workspace: str) -> None:
+        super().__init__(data, failure.path, workspace)
+        self.failure = failure
+
+    def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        f = self.failure
+        params = [(k, json.dumps(v, default=str)) for k, v in f.params.items()]
+        return [
+            (
+                "task (failed)",
+                [("family", f.family), ("id", f.task_id), ("failure record", self.path)],
+            ),
+            ("parameters", params),
+            (
+                "failure",
+                [
+                    ("error", f"{f.error}: {f.message}"),
+                    ("where", f.location or "(not in your code)"),
+                    ("attempt", str(f.attempt)),
+                    ("failed at", format_time(f.failed_at)),
+                    ("duration", format_duration(f.duration_s)),
+                    ("host", f"{f.host} (pid {f.pid})"),
+                ],
+            ),
+        ]
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.text import Text
+
+        parts: list[Any] = [super().__rich__()]
+        parts[0] = Group(*list(parts[0].renderables)[:-2])  # without the run record's log
+        parts.append(Text("traceback", style="italic"))
+        parts.append(Text(self.failure.traceback.rstrip() or "(none)", style="red"))
+        parts.append(Text("log", style="italic"))
+        parts.append(Text("\n".join(self.failure.log) if self.failure.log else "(empty)"))
+        return Group(*parts)
+
+    def __repr__(self) -> str:
+        return f"<FailedRun {self.family} {self.task_id}>"
+
+
 def _relative(store: Store, text: str) -> str:
     if isinstance(store, LocalStore) and os.path.isabs(text):
         rel = os.path.relpath(os.path.abspath(text), store.root)
@@ -161,24 +216,34 @@ def find_record(store: Store, what: Any) -> tuple[str, dict[str, Any]]:
         CairnError: when an id prefix matches several records.
     """
     if isinstance(what, Task):
-        candidates = [what.record_path()]
+        candidates = [what.record_path(), failure_path(what.record_path())]
     else:
         text = _relative(store, os.fspath(what))
         if text.endswith(RECORD_SUFFIX):
+            candidates = [text, failure_path(text)]
+        elif text.endswith(FAILURE_SUFFIX):
             candidates = [text]
         else:
             prefix = id_in_name(text) or text.lower()
+            if re.fullmatch(r"[0-9a-f]{1,3}", prefix):
+                raise CairnError(
+                    f"{text!r} is too short to name a task: give at least 4 hex digits of its "
+                    "id ('cairn ls' lists the ids)"
+                )
             if not re.fullmatch(r"[0-9a-f]{4,32}", prefix):
                 prefix = ""
             candidates = [p for p in records_in(store) if (record_id(p) or "").startswith(prefix)]
             if not prefix:  # an output path without an id in its name: ask the records
                 candidates = [p for p in candidates if _lists_output(store, p, text)]
-            elif len(candidates) > 1:
-                shown = ", ".join(record_id(p) or p for p in candidates[:5])
-                raise CairnError(
-                    f"{text!r} matches {len(candidates)} run records ({shown}, ...); "
-                    "give more digits of the id"
-                )
+            else:
+                have = {record_id(p) for p in candidates}
+                candidates += [
+                    p
+                    for p in failures_in(store)
+                    if (id_in_name(p) or "").startswith(prefix) and id_in_name(p) not in have
+                ]
+                if len(candidates) > 1:
+                    raise CairnError(_ambiguous(text, candidates))
     for path in candidates:
         try:
             return path, read_run_record(store, path).to_dict()
@@ -187,6 +252,19 @@ def find_record(store: Store, what: Any) -> tuple[str, dict[str, Any]]:
     raise OutputNotFoundError(
         f"no run record for {what!r} in the workspace {store.url}; give a task id (or its "
         "first digits), an output path or a record path. 'cairn ls' lists what it holds."
+    )
+
+
+def _ambiguous(text: str, paths: list[str]) -> str:
+    shown = [
+        f"{id_in_name(p)} ({p.rpartition('/')[2].rpartition('_')[0]}"
+        f"{', failed' if p.endswith(FAILURE_SUFFIX) else ''})"
+        for p in paths[:10]
+    ]
+    more = f" and {len(paths) - 10} more" if len(paths) > 10 else ""
+    return (
+        f"{text!r} matches {len(paths)} run records: {', '.join(shown)}{more}; "
+        "give more digits of the id"
     )
 
 
@@ -210,6 +288,10 @@ def show(
     """
     store = open_workspace(workspace, storage_options, config)
     path, data = find_record(store, what)
+    if path.endswith(FAILURE_SUFFIX):
+        failure = FailureRecord.from_json(data, path)
+        if failure is not None:
+            return FailedRun(failure, data, store.url)
     code = data.get("code")
     if isinstance(code, dict) and "components" not in code and code.get("manifest"):
         components = read_manifest(store, str(code.get("fingerprint")))  # kept once per code
@@ -230,6 +312,8 @@ class StoredTask:
     duration_s: float | None
     record_path: str
     outputs: tuple[str, ...]
+    state: str = "complete"  # or "failed": its last attempt failed (record_path is then
+    # the failure record's) and it has no run record
 
 
 class Listing(Sequence[StoredTask]):
@@ -260,7 +344,9 @@ class Listing(Sequence[StoredTask]):
                 e.family,
                 e.task_id,
                 human_bytes(e.size),
-                format_time(e.finished),
+                format_time(e.finished)
+                if e.state == "complete"
+                else f"failed {format_time(e.finished)}",
                 format_duration(e.duration_s),
             )
             for e in self.entries
@@ -330,6 +416,27 @@ def ls(
                 duration_s=data.get("duration_s"),
                 record_path=path,
                 outputs=tuple(str(o.get("path")) for o in outputs.values()),
+            )
+        )
+    have = {e.task_id for e in entries}
+    for path in failures_in(store):
+        raw = read_json(store, path)
+        failure = FailureRecord.from_json(raw, path) if raw is not None else None
+        if failure is None or failure.task_id in have:
+            continue
+        fam = failure.family
+        if family is not None and fam != family and not fam.endswith(f".{family}"):
+            continue
+        entries.append(
+            StoredTask(
+                family=failure.family,
+                task_id=failure.task_id,
+                size=0,
+                finished=failure.failed_at,
+                duration_s=failure.duration_s,
+                record_path=path,
+                outputs=(),
+                state="failed",
             )
         )
     entries.sort(key=lambda e: (e.finished, e.family))

@@ -1,4 +1,5 @@
-"""The state of every task in a graph: complete, will run, running elsewhere, not needed.
+"""The state of every task in a graph: complete, will run, failed, running elsewhere, not
+needed.
 
 :func:`status` walks the whole graph from some roots (below complete tasks too), iteratively,
 and returns a :class:`Status` that prints as a tree in a terminal (shared subtrees once) and
@@ -19,6 +20,8 @@ from cairn.locks import get_lock, lock_key
 from cairn.model.task import Task
 from cairn.planning.plan import as_roots, is_complete, make_plan, read_record
 from cairn.running.build import ConfigArg, settings_for
+from cairn.running.failures import read_task_failure
+from cairn.storage.failures import FailureRecord
 from cairn.storage.store import Store, open_store
 
 __all__ = ["Status", "TaskStatus", "status", "walk"]
@@ -56,13 +59,15 @@ def walk(roots: Sequence[Task[Any]], ignore: Collection[str] = ()) -> list[Task[
 
 @dataclass(frozen=True)
 class TaskStatus:
-    """One task's state: ``complete``, ``will run``, ``running elsewhere`` or ``not needed``."""
+    """One task's state: ``complete``, ``will run``, ``failed`` (its last attempt failed:
+    ``failure`` says how), ``running elsewhere`` or ``not needed``."""
 
     task: Task[Any]
     state: str
     reason: str | None
     dependencies: tuple[str, ...]
     holder: str | None = None
+    failure: FailureRecord | None = None
 
     @property
     def task_id(self) -> str:
@@ -258,7 +263,7 @@ def _status_label(entry: TaskStatus, above: bool, abbr: bool = True) -> Any:
         text.append("  (shown above)", style="dim")
     elif entry.holder:
         text.append(f"  held by {entry.holder}", style="dim")
-    elif entry.reason and entry.state == "will run":
+    elif entry.reason and entry.state in ("will run", "failed"):
         text.append(f"  {entry.reason}", style="dim")
     return text
 
@@ -309,7 +314,12 @@ def status(
                     state, holder = "running elsewhere", the_lock.holder(key) or "another runner"
                 else:
                     lease.release()
-            entries.append(TaskStatus(task, state, reason, deps, holder))
+            failure = None
+            if state == "will run":
+                failure = read_task_failure(store, task)
+                if failure is not None:
+                    state, reason = "failed", failure.summary
+            entries.append(TaskStatus(task, state, reason, deps, holder, failure))
     finally:
         if the_lock is not settings.lock:
             the_lock.close()

@@ -50,9 +50,6 @@ def self_call(rewriter: Rewriter, original: cst.Call, updated: cst.Call, method:
                 "or pass format=cairn.formats.<Format>(...)"
             )
             continue
-        elif key == "custom_labels":
-            rewriter.todo("dump(custom_labels=...): cairn has no custom labels: dropped")
-            continue
         elif key == "max_byte":
             rewriter.change(original, "max_byte= dropped (parquet is written in row groups)")
             continue

@@ -22,6 +22,7 @@ from cairn._errors import CairnError, ConfigError, FormatError, PipelineError
 from cairn.formats import extension_of, known_extensions
 from cairn.identity import fingerprint as _fingerprint
 from cairn.identity.canonical import canonical, digest
+from cairn.identity.codegraph import real_module_name
 
 __all__ = [
     "CONFIG",
@@ -66,7 +67,8 @@ class Node:
     @property
     def module(self) -> str:
         """The module of the node's function (for a partial, of the function it wraps)."""
-        return str(getattr(_unwrap_partial(self.func), "__module__", None) or "builtins")
+        name = str(getattr(_unwrap_partial(self.func), "__module__", None) or "builtins")
+        return real_module_name(name)  # `python -m pkg.flow` keeps pkg.flow's ids
 
     @property
     def function_name(self) -> str:

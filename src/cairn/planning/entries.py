@@ -31,14 +31,23 @@ def keys_of(task: Task[Any]) -> dict[str, str]:
     return {n: param_key(t) for n, _, t in (p.partition("=") for p in task._vkey_parts())}
 
 
-def display(task: Task[Any], name: str) -> Any:
-    """A short JSON-compatible form of ``task``'s parameter ``name``, for explanations."""
+_MAX_DEPTH = 12  # nested task parameters shown in full, for a plan's reasons
+
+
+def display(task: Task[Any], name: str, depth: int = 0) -> Any:
+    """A short JSON-compatible form of ``task``'s parameter ``name``, for explanations.
+
+    A task value is ``{"task": short repr, "params": {its parameters, the same way}}``, so
+    a plan can say which nested value changed (``model.split.path``)."""
     value = task._values[name]
     if value is None or type(value) in (str, int, float, bool):
         return value
     if getattr(type(value), "__cairn_task__", False):
         text = repr(value)
-        return {"task": text if len(text) <= 80 else text[:77] + "..."}
+        as_task: dict[str, Any] = {"task": text if len(text) <= 80 else text[:77] + "..."}
+        if depth < _MAX_DEPTH:
+            as_task["params"] = {n: display(value, n, depth + 1) for n in keys_of(value)}
+        return as_task
     if isinstance(value, tuple) and value and getattr(type(value[0]), "__cairn_task__", False):
         return f"[{len(value)} task(s)]"
     try:

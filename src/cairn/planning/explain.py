@@ -36,7 +36,7 @@ _MAX_NAMES = 4
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {"task"}:  # a task parameter
+    if isinstance(value, dict) and "task" in value and set(value) <= {"task", "params"}:
         text = str(value["task"])
     elif isinstance(value, str) or value is None or isinstance(value, bool | int | float):
         text = repr(value)
@@ -116,6 +116,44 @@ def _dict_changes(name: str, old: dict[str, Any], new: dict[str, Any]) -> Iterab
         if before != after:
             subject = key if str(key).startswith(name + ".") else f"{name}.{key}"
             yield Change("parameter", subject, before, after)
+
+
+def _task_name(text: str) -> str:
+    return text.partition("(")[0]
+
+
+def _nests(old: Any, new: Any) -> bool:
+    """Whether a changed task parameter is told by its nested values: the task holds tasks
+    itself, or both sides read the same once shortened (a plain one reads as it is)."""
+    if not (isinstance(new, dict) and isinstance(new.get("params"), dict)):
+        return False
+    if _show(old) == _show(new):
+        return True
+    return any(isinstance(v, dict) and "task" in v for v in new["params"].values())
+
+
+def _task_changes(name: str, old: Any, new: Any) -> Iterable[Change]:
+    """For a task parameter whose task is of the same class before and after: the nested
+    values that changed (``model.split.features.path``); nothing otherwise."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return
+    if "params" not in old or "params" not in new or "task" not in old or "task" not in new:
+        return
+    if _task_name(str(old["task"])) != _task_name(str(new["task"])):
+        return
+    before, after = old["params"], new["params"]
+    for key in sorted(set(before) | set(after), key=str):
+        was, now = before.get(key, _ABSENT), after.get(key, _ABSENT)
+        if was == now:
+            continue
+        subject = f"{name}.{key}"
+        deeper = list(_task_changes(subject, was, now))
+        if deeper:
+            yield from deeper
+        elif isinstance(was, dict) and isinstance(now, dict) and "task" not in now:
+            yield from _dict_changes(subject, was, now)
+        else:
+            yield Change("parameter", subject, was, now)
 
 
 def _short(task: Task[Any]) -> str:
@@ -216,6 +254,10 @@ class Explainer:
                 continue  # the same number of upstream tasks: the upstream reasons say more
             if isinstance(old, dict) and isinstance(new, dict) and "task" not in new:
                 yield from _dict_changes(name, old, new)
+                continue
+            nested = list(_task_changes(name, old, new)) if _nests(old, new) else []
+            if nested:
+                yield from nested
                 continue
             note = "its default" if name in defaults else ""
             yield Change("parameter", name, old, new, note)

@@ -27,13 +27,20 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from cairn._errors import CairnError, ConfigError, DependencyCycleError, LockError
+from cairn._errors import (
+    CairnError,
+    ConfigError,
+    DependencyCycleError,
+    LockError,
+    WorkerLostError,
+)
 from cairn.executors import Executor
 from cairn.locks import Lease, Lock, lock_key
 from cairn.model.options import OPTIONS, option
 from cairn.model.task import Task
 from cairn.planning.plan import Plan, is_complete, make_plan
 from cairn.running.events import Broadcast, Listener
+from cairn.running.failures import failure_for, record_failure
 from cairn.running.runner import Pending, execute
 from cairn.running.sigint import SigintGuard
 from cairn.storage.store import Store
@@ -203,6 +210,9 @@ def run_plan(
         if attempts.get(tid, 1) > 1 and isinstance(error, Exception):
             error.add_note(f"(failed on all {attempts[tid]} attempts)")
         outcome.failed[task] = error
+        if isinstance(error, WorkerLostError):  # the task's process could not say so itself
+            failed = failure_for(task, error, attempt=max(attempts.get(tid, 1), 1))
+            record_failure(store, task, failed)
         events.task_failed(task, error)
         stack = list(dependents.get(tid, ()))
         while stack:

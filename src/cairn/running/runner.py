@@ -39,6 +39,7 @@ from cairn.running.context import (
     reset_context,
     run_context,
 )
+from cairn.running.failures import clear_failure, failure_for, record_failure
 from cairn.storage.history import ensure_manifest
 from cairn.storage.records import RECORD_VERSION, write_run_record
 from cairn.storage.store import Store
@@ -224,6 +225,12 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
                 f"{task!r}.run() finished without writing {which}; call self.dump(obj"
                 f"{', key' if missing != [None] else ''}) in run(), or return the value"
             )
+    except Exception as error:
+        failed = failure_for(
+            task, error, attempt=attempt, duration=time.perf_counter() - t0, log_lines=log
+        )
+        record_failure(store, task, failed)
+        raise
     finally:
         _log_sink.reset(log_token)
         reset_context(token)
@@ -234,6 +241,7 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
         write_run_record(store, task.record_path(), record)
     except StoreError as exc:
         raise StoreError(f"could not write the run record of {task!r}: {exc}") from exc
+    clear_failure(store, task)
     return record
 
 

@@ -4,6 +4,7 @@
 
     {namespace/}{module/path}/{Name}_{task id}{.ext}       an output (``make_target``)
     {namespace/}{module/path}/{Name}_{task id}.run.json    its task's run record
+    {namespace/}{module/path}/{Name}_{task id}.failed.json its last failed attempt
     .cairn/code/{fingerprint}.json                         a code manifest
     .cairn/history/{family}.json                           a task family's history
 
@@ -23,7 +24,9 @@ from cairn.storage.store import Store
 __all__ = [
     "ID_LENGTH",
     "RECORD_SUFFIX",
+    "FAILURE_SUFFIX",
     "default_output",
+    "failure_path",
     "history_path",
     "id_in_name",
     "manifest_path",
@@ -36,6 +39,8 @@ __all__ = [
 
 #: How a run record's name ends.
 RECORD_SUFFIX = ".run.json"
+#: How a failure record's name ends (beside the run record, until the task succeeds).
+FAILURE_SUFFIX = ".failed.json"
 #: Hex digits in a task id.
 ID_LENGTH = 32
 
@@ -58,6 +63,11 @@ def record_path(directory: str, name: str, task_id: str) -> str:
     """The run record of task ``task_id`` named ``name`` (its class, or a pipeline node) in
     ``directory`` (:func:`task_dir`): ``{directory}/{name}_{task_id}.run.json``."""
     return f"{directory}/{name}_{task_id}{RECORD_SUFFIX}"
+
+
+def failure_path(record: str) -> str:
+    """The failure record beside run record path ``record``: ``{Name}_{id}.failed.json``."""
+    return record.removesuffix(RECORD_SUFFIX) + FAILURE_SUFFIX
 
 
 def default_output(directory: str, name: str) -> str:
