@@ -312,6 +312,11 @@ def _read_toml(file: str) -> dict[str, Any]:
         raise ConfigError(f"cannot read the configuration file {file!r}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}; fix the file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{file}: not a text file ({exc.reason} at byte {exc.start}); a configuration "
+            "file is UTF-8 TOML"
+        ) from None
 
 
 def _tool_table(data: dict[str, Any], file: str) -> dict[str, Any] | None:
