@@ -69,3 +69,17 @@ def test_a_binary_config_file_is_bad_input(stored, tmp_path, content, command):
     assert "not a text file" in result.stderr
     assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
     _still_complete(ws, base)
+
+
+@pytest.mark.parametrize("command", ["ls", "status", "plan", "run"])
+def test_a_workspace_that_is_a_file_is_bad_input(stored, tmp_path, command):
+    ws, base = stored
+    afile = tmp_path / "hostname"
+    afile.write_text("not a workspace\n")
+    args = [command] if command == "ls" else [command, "cli_pipeline:Load"]
+    result = cairn_cli(ws, base, *args, "-w", str(afile))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "is a file, not a directory" in result.stderr
+    assert "task(s)" not in result.stdout
+    assert afile.read_text() == "not a workspace\n"
+    _still_complete(ws, base)

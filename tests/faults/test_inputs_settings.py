@@ -69,3 +69,26 @@ def test_workspace_may_be_a_path_object(tmp_path):
         "complete"
     )
     assert isinstance(ws, Path) and ws.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("make", "cause"),
+    [
+        (lambda tmp: "ws\0x", "NUL character"),
+        (lambda tmp: str(_a_file(tmp)), "is a file, not a directory"),
+    ],
+)
+def test_a_workspace_that_cannot_be_a_directory_is_a_store_error(workspace, tmp_path, make, cause):
+    stored = Counted(name="stored")
+    assert cairn.build(stored) == "stored"
+    RUNS.clear()
+    with pytest.raises(cairn.StoreError, match=cause):
+        cairn.build(Counted(name="new"), workspace=make(tmp_path))
+    assert RUNS == []
+    assert cairn.build(stored) == "stored"
+
+
+def _a_file(tmp: Path) -> Path:
+    path = tmp / "afile"
+    path.write_text("x")
+    return path
