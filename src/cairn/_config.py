@@ -312,6 +312,11 @@ def _read_toml(file: str) -> dict[str, Any]:
         raise ConfigError(f"cannot read the configuration file {file!r}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}; fix the file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{file}: not a text file ({exc.reason} at byte {exc.start}); a configuration "
+            "file is UTF-8 TOML"
+        ) from None
 
 
 def _tool_table(data: dict[str, Any], file: str) -> dict[str, Any] | None:
@@ -418,7 +423,32 @@ def resolve_settings(
             out[key] = DEFAULTS[key]
     if storage_options is None and config is not None and config.storage_options:
         storage_options = dict(config.storage_options)
+    out["workspace"] = _workspace_text(out["workspace"])
+    if out["workers"] is not None:
+        out["workers"] = _positive_int(out["workers"], "workers")
+    if storage_options is not None and not isinstance(storage_options, Mapping):
+        raise ConfigError(
+            "storage_options must be a dict of fsspec options (or None), not "
+            f"{type(storage_options).__qualname__} {storage_options!r:.100}"
+        )
     return Settings(storage_options=storage_options, **out)
+
+
+def _workspace_text(value: Any) -> str:
+    """The workspace as text: a non-empty string or path; anything else is a ConfigError."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"workspace must be a directory path or store URL (a string), not "
+            f"{type(value).__qualname__} {value!r:.100}"
+        )
+    if not value.strip():
+        raise ConfigError(
+            "workspace is empty: give a directory path or store URL, or leave it out "
+            f"(None) to use ${ENV['workspace']} or {DEFAULTS['workspace']!r}"
+        )
+    return value
 
 
 def _from_env(key: str, text: str) -> Any:

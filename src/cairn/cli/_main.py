@@ -359,8 +359,14 @@ def _graph(specs: list[TaskSpec], **group: Any) -> int:
     if output is None:
         click.echo(data.decode(), nl=False)
     else:
-        with open(output, "wb") as file:
-            file.write(data)
+        try:
+            with open(output, "wb") as file:
+                file.write(data)
+        except OSError as exc:
+            raise click.UsageError(
+                f"cannot write the picture to {output}: {exc.strerror or exc}; give --output "
+                "a file in a directory that exists and you can write to"
+            ) from None
         state.err.print(Text(f"wrote {output} ({fmt}): {picture.summary()}"))
     return EXIT_OK
 

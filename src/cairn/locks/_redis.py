@@ -50,16 +50,28 @@ return 0
 """
 
 
+#: Query options whose values are secrets (matched on the lowered name), masked in messages.
+_SECRET_WORDS = ("password", "passwd", "pwd", "pass", "secret", "token", "key", "auth")
+
+
 def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages)."""
+    """``url`` with its password, in the user part or as a query option such as
+    ``?password=``, replaced by ``***`` (for messages)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    if parts.password is not None:
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        parts = parts._replace(netloc=f"{user}:***@{host}")
+    if parts.query:
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        masked = [
+            (name, "***" if any(w in name.lower() for w in _SECRET_WORDS) else value)
+            for name, value in query
+        ]
+        parts = parts._replace(query=urlencode(masked, safe="*"))
+    return urlunsplit(parts)
 
 
 def _describe(exc: BaseException) -> str:
@@ -140,7 +152,9 @@ class RedisLock:
             raise MissingExtraError.for_module("redis", "redis", "the Redis lock") from exc
         del workspace
         clean_url, url_ttl = _split_ttl(url)
-        self.ttl = float(ttl if ttl is not None else url_ttl or DEFAULT_TTL)
+        if ttl is None:
+            ttl = url_ttl if url_ttl is not None else DEFAULT_TTL
+        self.ttl = float(ttl)
         if not self.ttl > 0:
             raise LockError(f"the lease time-to-live must be positive, not {self.ttl!r}")
         self.where = redact(url)
@@ -151,7 +165,7 @@ class RedisLock:
                 clean_url, retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 3)
             )
             self._client.ping()
-        except (*self._errors, ValueError) as exc:
+        except (*self._errors, ValueError, TypeError) as exc:
             raise LockError(
                 f"cannot use the Redis lock server at {self.where}: {_describe(exc)}. "
                 "Start Redis there, or fix the lock URL "

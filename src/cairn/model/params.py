@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import json
+import math
 import operator
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -87,6 +88,52 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, dict):
         return FrozenDict({k: _freeze(v) for k, v in value.items()})
     return value
+
+
+def _safe_repr(value: Any) -> str:
+    """``repr(value)``, shortened, or a placeholder when ``repr`` itself fails (huge ints)."""
+    try:
+        text = repr(value)
+    except Exception:  # a message must never fail to build
+        return f"<{type(value).__qualname__} without a printable form>"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _check_json(value: Any, where: str) -> None:
+    """Refuse what a run record cannot store as JSON and read back as the same value:
+    non-finite floats, integers too large to print, and dict keys that are not strings."""
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        try:
+            str(value)
+        except ValueError:
+            raise ParameterError(
+                f"{where} holds an integer too large to store ({value.bit_length()} bits); "
+                "use a smaller number or a string"
+            ) from None
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ParameterError(
+                f"{where} holds {value!r}; non-finite floats cannot be stored in a run "
+                "record as JSON: use a finite number or None"
+            )
+        return
+    if isinstance(value, tuple | list):
+        for item in value:
+            _check_json(item, where)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ParameterError(
+                    f"{where} has the key {key!r} of type {type(key).__qualname__}; "
+                    "dict keys must be strings (JSON object keys), e.g. "
+                    f"{str(key)!r}"
+                )
+            _check_json(item, where)
+        return
 
 
 def _thaw(value: Any) -> Any:
@@ -167,7 +214,7 @@ class Parameter(Generic[T]):
     def _fail(self, value: Any, expected: str) -> NoReturn:
         raise ParameterError(
             f"{self.owner_name}.{self.name} expects {expected}, got {type(value).__qualname__} "
-            f"{value!r}"
+            f"{_safe_repr(value)}"
         )
 
     def normalize(self, value: Any) -> T:
@@ -252,12 +299,14 @@ class IntParameter(Parameter[int]):
         if isinstance(value, bool | float):
             self._fail(value, "an integer")
         try:
-            return operator.index(value)
+            number = operator.index(value)
         except TypeError:
             self._fail(value, "an integer")
+        _check_json(number, f"{self.owner_name}.{self.name}")
+        return number
 
     def _parse(self, text: str) -> int:
-        return int(text.strip())
+        return self._convert(int(text.strip()))
 
 
 class FloatParameter(Parameter[float]):
@@ -266,14 +315,19 @@ class FloatParameter(Parameter[float]):
     type_name = "float"
 
     def _convert(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            if hasattr(value, "__float__") and not isinstance(value, bool | str):
-                return float(value)
+        if (isinstance(value, bool) or not isinstance(value, int | float)) and (
+            not hasattr(value, "__float__") or isinstance(value, bool | str)
+        ):
             self._fail(value, "a number")
-        return float(value)
+        try:
+            number = float(value)
+        except (OverflowError, ValueError, TypeError):
+            self._fail(value, "a finite number")
+        _check_json(number, f"{self.owner_name}.{self.name}")
+        return number
 
     def _parse(self, text: str) -> float:
-        return float(text.strip())
+        return self._convert(float(text.strip()))
 
 
 _TRUE = {"true", "yes", "1", "on"}
@@ -402,6 +456,7 @@ class ListParameter(Parameter[tuple[Any, ...]]):
     def _convert(self, value: Any) -> tuple[Any, ...]:
         if isinstance(value, list | tuple):
             frozen: tuple[Any, ...] = _freeze(value)
+            _check_json(frozen, f"{self.owner_name}.{self.name}")
             canonical(frozen)  # every element must be encodable
             return frozen
         self._fail(value, "a list or tuple")
@@ -418,6 +473,7 @@ class DictParameter(Parameter[Mapping[str, Any]]):
     def _convert(self, value: Any) -> Mapping[str, Any]:
         if isinstance(value, Mapping):
             frozen: FrozenDict = _freeze(dict(value))
+            _check_json(frozen, f"{self.owner_name}.{self.name}")
             canonical(frozen)
             return frozen
         self._fail(value, "a dict")

@@ -10,6 +10,7 @@ protocol it returns, so no import runs back up (import-linter checks the layers)
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,6 +43,23 @@ def set_reporter(factory: Reporter | None) -> None:
 
 
 ConfigArg = Config | str | os.PathLike[str] | None
+
+
+def _check_numbers(*, lock_wait: Any, retry_delay: Any) -> None:
+    """Refuse negative, non-finite or wrongly typed numeric build settings, before any run."""
+    checks = (("lock_wait", lock_wait, True), ("retry_delay", retry_delay, False))
+    for name, value, optional in checks:
+        if optional and value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise ConfigError(
+                f"{name} must be a number of seconds, zero or more, not {value!r:.100}"
+            )
 
 
 def settings_for(config: ConfigArg, **explicit: Any) -> Settings:
@@ -166,6 +184,7 @@ def build(
         KeyboardInterrupt: on Ctrl-C, once running tasks finished or were cancelled and what
             finished was reported.
     """
+    _check_numbers(lock_wait=lock_wait, retry_delay=retry_delay)
     roots, single = as_roots(tasks)
     settings = settings_for(
         config,

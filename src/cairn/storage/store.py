@@ -474,4 +474,13 @@ def open_store(workspace: str, storage_options: dict[str, Any] | None = None) ->
         return FsspecStore(workspace, storage_options)
     if workspace.startswith("file://"):
         workspace = workspace[len("file://") :]
+    if "\0" in workspace:
+        raise StoreError(
+            f"the workspace path {workspace!r} contains a NUL character; give a plain path"
+        )
+    if os.path.exists(workspace) and not os.path.isdir(workspace):
+        raise StoreError(
+            f"the workspace {workspace!r} is a file, not a directory; give a directory "
+            "(it is created when missing)"
+        )
     return LocalStore(workspace)
