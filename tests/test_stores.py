@@ -122,7 +122,8 @@ def test_failed_write_leaves_no_object_behind(store: dict[str, Any]) -> None:
     with pytest.raises(cairn.BuildError) as caught:
         cairn.build(Exploding(), **store)
     assert "cannot serialise" in str(caught.value)
-    assert kinds(objects(store)) == ["Leaf.pkl", "Leaf.run.json"]
+    # no partial output: the leaf's output and record, and the failed task's failure record
+    assert kinds(objects(store)) == ["Exploding.failed.json", "Leaf.pkl", "Leaf.run.json"]
 
 
 def test_rerun_replaces_objects_whole_without_leftovers(store: dict[str, Any]) -> None:

@@ -103,8 +103,14 @@ def record_failure(store: Store, task: Task[Any], record: FailureRecord) -> None
 
 
 def clear_failure(store: Store, task: Task[Any]) -> None:
-    """Remove ``task``'s failure record (it has succeeded)."""
-    store.delete(failure_path(task.record_path()))
+    """Remove ``task``'s failure record (it has succeeded), if it has one.
+
+    Asks first: a delete request per successful task would double the writes on object
+    stores, where most tasks never failed.
+    """
+    path = failure_path(task.record_path())
+    if store.exists(path):
+        store.delete(path)
 
 
 def read_task_failure(store: Store, task: Task[Any]) -> FailureRecord | None:
