@@ -19,6 +19,7 @@ EXPECTED = {
     "Change",
     "Config",
     "ConfigError",
+    "CorruptOutputError",
     "CorruptRecordError",
     "DateParameter",
     "DateTimeParameter",
