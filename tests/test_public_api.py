@@ -64,6 +64,7 @@ EXPECTED = {
     "TaskListParameter",
     "TaskParameter",
     "TaskStatus",
+    "VerifyResult",
     "WorkerLostError",
     "__version__",
     "build",
@@ -76,6 +77,7 @@ EXPECTED = {
     "plan",
     "show",
     "status",
+    "verify",
 }
 
 
@@ -133,7 +135,7 @@ def _classes(annotation):
 
 # cairn.show returns a run record: the record schema is public on its own (see the
 # changelog), not through this list.
-RETURNING = ["plan", "status", "ls", "gc", "graph", "load_config", "Task.from_id"]
+RETURNING = ["plan", "status", "ls", "gc", "graph", "verify", "load_config", "Task.from_id"]
 
 
 @pytest.mark.parametrize("name", RETURNING)
