@@ -19,6 +19,7 @@ EXPECTED = {
     "Change",
     "Config",
     "ConfigError",
+    "CorruptOutputError",
     "CorruptRecordError",
     "DateParameter",
     "DateTimeParameter",
@@ -63,6 +64,7 @@ EXPECTED = {
     "TaskListParameter",
     "TaskParameter",
     "TaskStatus",
+    "VerifyResult",
     "WorkerLostError",
     "__version__",
     "build",
@@ -75,6 +77,7 @@ EXPECTED = {
     "plan",
     "show",
     "status",
+    "verify",
 }
 
 
@@ -132,7 +135,7 @@ def _classes(annotation):
 
 # cairn.show returns a run record: the record schema is public on its own (see the
 # changelog), not through this list.
-RETURNING = ["plan", "status", "ls", "gc", "graph", "load_config", "Task.from_id"]
+RETURNING = ["plan", "status", "ls", "gc", "graph", "verify", "load_config", "Task.from_id"]
 
 
 @pytest.mark.parametrize("name", RETURNING)

@@ -14,6 +14,7 @@ from cairn._errors import (
     BuildError,
     CairnError,
     ConfigError,
+    CorruptOutputError,
     CorruptRecordError,
     DependencyCycleError,
     EmptyDumpError,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from cairn.inspect.graph import Graph, GraphNode, graph
     from cairn.inspect.show import Listing, StoredTask, ls, show
     from cairn.inspect.status import Status, TaskStatus, status
+    from cairn.inspect.verify import VerifyResult, verify
     from cairn.pipeline import Pipeline, node
 
 # The function style and the inspection functions are imported on first use, keeping
@@ -66,6 +68,8 @@ _LAZY = {
     "StoredTask": "cairn.inspect.show",
     "show": "cairn.inspect.show",
     "status": "cairn.inspect.status",
+    "verify": "cairn.inspect.verify",
+    "VerifyResult": "cairn.inspect.verify",
     "Status": "cairn.inspect.status",
     "TaskStatus": "cairn.inspect.status",
 }
@@ -122,6 +126,7 @@ __all__ = [
     "Change",
     "Config",
     "ConfigError",
+    "CorruptOutputError",
     "CorruptRecordError",
     "DateParameter",
     "DateTimeParameter",
@@ -166,6 +171,7 @@ __all__ = [
     "TaskListParameter",
     "TaskParameter",
     "TaskStatus",
+    "VerifyResult",
     "WorkerLostError",
     "__version__",
     "build",
@@ -178,6 +184,7 @@ __all__ = [
     "plan",
     "show",
     "status",
+    "verify",
 ]
 
 # The build layer shows nothing itself: plug in the face that does (see cairn.running.build).

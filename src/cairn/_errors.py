@@ -35,6 +35,7 @@ __all__ = [
     "BuildError",
     "CairnError",
     "ConfigError",
+    "CorruptOutputError",
     "CorruptRecordError",
     "DependencyCycleError",
     "EmptyDumpError",
@@ -123,6 +124,14 @@ class CorruptRecordError(CairnError, ValueError):
     """A run record is not JSON or does not have the shape of a run record.
 
     The message names the record's file. A build treats the task as incomplete and reruns it.
+    """
+
+
+class CorruptOutputError(CairnError, ValueError):
+    """A stored output does not match its run record (size or CRC-32), or cannot be read.
+
+    The message names the output's file and what was wrong. A build treats the task as
+    incomplete and reruns it (and what needs it); ``load()`` outside a build raises this.
     """
 
 

@@ -43,6 +43,7 @@ from cairn.hooks import SlackNotifier
 from cairn.inspect import gc as _gc
 from cairn.inspect import show as _inspect
 from cairn.inspect import status as _status
+from cairn.inspect import verify as _verify
 from cairn.inspect.graph import FORMATS, graph
 from cairn.running import build as _build
 from cairn.running.failures import user_frames
@@ -176,7 +177,7 @@ def _lock_value(text: str | None) -> Any:
 class _Commands(click.Group):
     """The top-level group: lists its commands in the order a user needs them."""
 
-    ORDER = ("run", "plan", "status", "show", "ls", "gc", "graph")
+    ORDER = ("run", "plan", "status", "show", "ls", "verify", "gc", "graph")
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         rank = {name: i for i, name in enumerate(self.ORDER)}
@@ -402,6 +403,22 @@ def ls_command(workspace: str | None, family: str | None, as_json: bool) -> int:
     else:
         state.out.print(listing)
     return EXIT_OK
+
+
+@cli.command(short_help="Check every run record against its outputs.")
+@click.option("--workspace", "-w", metavar="DIR|URL", help="Where outputs live.")
+@click.option("--repair", is_flag=True, help="Remove broken records and stale temporary files.")
+def verify(workspace: str | None, repair: bool) -> int:
+    """Check every run record against its outputs (size and CRC-32); report broken entries,
+    orphaned outputs and stale temporary files. --repair removes the records of broken
+    entries and the stale temporary files, so the next build reruns exactly those tasks.
+
+    Exit code 0 when clean, 1 when problems were found (even if repaired), 2 for bad input.
+    """
+    state = _state()
+    result = _verify.verify(workspace=workspace, repair=repair, config=state.config)
+    click.echo(str(result))
+    return EXIT_OK if result.clean else EXIT_FAILED
 
 
 @cli.command(short_help="Rewrite a gokart/luigi project for cairn.")

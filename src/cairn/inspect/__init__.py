@@ -4,6 +4,7 @@
 - :mod:`~cairn.inspect.show`: one run record (``cairn.show``) and what a store holds
   (``cairn.ls``);
 - :mod:`~cairn.inspect.gc`: deleting what no root needs (``cairn.gc``);
+- :mod:`~cairn.inspect.verify`: every record against its outputs (``cairn.verify``);
 - :mod:`~cairn.inspect.graph`: pictures of a graph (``cairn.graph``).
 """
 

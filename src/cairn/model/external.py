@@ -102,7 +102,8 @@ class ExternalKind(TaskKind):
 
     keeps_record = False
 
-    def is_complete(self, task: Task[Any], store: Store) -> bool:
+    def is_complete(self, task: Task[Any], store: Store, *, deep: bool = False) -> bool:
+        del deep
         return all(target.exists(store) for target in task._outputs().values())
 
     def will_run(

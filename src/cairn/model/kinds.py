@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from cairn._errors import CorruptRecordError
 from cairn.identity.fingerprint import Fingerprint
 from cairn.model.options import option
+from cairn.storage.integrity import MISSING, output_problem
 from cairn.storage.records import read_run_record
-from cairn.storage.store import Store
+from cairn.storage.store import Store, contained
 
 if TYPE_CHECKING:
     from cairn.model.task import Task
@@ -50,19 +51,35 @@ class TaskKind:
         """Whose earlier runs a plan compares ``task`` with to say why it will run."""
         return type(task).family
 
-    def is_complete(self, task: Task[Any], store: Store) -> bool:
-        """True when ``task`` need not run: its run record is in ``store`` and is a run
-        record (a corrupt one makes the task incomplete, with a warning: it runs again)."""
+    def is_complete(self, task: Task[Any], store: Store, *, deep: bool = False) -> bool:
+        """True when ``task`` need not run: its run record is in ``store``, is a run record,
+        and its outputs have the sizes it records (with ``deep``, the CRC-32s too). A corrupt
+        record or output makes the task incomplete, with a warning: it runs again."""
         path = task.record_path()
         if not store.exists(path):
             return False
         try:
-            read_run_record(store, path)
+            record = read_run_record(store, path)
         except CorruptRecordError as exc:
             log.warning("%s: %r will run again", exc, task)
             return False
         except FileNotFoundError:
             return False
+        for key, entry in record.outputs.items():
+            output = entry.get("path")
+            if not isinstance(output, str) or contained(store, output) is None:
+                continue
+            problem = output_problem(store, output, entry, deep=deep)
+            # a missing output stays an OutputNotFoundError naming the task when it is loaded
+            if problem is not None and problem != MISSING:
+                log.warning(
+                    "the output %s (%s) of %r is corrupt: %s; it will run again",
+                    output,
+                    key or "its output",
+                    task,
+                    problem,
+                )
+                return False
         return True
 
     def will_run(
@@ -70,10 +87,11 @@ class TaskKind:
     ) -> bool:
         """Whether a plan runs ``task``: when ``forced`` (``rerun``), or when incomplete.
 
-        ``parent`` is the task that needs it (None for a root), for error messages.
+        ``parent`` is the task that needs it (None for a root), for error messages. A plan
+        loads what it reuses, so its outputs are checked deeply (sizes and checksums).
         """
         del parent
-        return forced or not self.is_complete(task, store)
+        return forced or not self.is_complete(task, store, deep=True)
 
     def outside_input(self, task: Task[Any]) -> str | None:
         """The input made outside cairn that ``task`` stands for (a path), or None: a

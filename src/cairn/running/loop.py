@@ -152,6 +152,13 @@ def run_plan(
             dependents.setdefault(dep, []).append(tid)
         if not upstream:
             ready.append(tid)
+    # A forced rerun drops the records it replaces before anything runs, downstream first:
+    # killed at any moment, it leaves complete only tasks whose upstream tasks are complete
+    # and of the same (old) generation, so the next build reruns exactly what was dropped
+    # and never mixes old and new results.
+    for entry in reversed(plan.entries):
+        if entry.will_run and entry.forced:
+            store.delete(entry.task.record_path())
     exclusive = bool(getattr(lock, "exclusive", True))
     running: dict[Any, str] = {}  # future -> task id
     leases: dict[str, Lease] = {}  # task id -> lease held while it runs

@@ -7,11 +7,19 @@ as the library that wrote them: formats with metadata keep that in the file, for
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
-from cairn._errors import OutputNotFoundError
+from cairn._errors import (
+    CairnError,
+    CorruptOutputError,
+    CorruptRecordError,
+    OutputNotFoundError,
+    StoreError,
+)
 from cairn.model.checks import declared_kind
 from cairn.model.task import Task
+from cairn.storage.integrity import verify_file
 from cairn.storage.records import read_record
 from cairn.storage.store import Store
 
@@ -39,23 +47,50 @@ def load_one(
 ) -> Any:
     """Load ``task``'s output ``key`` (None: its single output), as :func:`load_output` does.
 
-    ``record``, when given, caches the task's run record across calls.
+    The bytes are checked against the size and CRC-32 the run record keeps before they are
+    read. ``record``, when given, caches the task's run record across calls.
+
+    Raises:
+        CorruptOutputError: when the output does not match its record or cannot be read.
     """
     target = task._outputs()[key]
     kind = kind or declared_kind(type(task))
-    written = None
-    if kind is None and getattr(target.format, "records_kind", False):
-        if record is None:
-            record = {}
-        if not record:
-            record.update(_read_record(task, store))
-        entry = record.get("outputs", {}).get("" if key is None else key, {})
-        written = entry.get("type") if isinstance(entry, dict) else None
-    return target.load(store, kind, written if isinstance(written, str) else None)
+    if not type(task)._kind.keeps_record:
+        return target.load(store, kind, None)
+    if record is None:
+        record = {}
+    if not record:
+        record.update(_read_record(task, store))
+    entry = record.get("outputs", {}).get("" if key is None else key)
+    written = entry.get("type") if isinstance(entry, dict) else None
+    written = written if isinstance(written, str) and kind is None else None
+    with store.open_read(target.path) as file:
+        problem = verify_file(file, entry)
+        if problem is not None:
+            raise _corrupt(task, target.path, problem)
+        file.seek(0)
+        try:
+            return target.read(file, kind, written)
+        except CairnError:
+            raise
+        except _UNREADABLE as exc:
+            problem = f"it cannot be read ({type(exc).__name__}: {exc})"
+            raise _corrupt(task, target.path, problem) from exc
+
+
+#: What a format raises on bytes it cannot parse (pickle, json, parquet, npy, zstd, text).
+_UNREADABLE = (EOFError, ValueError, OSError, KeyError, IndexError, pickle.UnpicklingError)
+
+
+def _corrupt(task: Task[Any], path: str, problem: str) -> CorruptOutputError:
+    return CorruptOutputError(
+        f"the output {path} of {task!r} is corrupt: {problem}. Build again: a build "
+        "reruns the task and what needs it"
+    )
 
 
 def _read_record(task: Task[Any], store: Store) -> dict[str, Any]:
     try:
         return read_record(store, task.record_path())
-    except (OutputNotFoundError, ValueError):
+    except (OutputNotFoundError, CorruptRecordError, StoreError):
         return {}

@@ -41,6 +41,7 @@ __all__ = [
     "Written",
     "check_relative",
     "contained",
+    "crc32_function",
     "open_store",
 ]
 
@@ -92,7 +93,7 @@ def contained(store: Store, path: str) -> str | None:
 
 
 @functools.cache
-def _crc32() -> Callable[[Any, int], int]:
+def crc32_function() -> Callable[[Any, int], int]:
     """The fastest CRC-32 at hand: ISA-L's (package ``isal``; the same values as zlib's,
     about seven times faster, so checksumming costs little next to writing), else zlib's.
     """
@@ -108,7 +109,7 @@ class _ChecksumWriter(io.RawIOBase):
 
     def __init__(self, sink: BinaryIO) -> None:
         self._sink = sink
-        self._update = _crc32()
+        self._update = crc32_function()
         self.size = 0
         self.crc = 0
 

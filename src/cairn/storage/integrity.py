@@ -1,0 +1,97 @@
+"""Whether stored outputs are the bytes their run record describes.
+
+A run record keeps each output's byte size and CRC-32 (``crc32:xxxxxxxx``, computed by the
+store as it wrote). :func:`check_size` compares the size only (one stat: cheap enough for
+every plan); :func:`verify_file` reads the bytes through the same fast CRC the store writes
+with. Both return what is wrong as text, or None when the output matches.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+from cairn._errors import CairnError, OutputNotFoundError
+from cairn.storage.store import Store, crc32_function
+
+__all__ = ["MISSING", "check_size", "checksum_of", "output_problem", "verify_file"]
+
+_CHUNK = 8 << 20
+
+#: What :func:`check_size` and :func:`output_problem` say of an output that is not there.
+MISSING = "it is missing"
+
+
+def checksum_of(file: BinaryIO) -> tuple[int, str]:
+    """Size and checksum (``crc32:xxxxxxxx``) of what ``file`` holds from where it is."""
+    update = crc32_function()
+    crc = 0
+    size = 0
+    getbuffer = getattr(file, "getbuffer", None)
+    if getbuffer is not None and file.tell() == 0:  # in memory already: one pass, no copy
+        view = getbuffer()
+        try:
+            return len(view), f"crc32:{update(view, 0):08x}"
+        finally:
+            view.release()
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    while True:
+        n = file.readinto(view)  # type: ignore[attr-defined]
+        if not n:
+            break
+        crc = update(view[:n], crc)
+        size += n
+    return size, f"crc32:{crc:08x}"
+
+
+def _expected(entry: Any) -> tuple[int | None, str | None]:
+    if not isinstance(entry, dict):
+        return None, None
+    size = entry.get("size")
+    checksum = entry.get("checksum")
+    return (
+        size if isinstance(size, int) and not isinstance(size, bool) else None,
+        checksum if isinstance(checksum, str) and checksum.startswith("crc32:") else None,
+    )
+
+
+def check_size(store: Store, path: str, entry: Any) -> str | None:
+    """What is wrong with the size of the output at ``path`` (its record ``entry``), or None."""
+    size, _ = _expected(entry)
+    try:
+        actual = store.size(path)
+    except OutputNotFoundError:
+        return MISSING
+    if size is not None and actual != size:
+        return f"it has {actual} bytes where its run record says {size}"
+    return None
+
+
+def verify_file(file: BinaryIO, entry: Any) -> str | None:
+    """What is wrong with the bytes of ``file`` against its record ``entry``, or None.
+
+    The file is read to its end; seek back before reading it again.
+    """
+    size, checksum = _expected(entry)
+    if size is None and checksum is None:
+        return None
+    actual_size, actual = checksum_of(file)
+    if size is not None and actual_size != size:
+        return f"it has {actual_size} bytes where its run record says {size}"
+    if checksum is not None and actual != checksum:
+        return f"its checksum is {actual} where its run record says {checksum}"
+    return None
+
+
+def output_problem(store: Store, path: str, entry: Any, *, deep: bool) -> str | None:
+    """What is wrong with the output at ``path``: its size, and with ``deep`` its checksum."""
+    problem = check_size(store, path, entry)
+    if problem is not None or not deep:
+        return problem
+    try:
+        with store.open_read(path) as file:
+            return verify_file(file, entry)
+    except OutputNotFoundError:
+        return MISSING
+    except CairnError as exc:
+        return f"it cannot be read ({exc})"
