@@ -78,3 +78,46 @@ def test_without_distributed_installed_the_error_names_the_extra(monkeypatch) ->
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now fails
     with pytest.raises(cairn.MissingExtraError, match=r"cairn\[dask\]"):
         get_executor("dask")
+
+
+def test_builds_on_a_dask_url(workspace: str, dask_cluster) -> None:
+    address = dask_cluster.scheduler_address.replace("tcp://", "dask://")
+    pids = cairn.build(Pair(), executor=address)
+    assert os.getpid() not in pids
+
+
+def test_dask_reaches_the_scheduler_dasks_own_setting_names(
+    workspace: str, dask_cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", dask_cluster.scheduler_address)
+    import dask
+
+    dask.config.refresh()
+    try:
+        pids = cairn.build(Pair(), executor="dask")
+    finally:
+        monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+        dask.config.refresh()
+    assert os.getpid() not in pids
+
+
+@pytest.mark.parametrize("spec", ["dask://", "dask:///"])
+def test_a_bad_executor_url_says_what_to_write(spec: str) -> None:
+    with pytest.raises(cairn.ConfigError, match="dask://"):
+        get_executor(spec)
+
+
+class Counted(cairn.Task[int]):
+    def run(self) -> int:
+        raise AssertionError("run() must not start when the workers cannot see the workspace")
+
+
+def test_workers_that_cannot_see_the_workspace_fail_before_any_run(dask_cluster) -> None:
+    # a memory:// store lives in this process only: the worker processes cannot read it
+    with pytest.raises(cairn.ConfigError, match="workspace"):
+        cairn.build(
+            Counted(),
+            workspace="memory://invisible",
+            executor="dask",
+            dask_address=dask_cluster.scheduler_address,
+        )

@@ -12,7 +12,10 @@ Besides the protocol's methods, an executor may have:
 - ``cancel(futures)``: stop the given running futures now (used on Ctrl-C).
 
 Built in: ``"inline"``, ``"threads"``, ``"processes"`` (a pool of worker processes) and
-``"dask"`` (a ``dask.distributed`` cluster; extra ``dask``).
+``"dask"`` (a ``dask.distributed`` cluster; extra ``dask``). A URL names an executor and
+where it runs: ``"dask://host:8786"`` (or ``dask+tls://host:8786``) is ``"dask"`` on the
+scheduler at that address, whichever setting (argument, ``--executor``, ``CAIRN_EXECUTOR``,
+``cairn.toml``) it comes from.
 """
 
 from __future__ import annotations
@@ -75,7 +78,8 @@ def get_executor(spec: str | Executor, workers: int | None = None, **options: An
             f"executor must be a name ({', '.join(sorted(_registry))}) or an Executor object, "
             f"not {spec!r}"
         )
-    dotted = _registry.get(spec)
+    name, options = _parse_url(spec, options)
+    dotted = _registry.get(name)
     if dotted is None:
         raise CairnError(
             f"unknown executor {spec!r}.{suggest(spec, _registry)} "
@@ -94,3 +98,32 @@ def get_executor(spec: str | Executor, workers: int | None = None, **options: An
             f"executor {spec!r} does not take the option(s) {', '.join(map(repr, options))} ({exc})"
         ) from exc
     return executor
+
+
+def _parse_url(spec: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Split an executor URL (``dask://host:8786``) into a name and its ``address`` option.
+
+    Raises:
+        ConfigError: for a URL without a host, or an address given twice.
+    """
+    scheme, sep, rest = spec.partition("://")
+    if not sep:
+        return spec, options
+    name, _, transport = scheme.partition("+")
+    if name != "dask":
+        raise CairnError(
+            f"unknown executor URL {spec!r}: only dask://HOST:PORT (or dask+tls://HOST:PORT) "
+            f"names a place to run. Known executors: {', '.join(sorted(_registry))}."
+        )
+    host = rest.strip("/")
+    if not host or "/" in host:
+        raise ConfigError(
+            f"executor {spec!r} has no scheduler address; write dask://HOST:PORT, e.g. "
+            "dask://scheduler.example.org:8786"
+        )
+    if options.get("address") is not None:
+        raise ConfigError(
+            f"executor {spec!r} names a scheduler and an address was given too "
+            f"({options['address']!r}); give one of them"
+        )
+    return "dask", {**options, "address": f"{transport or 'tcp'}://{host}"}

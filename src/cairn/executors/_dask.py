@@ -1,14 +1,27 @@
 """The Dask executor: each task runs on a worker of a ``dask.distributed`` cluster.
 
 The cluster is, in order: the ``distributed.Client`` given, the scheduler at ``address``
-(``"tcp://host:8786"``), or a ``LocalCluster`` of ``workers`` single-threaded worker
-processes started here and stopped at the end. A task runs on a worker and reads its inputs
-from, and writes its outputs to, the store itself: on a cluster of several machines the
-workspace must be a store they all reach (``s3://``, ``gs://``, a shared file system).
+(``"tcp://host:8786"``; also from ``executor="dask://host:8786"``), the scheduler Dask's own
+configuration names (``scheduler-address``, or the environment variable
+``DASK_SCHEDULER_ADDRESS``), or a ``LocalCluster`` of ``workers`` single-threaded worker
+processes started here and stopped at the end. Nothing connects until a task is to run: a
+build that finds everything complete never reaches the cluster.
+
+A task runs on a worker and reads its inputs from, and writes its outputs to, the store
+itself: on a cluster of several machines the workspace must be a store they all reach
+(``s3://``, ``gs://``, a shared file system mounted at the same path). Before the first task
+of a store is sent, the client writes a probe file with a random token into it and every
+worker reads it back (:func:`cairn.executors._dask_worker.read_probe`); a worker that cannot
+fails the build with :class:`~cairn.ConfigError` before any ``run()``.
+
+Every ready task is submitted at once, up to ``max_submitted`` (or ``workers``, when given),
+so Dask schedules them and an adaptive cluster sees the whole queue and grows.
 
 A worker that dies while running a task is Dask's to handle: the scheduler runs the task
 again elsewhere up to ``distributed.scheduler.allowed-failures`` times, then reports
-``KilledWorker``, which fails the task with :class:`~cairn.WorkerLostError`.
+``KilledWorker``, which fails the task with :class:`~cairn.WorkerLostError`. A task whose
+worker died after it finished, but before its reply was fetched, runs again: ``run()`` runs
+at least once, and the second run's outputs and record replace the first's whole.
 """
 
 from __future__ import annotations
@@ -16,17 +29,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
-from collections.abc import Collection
+import uuid
+from collections.abc import Callable, Collection
 from typing import Any
 
 from cairn._errors import ConfigError, MissingExtraError, WorkerLostError
+from cairn.executors._dask_worker import PROBE_DIR, read_probe
 from cairn.executors._remote import Job, RemoteExecutor, cancel_job, cancel_running, run_packed
+from cairn.storage.store import LocalStore, Store
 
-__all__ = ["DaskExecutor"]
+__all__ = ["DEFAULT_MAX_SUBMITTED", "DaskExecutor"]
 
-#: Seconds between refreshes of the cluster's thread count (clusters may scale).
-_REFRESH = 2.0
+#: How many tasks are submitted to the cluster at most at once (the rest wait in the
+#: build's own queue). Large enough that an adaptive cluster sees its whole backlog.
+DEFAULT_MAX_SUBMITTED = 10_000
 
 
 def _distributed() -> Any:
@@ -37,52 +53,127 @@ def _distributed() -> Any:
     return distributed
 
 
+def configured_address() -> str | None:
+    """The scheduler Dask's configuration names (``scheduler-address`` or
+    ``DASK_SCHEDULER_ADDRESS``), or None."""
+    import dask
+
+    address = dask.config.get("scheduler-address", None) or dask.config.get(
+        "scheduler_address", None
+    )
+    return str(address) if address else None
+
+
 class DaskExecutor(RemoteExecutor):
     """Runs tasks on a Dask cluster: a client, a scheduler address, or a new local cluster."""
 
-    def __init__(self, workers: int | None = None, address: Any = None, client: Any = None) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        address: Any = None,
+        client: Any = None,
+        max_submitted: int | None = None,
+    ) -> None:
         super().__init__()
         distributed = _distributed()
         self._killed_worker = distributed.KilledWorker
         if client is None and address is not None and not isinstance(address, str):
             client = address  # a Client passed as the address
+        if address is None and client is None:
+            address = configured_address()
+        if max_submitted is not None and (not isinstance(max_submitted, int) or max_submitted < 1):
+            raise ConfigError(f"max_submitted must be a positive integer, not {max_submitted!r}")
+        self._address: str | None = address if isinstance(address, str) else None
         self._cluster: Any = None
+        self._client: Any = client
         self._own_client = client is None
-        if client is None:
-            if address is None:
-                self._cluster = distributed.LocalCluster(
-                    n_workers=workers or os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",
-                    preload=["cairn.executors._dask_worker"],
-                )
-                address = self._cluster
-            try:
-                client = distributed.Client(address)
-            except OSError as exc:
-                if self._cluster is not None:
-                    self._cluster.close()
-                raise ConfigError(
-                    f"cannot reach the Dask scheduler at {address!r}: {exc}. Start one with "
-                    "'dask scheduler' and workers with 'dask worker ADDRESS'."
-                ) from exc
-        self.client = client
         self._workers = workers
-        self._capacity = 1
-        self._checked = float("-inf")
+        self._max_submitted = max_submitted or DEFAULT_MAX_SUBMITTED
+        self._probed: set[str] = set()
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client``, connected (and the local cluster started) on first use."""
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    def _connect(self) -> Any:
+        distributed = _distributed()
+        target: Any = self._address
+        if target is None:
+            self._cluster = distributed.LocalCluster(
+                n_workers=self._workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                preload=["cairn.executors._dask_worker"],
+            )
+            target = self._cluster
+        try:
+            return distributed.Client(target)
+        except (OSError, TimeoutError) as exc:
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
+            raise ConfigError(
+                f"cannot reach the Dask scheduler at {target!r}: {exc}. Check the address "
+                "(executor='dask://HOST:PORT', DASK_SCHEDULER_ADDRESS); start a scheduler with "
+                "'dask scheduler' and workers with 'dask worker ADDRESS'."
+            ) from exc
 
     @property
     def capacity(self) -> int:  # type: ignore[override]
-        """How many tasks may run at once: ``workers`` if given, else the cluster's threads."""
-        if self._workers is not None:
-            return self._workers
-        now = time.monotonic()
-        if now - self._checked > _REFRESH:
-            self._checked = now
-            with contextlib.suppress(Exception):  # keep the last value if the scheduler is busy
-                self._capacity = max(1, sum(self.client.nthreads().values()))
-        return self._capacity
+        """How many tasks may be submitted at once: ``workers`` if given, else
+        ``max_submitted`` (Dask queues them and spreads them over the workers it has)."""
+        return self._workers if self._workers is not None else self._max_submitted
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        """Send ``fn(*args)`` to the cluster; first check the workers see each store in ``args``.
+
+        Raises:
+            ConfigError: when a worker cannot read the store's probe file.
+        """
+        for arg in args:
+            if isinstance(arg, LocalStore) or type(arg).__name__ == "FsspecStore":
+                self._probe(arg)
+        return super().submit(fn, *args)
+
+    def _probe(self, store: Store) -> None:
+        """Check once per store that every worker reads what the client just wrote there."""
+        if store.url in self._probed:
+            return
+        client = self.client
+        token = uuid.uuid4().hex
+        path = f"{PROBE_DIR}/{token}"
+        store.write_bytes(path, token.encode())
+        try:
+            if client.scheduler_info().get("workers"):
+                answers = client.run(read_probe, store, path, token)
+            else:  # an adaptive cluster with no worker yet: one task makes it start one
+                future = client.submit(read_probe, store, path, token, pure=False)
+                answers = {"the first worker": future.result()}
+        finally:
+            with contextlib.suppress(Exception):
+                store.delete(path)
+        blind = {worker: why for worker, why in answers.items() if why is not None}
+        if blind:
+            worker, why = next(iter(sorted(blind.items())))
+            local = isinstance(store, LocalStore) or store.url.startswith("memory://")
+            advice = (
+                "A workspace on this machine's disk (or in its memory) is only visible to "
+                "workers on this machine that see the same files. Use a store every worker "
+                "reaches (s3://bucket/prefix, gs://..., or a shared file system mounted at "
+                "the same path on every machine), or run the workers here."
+                if local
+                else "Check that the workers have the credentials and network access to reach "
+                "it (their own environment: AWS_* variables, instance roles, config files)."
+            )
+            raise ConfigError(
+                f"{len(blind)} of {len(answers)} Dask worker(s) cannot see the workspace "
+                f"{store.url}: {worker} {why}. Nothing was run. {advice}"
+            )
+        self._probed.add(store.url)
 
     def _start(self, job: Job) -> None:
         handle = self.client.submit(
@@ -133,10 +224,12 @@ class DaskExecutor(RemoteExecutor):
 
     def close(self, cancel: bool = False) -> None:
         """Release the cluster: close the client and local cluster if this executor made them."""
+        if self._client is None:
+            return  # never connected
         if cancel:
             self.cancel(list(self._jobs))
         if self._own_client:
-            self.client.close()
+            self._client.close()
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None

@@ -24,3 +24,19 @@ def dask_setup(worker: Any) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up()
+
+
+#: Where the Dask executor writes the probe files that check workers see the workspace.
+PROBE_DIR = ".cairn/probes"
+
+
+def read_probe(store: Any, path: str, token: str) -> str | None:
+    """On a worker: None when ``path`` in ``store`` holds ``token``, else what went wrong."""
+    try:
+        with store.open_read(path) as file:
+            found = file.read().decode(errors="replace")
+    except Exception as exc:
+        return f"cannot read the probe file {path!r} there ({type(exc).__name__}: {exc})"
+    if found != token:
+        return f"reads a different probe file {path!r} there (another directory of that name)"
+    return None

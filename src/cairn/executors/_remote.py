@@ -43,6 +43,7 @@ import cloudpickle
 
 from cairn._errors import CairnError
 from cairn.identity.fingerprint import remember
+from cairn.model.runtime import delegated_requirements
 from cairn.model.task import Task
 
 __all__ = [
@@ -168,7 +169,8 @@ def pack(obj: Any, roots: Iterable[Task[Any]] = ()) -> bytes:
         if id(task) in whole:
             state = task.__dict__
         else:
-            task._outputs()  # computed here, so the worker never calls output() without inputs
+            if task._id is not None:  # (a task without an id travels to get one made there)
+                task._outputs()  # computed here: the worker never calls output() without inputs
             state = {k: v for k, v in task.__dict__.items() if k not in _SLIM}
         pickler.dump((done, state))
         done += 1
@@ -256,9 +258,11 @@ def run_packed(data: bytes, job: str = "") -> bytes:
         with _threads_lock:
             _threads[job] = threading.get_ident()
         _running = True
+        delegated = delegated_requirements.set({})  # the client decides dynamic ids
         try:
             value = fn(*args)
         finally:
+            delegated_requirements.reset(delegated)
             _running = False
             with _threads_lock:
                 _threads.pop(job, None)

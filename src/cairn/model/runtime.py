@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Collection, Iterator, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from cairn._errors import CairnError
@@ -21,7 +22,16 @@ from cairn._errors import CairnError
 if TYPE_CHECKING:
     from cairn.model.task import Task
 
-__all__ = ["RunMethods", "Runtime", "runtime", "set_runtime"]
+__all__ = ["RunMethods", "Runtime", "delegated_requirements", "runtime", "set_runtime"]
+
+#: Set while a task runs on a worker of another process (the processes and Dask executors):
+#: the dynamic requirements whose ids the build's client decided, by value key. ``require()``
+#: there uses these tasks and sends any other back to the client, unnamed: the worker's code
+#: fingerprints may differ from the client's, and only the client makes ids. None while a
+#: task runs in the build's own process.
+delegated_requirements: ContextVar[dict[str, Task[Any]] | None] = ContextVar(
+    "cairn_delegated_requirements", default=None
+)
 
 
 class Runtime(Protocol):

@@ -25,7 +25,8 @@ from cairn.formats._frames import concat, frame_kind, kind_of_request
 from cairn.identity.canonical import is_task
 from cairn.model.checks import require_columns, type_name
 from cairn.model.graph import compute_ids, flatten, map_structure
-from cairn.model.runtime import set_runtime
+from cairn.model.params import iter_tasks
+from cairn.model.runtime import delegated_requirements, set_runtime
 from cairn.model.targets import Target
 from cairn.model.task import Task
 from cairn.running.outputs import load_output
@@ -37,6 +38,7 @@ __all__ = [
     "RunContext",
     "current_context",
     "current_store",
+    "with_requirements",
     "reset_context",
     "run_context",
 ]
@@ -90,6 +92,42 @@ def current_store() -> Store:
     """The store of the task running in this thread; outside a run, the default workspace."""
     ctx = _current.get()
     return ctx.store if ctx is not None else LocalStore(default_workspace())
+
+
+#: What a task caches that its id decides (dropped before the client makes the ids).
+_ID_CACHES = ("_req_cache", "_deps_cache", "_out_cache", "_serial")
+
+
+def _forget_ids(tasks: list[Task[Any]]) -> None:
+    """Drop ids (and what depends on them) of ``tasks`` and the tasks their parameters hold,
+    so none made with this process's fingerprints travels back to the client."""
+    stack = list(tasks)
+    seen: set[int] = set()
+    while stack:
+        task = stack.pop()
+        if id(task) in seen:
+            continue
+        seen.add(id(task))
+        task._id = None
+        for name in _ID_CACHES:
+            task.__dict__.pop(name, None)
+        for value in task._values.values():
+            stack.extend(iter_tasks(value))
+
+
+def with_requirements(
+    job: Callable[..., Any], known: tuple[Task[Any], ...], task: Task[Any], store: Store
+) -> Any:
+    """Run ``job(task, store)`` with ``known`` as the dynamic requirements whose ids the
+    client decided (used only on a worker of another process, see
+    :data:`~cairn.model.runtime.delegated_requirements`)."""
+    if delegated_requirements.get() is None:
+        return job(task, store)
+    token = delegated_requirements.set({t._vkey: t for t in known})
+    try:
+        return job(task, store)
+    finally:
+        delegated_requirements.reset(token)
 
 
 class RequirementsPending(BaseException):
@@ -227,13 +265,28 @@ class _Runtime:
                 "while running. Return static ones from requires()."
             )
         wanted = flatten(tasks, task)
-        for each in wanted:
-            compute_ids(each)
+        known = delegated_requirements.get()
+        chosen: dict[int, Task[Any]] = {}
+        if known is not None:  # on a worker: the client decides every id
+            unknown = []
+            for each in wanted:
+                found = known.get(each._vkey)
+                if found is None:
+                    unknown.append(each)
+                else:
+                    chosen[id(each)] = found
+            if unknown:
+                _forget_ids(unknown)
+                raise RequirementsPending(unknown)
+            wanted = [chosen[id(t)] for t in wanted]
+        else:
+            for each in wanted:
+                compute_ids(each)
         ctx.dynamic.extend(t for t in wanted if t not in ctx.dynamic)
         missing = [t for t in wanted if not ctx.complete(t)]
         if missing:
             raise RequirementsPending(missing)
-        return map_structure(tasks, lambda t: load_output(t, ctx.store))
+        return map_structure(tasks, lambda t: load_output(chosen.get(id(t)) or t, ctx.store))
 
     def dump(
         self, task: Task[Any], obj: Any, key: str | None, custom_labels: Mapping[str, Any] | None

@@ -36,9 +36,11 @@ from cairn._errors import (
 )
 from cairn.executors import Executor
 from cairn.locks import Lease, Lock, lock_key
+from cairn.model.graph import compute_ids
 from cairn.model.options import OPTIONS, option
 from cairn.model.task import Task
 from cairn.planning.plan import Plan, is_complete, make_plan
+from cairn.running.context import with_requirements
 from cairn.running.events import Broadcast, Listener
 from cairn.running.failures import failure_for, record_failure
 from cairn.running.runner import Pending, execute
@@ -168,6 +170,7 @@ def run_plan(
     skipped: set[str] = set()  # task ids not to run because an upstream task failed
     completed: set[str] = set()  # task ids that succeeded or were found complete
     starting: str | None = None  # the task being submitted (inline: running) right now
+    dynamic: dict[str, dict[str, Task[Any]]] = {}  # task id -> what its run() asked for
     guard = SigintGuard()
 
     def defer(tid: str, wanted: tuple[Task[Any], ...]) -> None:
@@ -176,6 +179,10 @@ def run_plan(
         if any(w.task_id == tid for w in wanted):
             fail(tid, DependencyCycleError(f"{task!r}.require() asked for itself", [task]))
             return
+        known = dynamic.setdefault(tid, {})
+        for want in wanted:
+            compute_ids(want)  # here: a worker sends requirements back without ids
+            known[want.task_id] = want
         for entry in make_plan(list(wanted), store).entries:
             new = entry.task.task_id
             if not entry.will_run or new in entries:
@@ -297,8 +304,11 @@ def run_plan(
         attempt = attempts[tid] = attempts.get(tid, 0) + 1
         events.task_started(task)
         starting = tid
+        call = partial(job, attempt=attempt)
+        if tid in dynamic:  # the ids of what run() asked for, decided here, travel along
+            call = partial(with_requirements, call, tuple(dynamic[tid].values()))
         with guard.interruptible():  # an inline executor runs the task right here
-            future = executor.submit(partial(job, attempt=attempt), task, store)
+            future = executor.submit(call, task, store)
         running[future] = tid
         starting = None
 
