@@ -44,7 +44,7 @@ def load_one(
     target = task._outputs()[key]
     kind = kind or declared_kind(type(task))
     written = None
-    if kind is None and getattr(target.format, "records_kind", False):
+    if kind is None and target.format.records_kind:
         if record is None:
             record = {}
         if not record:
