@@ -84,12 +84,12 @@ EXPECTED = {
 #: The other modules users import, and the names each makes public.
 MODULES = {
     "cairn.formats": {
-        *("Csv", "Feather", "Format", "Parquet"),
+        *("BaseFormat", "Csv", "Feather", "Format", "Parquet"),
         *("extension_of", "get", "known_extensions", "register"),
     },
-    "cairn.executors": {"Executor", "get_executor", "register_executor"},
+    "cairn.executors": {"BaseExecutor", "Executor", "get_executor", "register_executor"},
     "cairn.locks": {
-        *("FileLock", "Lease", "Lock", "NullLock", "RedisLock"),
+        *("BaseLock", "FileLock", "Lease", "Lock", "NullLock", "RedisLock"),
         *("get_lock", "register_lock"),
     },
     "cairn.hooks": {"BuildHook", "BuildSummary", "SlackNotifier", "TaskView"},

@@ -5,11 +5,14 @@ An executor hands out futures (``concurrent.futures.Future`` or anything with ``
 scheduling loop (:mod:`cairn.running.loop`) is the same for every executor; it never
 imports a concrete backend.
 
-Besides the protocol's methods, an executor may have:
+Besides running and waiting, the protocol declares what an executor does on Ctrl-C:
 
-- ``on_interrupt``: ``"finish"`` (on Ctrl-C, wait for running tasks; the default for
+- ``on_interrupt``: ``"finish"`` (on Ctrl-C, wait for running tasks; the choice of
   in-process threads, which cannot be stopped) or ``"cancel"`` (stop them at once);
 - ``cancel(futures)``: stop the given running futures now (used on Ctrl-C).
+
+:class:`BaseExecutor` gives the defaults (``"cancel"``, and a ``cancel`` that stops nothing);
+an executor object without them is taken with those defaults.
 
 Built in: ``"inline"``, ``"threads"``, ``"processes"`` (a pool of worker processes) and
 ``"dask"`` (a ``dask.distributed`` cluster; extra ``dask``). A URL names an executor and
@@ -26,7 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from cairn._errors import CairnError, ConfigError, suggest
 
-__all__ = ["Executor", "get_executor", "register_executor"]
+__all__ = ["BaseExecutor", "Executor", "get_executor", "register_executor"]
 
 
 @runtime_checkable
@@ -44,6 +47,58 @@ class Executor(Protocol):
 
     def close(self, cancel: bool = False) -> None:
         """Release workers; ``cancel`` drops work not yet started."""
+
+    #: On Ctrl-C: ``"finish"`` waits for running tasks, ``"cancel"`` stops them.
+    on_interrupt: str
+
+    def cancel(self, futures: Collection[Any]) -> None:
+        """Stop the given running futures now (on Ctrl-C)."""
+
+
+@runtime_checkable
+class _Runs(Protocol):
+    """The methods an executor object cannot do without (the rest have defaults)."""
+
+    capacity: int
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any: ...
+
+    def wait(self, futures: Collection[Any], timeout: float | None) -> set[Any]: ...
+
+    def close(self, cancel: bool = False) -> None: ...
+
+
+class BaseExecutor:
+    """Defaults for the optional parts of :class:`Executor`: subclass it for your own."""
+
+    #: On Ctrl-C running tasks are cancelled (see :meth:`cancel`).
+    on_interrupt = "cancel"
+
+    def cancel(self, futures: Collection[Any]) -> None:
+        """Stop nothing: running futures end on their own."""
+
+
+class _WithDefaults(BaseExecutor):
+    """An executor object without ``on_interrupt``/``cancel``, given the defaults."""
+
+    def __init__(self, inner: _Runs) -> None:
+        self.inner = inner
+
+    @property
+    def capacity(self) -> int:
+        return self.inner.capacity
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        return self.inner.submit(fn, *args)
+
+    def wait(self, futures: Collection[Any], timeout: float | None) -> set[Any]:
+        return self.inner.wait(futures, timeout)
+
+    def close(self, cancel: bool = False) -> None:
+        self.inner.close(cancel)
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
 
 
 _registry: dict[str, str] = {
@@ -72,6 +127,8 @@ def get_executor(spec: str | Executor, workers: int | None = None, **options: An
     if not isinstance(spec, str):
         if isinstance(spec, Executor):
             return spec
+        if isinstance(spec, _Runs):
+            return _WithDefaults(spec)
         if type(spec).__name__ == "Client" and type(spec).__module__.startswith("distributed"):
             return get_executor("dask", workers, client=spec, **options)
         raise CairnError(

@@ -7,10 +7,12 @@ import os
 from collections.abc import Callable, Collection
 from typing import Any
 
+from cairn.executors import BaseExecutor
+
 __all__ = ["InlineExecutor", "ThreadExecutor"]
 
 
-class InlineExecutor:
+class InlineExecutor(BaseExecutor):
     """Runs each task in the calling thread, the moment it is submitted.
 
     On Ctrl-C the running task itself receives the ``KeyboardInterrupt``.
@@ -43,7 +45,7 @@ class InlineExecutor:
         self.close()
 
 
-class ThreadExecutor:
+class ThreadExecutor(BaseExecutor):
     """Runs tasks on a pool of threads in this process (``workers``, default: CPU count).
 
     On Ctrl-C running tasks finish (a thread cannot be stopped from outside).

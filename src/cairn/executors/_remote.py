@@ -42,6 +42,7 @@ from typing import Any, ClassVar, NoReturn
 import cloudpickle
 
 from cairn._errors import CairnError
+from cairn.executors import BaseExecutor
 from cairn.identity.fingerprint import remember
 from cairn.model.runtime import delegated_requirements
 from cairn.model.task import Task
@@ -347,7 +348,7 @@ def describe(args: tuple[Any, ...]) -> str:
     return "the call"
 
 
-class RemoteExecutor:
+class RemoteExecutor(BaseExecutor):
     """Base of executors whose tasks run in other processes.
 
     Subclasses implement :meth:`_start` (send a job; have the backend call

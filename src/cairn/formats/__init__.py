@@ -13,11 +13,12 @@ time their extension is used, so ``import cairn`` stays light::
 
     cairn.formats.register(".yaml", YamlFormat())
 
-A format that reads data frames may also define ``load_as(file, kind)``, reading the frame
-directly as ``kind`` (``"pandas"``, ``"polars"``, ``"polars.lazy"`` or ``"arrow"``); for
-other formats the loaded frame is converted. One that sets ``records_kind = True`` cannot
-tell from its bytes which library wrote it (csv): the task layer then passes the kind kept
-in the run record.
+The protocol also declares ``load_as(file, kind)``, reading a data frame directly as
+``kind`` (``"pandas"``, ``"polars"``, ``"polars.lazy"`` or ``"arrow"``), and
+``records_kind``: True for a format that cannot tell from its bytes which library wrote it
+(csv), to which the task layer then passes the kind kept in the run record.
+:class:`BaseFormat` gives the defaults (``load`` then convert; ``records_kind = False``); a
+format object with only ``dump`` and ``load`` is taken with those defaults.
 
 The configurable built-ins are public: :class:`Parquet` (compression), :class:`Feather` and
 :class:`Csv` (separator); pass one to ``make_target(path, format=...)`` or ``register`` it.
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from cairn.formats._tabular import Csv, Feather, Parquet
 
 __all__ = [
+    "BaseFormat",
     "Csv",
     "Feather",
     "Format",
@@ -55,6 +57,84 @@ class Format(Protocol):
 
     def load(self, file: BinaryIO) -> Any:
         """Read an object back from ``file``."""
+
+    def load_as(self, file: BinaryIO, kind: str | None) -> Any:
+        """Read an object back from ``file``, a data frame as ``kind`` (None: as written)."""
+
+    #: True when the bytes do not say which frame library wrote them (csv, json, text).
+    records_kind: bool
+
+
+@runtime_checkable
+class _Reads(Protocol):
+    """The methods a format object cannot do without (the rest have defaults)."""
+
+    def dump(self, obj: Any, file: BinaryIO) -> None: ...
+
+    def load(self, file: BinaryIO) -> Any: ...
+
+
+@runtime_checkable
+class _LoadsAs(Protocol):
+    """A format object that reads frames as a kind itself but does not say ``records_kind``."""
+
+    def load_as(self, file: BinaryIO, kind: str | None) -> Any: ...
+
+
+class BaseFormat:
+    """Defaults for the optional parts of :class:`Format`: subclass it for your own."""
+
+    #: The bytes say which library wrote a frame (or the format holds no frames).
+    records_kind = False
+
+    def dump(self, obj: Any, file: BinaryIO) -> None:
+        """Write ``obj`` to ``file`` (subclasses implement it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define dump(obj, file)")
+
+    def load(self, file: BinaryIO) -> Any:
+        """Read an object back from ``file`` (subclasses implement it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define load(file)")
+
+    def load_as(self, file: BinaryIO, kind: str | None) -> Any:
+        """:meth:`load`, then convert a data frame to ``kind``."""
+        from cairn.formats._frames import convert
+
+        return convert(self.load(file), kind)
+
+
+class _WithDefaults(BaseFormat):
+    """A format object without ``load_as``/``records_kind``, given the defaults."""
+
+    def __init__(self, inner: _Reads) -> None:
+        self.inner = inner
+
+    def dump(self, obj: Any, file: BinaryIO) -> None:
+        self.inner.dump(obj, file)
+
+    def load(self, file: BinaryIO) -> Any:
+        return self.inner.load(file)
+
+    def load_as(self, file: BinaryIO, kind: str | None) -> Any:
+        if isinstance(self.inner, _LoadsAs):
+            return self.inner.load_as(file, kind)
+        return super().load_as(file, kind)
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
+
+
+def as_format(fmt: Any) -> Format:
+    """Return ``fmt`` as a :class:`Format`, giving a plain ``dump``/``load`` object the
+    defaults of :class:`BaseFormat`.
+
+    Raises:
+        FormatError: when ``fmt`` lacks ``dump(obj, file)`` or ``load(file)``.
+    """
+    if isinstance(fmt, Format):
+        return fmt
+    if isinstance(fmt, _Reads):
+        return _WithDefaults(fmt)
+    raise FormatError(f"a format needs dump(obj, file) and load(file) methods; {fmt!r} lacks them")
 
 
 # extension -> Format instance, or "module:attribute" to import on first use
@@ -86,17 +166,15 @@ _public = {
 _lock = threading.Lock()
 
 
-def register(extension: str, fmt: Format | str) -> None:
+def register(extension: str, fmt: Any) -> None:
     """Register ``fmt`` (an object, or ``"module:attribute"``) for ``extension``.
 
     Registering an extension again replaces the earlier format.
     """
     if not extension.startswith(".") or len(extension) < 2:
         raise FormatError(f"extension must start with a dot, like '.csv'; got {extension!r}")
-    if not isinstance(fmt, str) and not isinstance(fmt, Format):
-        raise FormatError(
-            f"a format needs dump(obj, file) and load(file) methods; {fmt!r} lacks them"
-        )
+    if not isinstance(fmt, str):
+        as_format(fmt)  # raises FormatError for an object that is not a format
     with _lock:
         _registry[extension.lower()] = fmt
 
@@ -131,11 +209,11 @@ def get(path_or_extension: str) -> Format:
     entry = _registry[ext]
     if isinstance(entry, str):
         module_name, _, attr = entry.partition(":")
-        fmt: Format = getattr(importlib.import_module(module_name), attr)
+        fmt = getattr(importlib.import_module(module_name), attr)
         with _lock:
             _registry[ext] = fmt
-        return fmt
-    return entry
+        return as_format(fmt)
+    return as_format(entry)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from cairn._errors import FormatError
+from cairn.formats import BaseFormat
 from cairn.formats._basic import written_as
 from cairn.formats._frames import require
 
@@ -34,7 +35,7 @@ def _check_array(np: Any, value: Any, what: str) -> Any:
     return value
 
 
-class NpyFormat:
+class NpyFormat(BaseFormat):
     """One numpy array, in NumPy's ``.npy`` format (no pickle)."""
 
     def dump(self, obj: Any, file: BinaryIO) -> None:
@@ -49,7 +50,7 @@ class NpyFormat:
 ARRAY_KEY = "data"
 
 
-class NpzFormat:
+class NpzFormat(BaseFormat):
     """A dict of named numpy arrays, or one array, in NumPy's ``.npz`` format (zip,
     uncompressed).
 

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
 from cairn._errors import FormatError
+from cairn.formats import BaseFormat
 
 __all__ = ["GZIP_TEXT", "JSON", "NDJSON", "PICKLE", "TEXT"]
 
 
-class PickleFormat:
+class PickleFormat(BaseFormat):
     """cloudpickle, protocol 5: functions, lambdas and classes from ``__main__`` included.
 
     Unsafe on untrusted stores: loading a pickle can run arbitrary code.
@@ -100,7 +101,7 @@ def _load_frame_json(file: BinaryIO, kind: str, *, lines: bool) -> Any:
     return pa.Table.from_pylist(rows)
 
 
-class JsonFormat:
+class JsonFormat(BaseFormat):
     """UTF-8 JSON; tuples come back as lists.
 
     A data frame (pandas, polars DataFrame or LazyFrame, pyarrow Table) is written as a list
@@ -136,7 +137,7 @@ class JsonFormat:
         return self.load(file)
 
 
-class NdjsonFormat:
+class NdjsonFormat(BaseFormat):
     """Newline-delimited JSON: a list (or any iterable) of JSON values, one per line.
 
     Loads back as a list. A data frame is written one record per line (readable by
@@ -234,7 +235,7 @@ def _text_as_written(text: str, kind: str | None) -> Any:
     return text.splitlines() if written_as(kind) in _LINE_TYPES else text
 
 
-class TextFormat:
+class TextFormat(BaseFormat):
     """UTF-8 text: a str as it is; a list (or any iterable) one element per line (gokart's
     habit); any other object as ``str(obj)``. Loads back as the type written: a str, or a
     list of lines for an iterable (the run record keeps which)."""
@@ -252,7 +253,7 @@ class TextFormat:
         return _text_as_written(self.load(file), kind)
 
 
-class GzipTextFormat:
+class GzipTextFormat(BaseFormat):
     """gzip-compressed UTF-8 text, written and read back like ``.txt``.
 
     The gzip header carries no time stamp, so equal text gives equal bytes.

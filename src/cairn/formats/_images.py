@@ -12,12 +12,13 @@ import sys
 from typing import Any, BinaryIO
 
 from cairn._errors import FormatError
+from cairn.formats import BaseFormat
 from cairn.formats._frames import require
 
 __all__ = ["JPEG", "PNG", "ImageFormat"]
 
 
-class ImageFormat:
+class ImageFormat(BaseFormat):
     """Images of one kind (``"PNG"`` or ``"JPEG"``), as bytes or Pillow images."""
 
     def __init__(self, kind: str, magic: bytes, extension: str) -> None:

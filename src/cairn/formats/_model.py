@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from cairn._errors import FormatError
+from cairn.formats import BaseFormat
 
 __all__ = ["ModelFormat"]
 
@@ -35,7 +36,7 @@ def _entry(name: str) -> zipfile.ZipInfo:
     return info
 
 
-class ModelFormat:
+class ModelFormat(BaseFormat):
     """Zips what ``save_function`` writes; unzips it for ``load_function``."""
 
     def __init__(

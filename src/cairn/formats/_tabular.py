@@ -17,6 +17,7 @@ import warnings
 from typing import Any, BinaryIO
 
 from cairn._errors import FormatError
+from cairn.formats import BaseFormat
 from cairn.formats._basic import written_as
 from cairn.formats._frames import (
     KINDS,
@@ -101,7 +102,7 @@ def _arrow_source(file: BinaryIO) -> Any:
     return file
 
 
-class _ArrowFormat:
+class _ArrowFormat(BaseFormat):
     """Shared by parquet and feather: frame -> Arrow table with its kind -> file, and back."""
 
     extension = ""
@@ -201,7 +202,7 @@ class Feather(_ArrowFormat):
         return feather.read_table(file)
 
 
-class Csv:
+class Csv(BaseFormat):
     """Comma- (or ``separator``-) separated text with a header row, in ``encoding`` (UTF-8
     unless told otherwise, e.g. ``"cp932"`` for files from Japanese Excel)::
 

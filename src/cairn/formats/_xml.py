@@ -11,11 +11,12 @@ import xml.etree.ElementTree as ET
 from typing import Any, BinaryIO
 
 from cairn._errors import FormatError
+from cairn.formats import BaseFormat
 
 __all__ = ["XML", "XmlFormat"]
 
 
-class XmlFormat:
+class XmlFormat(BaseFormat):
     """UTF-8 XML with a declaration."""
 
     def dump(self, obj: Any, file: BinaryIO) -> None:

@@ -294,7 +294,7 @@ def status(
     store = open_store(settings.workspace, settings.storage_options)
     planned = {e.task.task_id: e for e in make_plan(roots, store)}
     the_lock = get_lock(settings.lock, store.url)
-    check_locks = bool(getattr(the_lock, "exclusive", True))
+    check_locks = the_lock.exclusive
     entries: list[TaskStatus] = []
     try:
         for task in walk(roots, ignore_task_names or ()):

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from cairn.locks._redis import RedisLock
 
 __all__ = [
+    "BaseLock",
     "FileLock",
     "Lease",
     "Lock",
@@ -59,6 +60,54 @@ class Lock(Protocol):
     def close(self) -> None:
         """Release resources (connections, threads)."""
 
+    #: True when the lock really keeps other runners out; then ``cairn status`` looks for
+    #: held leases (stale locks). False for a lock that lets everyone through.
+    exclusive: bool
+
+
+@runtime_checkable
+class _Leases(Protocol):
+    """The methods a lock object cannot do without (``exclusive`` has a default)."""
+
+    def acquire(self, key: str) -> Lease | None: ...
+
+    def holder(self, key: str) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+class BaseLock:
+    """Defaults for the optional parts of :class:`Lock`: subclass it for your own."""
+
+    #: A lock keeps other runners out unless it says otherwise.
+    exclusive = True
+
+    def holder(self, key: str) -> str | None:
+        """Who holds ``key``: unknown by default."""
+        return None
+
+    def close(self) -> None:
+        """Nothing to release by default."""
+
+
+class _WithDefaults(BaseLock):
+    """A lock object without ``exclusive``, taken as exclusive."""
+
+    def __init__(self, inner: _Leases) -> None:
+        self.inner = inner
+
+    def acquire(self, key: str) -> Lease | None:
+        return self.inner.acquire(key)
+
+    def holder(self, key: str) -> str | None:
+        return self.inner.holder(key)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
+
 
 def lock_key(workspace: str, task_id: str) -> str:
     """The key a task's lock is taken under: its workspace and its id.
@@ -82,7 +131,7 @@ class _NullLease:
 _NULL_LEASE = _NullLease()
 
 
-class NullLock:
+class NullLock(BaseLock):
     """No locking: every acquire succeeds."""
 
     exclusive = False
@@ -131,6 +180,8 @@ def get_lock(spec: Any, workspace: str) -> Lock:
         return lock
     if isinstance(spec, Lock):
         return spec
+    if isinstance(spec, _Leases):
+        return _WithDefaults(spec)
     raise LockError(f"lock must be None, 'file', a URL or a Lock object, not {spec!r}")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO, ClassVar
 
 from cairn._errors import CairnError, FormatError, MissingInputError
+from cairn.formats import BaseFormat
 from cairn.formats import get as format_for
 from cairn.identity.files import file_exists, is_url
 from cairn.model.kinds import TaskKind
@@ -24,7 +25,7 @@ from cairn.storage.store import Store
 __all__ = ["ExternalFile", "ExternalKind", "ExternalTarget"]
 
 
-class _NoFormat:
+class _NoFormat(BaseFormat):
     """Stands in for the format of an extension cairn cannot read."""
 
     def __init__(self, path: str, error: FormatError) -> None:

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
 from cairn._errors import CairnError, TargetError
-from cairn.formats import Format, extension_of
+from cairn.formats import Format, as_format, extension_of
 from cairn.formats import get as format_for
-from cairn.formats._frames import convert, kind_of_request, kind_of_type_name
+from cairn.formats._frames import kind_of_request, kind_of_type_name
 from cairn.storage import layout
 from cairn.storage.store import Store, Written, check_relative
 
@@ -25,9 +25,9 @@ class Target:
 
     __slots__ = ("format", "path")
 
-    def __init__(self, path: str, format: Format | None = None) -> None:
+    def __init__(self, path: str, format: Any = None) -> None:
         self.path = check_relative(path)
-        self.format = format if format is not None else format_for(self.path)
+        self.format: Format = as_format(format) if format is not None else format_for(self.path)
 
     def __repr__(self) -> str:
         return f"Target({self.path!r})"
@@ -61,12 +61,9 @@ class Target:
         """Read an object from an open binary ``file`` with this target's format, a data
         frame as ``as_type`` (see :meth:`load`)."""
         kind = kind_of_request(as_type)
-        load_as = getattr(self.format, "load_as", None)
-        if load_as is not None:
-            if kind is None and getattr(self.format, "records_kind", False):
-                return load_as(file, kind_of_type_name(written) or written)
-            return load_as(file, kind)
-        return convert(self.format.load(file), kind)
+        if kind is None and self.format.records_kind:
+            return self.format.load_as(file, kind_of_type_name(written) or written)
+        return self.format.load_as(file, kind)
 
     def dump(self, store: Store, obj: Any, labels: Mapping[str, str] | None = None) -> Written:
         """Write ``obj`` to ``store`` atomically; ``labels`` become object metadata where the

@@ -300,7 +300,7 @@ class _Runtime:
         target = _output(task, key)
         _check_labels(task, custom_labels)
         task._check_dump(obj, key)
-        keeps = getattr(ctx.store, "keeps_labels", False)
+        keeps = ctx.store.keeps_labels
         labels = task.labels(custom_labels) if keeps else None
         ctx.written[target.path] = target.dump(ctx.store, obj, labels)
         ctx.types[target.path] = type_name(obj)

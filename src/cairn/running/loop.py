@@ -161,7 +161,7 @@ def run_plan(
     for entry in reversed(plan.entries):
         if entry.will_run and entry.forced:
             store.delete(entry.task.record_path())
-    exclusive = bool(getattr(lock, "exclusive", True))
+    exclusive = lock.exclusive
     running: dict[Any, str] = {}  # future -> task id
     leases: dict[str, Lease] = {}  # task id -> lease held while it runs
     waiting: dict[str, float] = {}  # task id -> when it first found its lock held
@@ -317,7 +317,7 @@ def run_plan(
         if starting is not None and starting not in running.values():
             outcome.cancelled.append(entries[starting].task)
             release(starting)
-        if running and getattr(executor, "on_interrupt", "cancel") == "finish":
+        if running and executor.on_interrupt == "finish":
             events.build_interrupted([entries[t].task for t in running.values()], True)
             try:
                 while running:
@@ -329,9 +329,7 @@ def run_plan(
                 pass  # a second Ctrl-C: cancel what still runs
         if running:
             events.build_interrupted([entries[t].task for t in running.values()], False)
-            cancel = getattr(executor, "cancel", None)
-            if cancel is not None:
-                cancel(list(running))
+            executor.cancel(list(running))
             for future, tid in running.items():
                 outcome.cancelled.append(entries[tid].task)
                 lease = leases.pop(tid, None)

@@ -171,6 +171,10 @@ class Store(Protocol):
     def list(self, prefix: str = "") -> Iterator[str]:
         """Yield the relative paths of every object under ``prefix``."""
 
+    @property
+    def keeps_labels(self) -> bool:
+        """True when the store keeps object metadata (S3, GCS): then labels are written."""
+
 
 class LocalStore:
     """A directory on local disk, accessed directly (no fsspec layer on the hot path)."""
