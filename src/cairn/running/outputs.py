@@ -18,6 +18,7 @@ from cairn._errors import (
     StoreError,
 )
 from cairn.model.checks import declared_kind
+from cairn.model.targets import Target
 from cairn.model.task import Task
 from cairn.storage.integrity import verify_file
 from cairn.storage.records import read_record
@@ -64,6 +65,11 @@ def load_one(
     entry = record.get("outputs", {}).get("" if key is None else key)
     written = entry.get("type") if isinstance(entry, dict) else None
     written = written if isinstance(written, str) and kind is None else None
+    stored = entry.get("path") if isinstance(entry, dict) else None
+    if isinstance(stored, str) and stored != target.path:
+        # an output whose format follows the value written (a pipeline node's) stands in its
+        # record under the path actually written
+        target = Target(stored)
     with store.open_read(target.path) as file:
         problem = verify_file(file, entry)
         if problem is not None:
