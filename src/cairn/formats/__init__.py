@@ -130,6 +130,8 @@ def as_format(fmt: Any) -> Format:
     Raises:
         FormatError: when ``fmt`` lacks ``dump(obj, file)`` or ``load(file)``.
     """
+    if isinstance(fmt, BaseFormat):  # every built-in: a plain class check, no protocol walk
+        return fmt
     if isinstance(fmt, Format):
         return fmt
     if isinstance(fmt, _Reads):
@@ -174,7 +176,7 @@ def register(extension: str, fmt: Any) -> None:
     if not extension.startswith(".") or len(extension) < 2:
         raise FormatError(f"extension must start with a dot, like '.csv'; got {extension!r}")
     if not isinstance(fmt, str):
-        as_format(fmt)  # raises FormatError for an object that is not a format
+        fmt = as_format(fmt)  # raises FormatError for an object that is not a format
     with _lock:
         _registry[extension.lower()] = fmt
 
@@ -209,11 +211,11 @@ def get(path_or_extension: str) -> Format:
     entry = _registry[ext]
     if isinstance(entry, str):
         module_name, _, attr = entry.partition(":")
-        fmt = getattr(importlib.import_module(module_name), attr)
+        fmt = as_format(getattr(importlib.import_module(module_name), attr))
         with _lock:
             _registry[ext] = fmt
-        return as_format(fmt)
-    return as_format(entry)
+        return fmt
+    return as_format(entry)  # a plain class check for a registered (normalised) format
 
 
 def __getattr__(name: str) -> Any:

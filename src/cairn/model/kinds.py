@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from cairn._errors import CorruptRecordError
+from cairn._errors import CorruptRecordError, OutputNotFoundError
 from cairn.identity.fingerprint import Fingerprint
 from cairn.model.options import option
 from cairn.storage.integrity import MISSING, output_problem
@@ -55,15 +55,12 @@ class TaskKind:
         """True when ``task`` need not run: its run record is in ``store``, is a run record,
         and its outputs have the sizes it records (with ``deep``, the CRC-32s too). A corrupt
         record or output makes the task incomplete, with a warning: it runs again."""
-        path = task.record_path()
-        if not store.exists(path):
+        try:  # one read, no separate existence check: a missing record is not-found
+            record = read_run_record(store, task.record_path())
+        except (OutputNotFoundError, FileNotFoundError):
             return False
-        try:
-            record = read_run_record(store, path)
         except CorruptRecordError as exc:
             log.warning("%s: %r will run again", exc, task)
-            return False
-        except FileNotFoundError:
             return False
         for key, entry in record.outputs.items():
             output = entry.get("path")
