@@ -5,12 +5,12 @@ options, settings for upstream tasks."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from _processes import run_cairn
 
 TESTS = Path(__file__).resolve().parent
 
@@ -18,23 +18,14 @@ TESTS = Path(__file__).resolve().parent
 @pytest.fixture
 def cairn_cli(workspace, tmp_path):
     env = {
-        **os.environ,
         "PYTHONPATH": str(TESTS),
         "CAIRN_WORKSPACE": workspace,
         "COLUMNS": "200",
+        "CAIRN_CONFIG": None,
     }
-    env.pop("CAIRN_CONFIG", None)
 
     def run(*args: str, seed: str = "0") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "cairn", *args],
-            capture_output=True,
-            text=True,
-            env={**env, "PYTHONHASHSEED": seed},
-            cwd=tmp_path,
-            timeout=120,
-            check=False,
-        )
+        return run_cairn(*args, cwd=tmp_path, env={**env, "PYTHONHASHSEED": seed})
 
     return run
 

@@ -4,7 +4,6 @@ run, status, show, ls and graph (and cairn.status/show/ls) report until the task
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import cairn
+from _processes import run_cairn
 
 PIPELINE = """
 import os
@@ -53,17 +53,8 @@ def project(tmp_path, monkeypatch):
 
 
 def cairn_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(project), "COLUMNS": "200"}
-    env["CAIRN_WORKSPACE"] = str(project / "ws")
-    return subprocess.run(
-        [sys.executable, "-m", "cairn", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=project,
-        timeout=120,
-        check=False,
-    )
+    env = {"PYTHONPATH": str(project), "COLUMNS": "200", "CAIRN_WORKSPACE": str(project / "ws")}
+    return run_cairn(*args, cwd=project, env=env)
 
 
 def test_a_failed_task_prints_its_own_frames_and_leaves_a_failure_record(project):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from _processes import run_python
 
 FLOW = """
 import json
@@ -42,16 +41,7 @@ if __name__ == "__main__":
 
 
 def _python(project: Path, *args: str) -> str:
-    env = {**os.environ, "PYTHONPATH": str(project)}
-    result = subprocess.run(
-        [sys.executable, *args],
-        capture_output=True,
-        text=True,
-        cwd=project,
-        env=env,
-        timeout=120,
-        check=True,
-    )
+    result = run_python(*args, cwd=project, env={"PYTHONPATH": str(project)}, check=True)
     return result.stdout.strip().splitlines()[-1]
 
 

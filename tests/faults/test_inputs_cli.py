@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from _processes import run_cairn
 
 TESTS = Path(__file__).resolve().parent.parent
 
 
 def cairn_cli(workspace: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(TESTS), "CAIRN_WORKSPACE": workspace}
-    env.pop("CAIRN_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "cairn", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        check=False,
-        timeout=120,
-    )
+    env = {"PYTHONPATH": str(TESTS), "CAIRN_WORKSPACE": workspace, "CAIRN_CONFIG": None}
+    return run_cairn(*args, cwd=cwd, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import cairn
+from _processes import run_cairn
 from cairn.storage.records import RunRecord
 
 
@@ -102,13 +101,7 @@ def test_build_reruns_a_task_whose_record_is_corrupt_with_a_warning(workspace, b
 def test_cli_show_exits_2_naming_the_file(workspace, built, kind):
     up, _ = built
     path = _corrupt(workspace, up, CORRUPTIONS[kind])
-    done = subprocess.run(
-        [sys.executable, "-m", "cairn", "show", up.task_id, "-w", workspace],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cairn("show", up.task_id, "-w", workspace, timeout=60)
     assert done.returncode == 2, done.stderr
     assert path.name in done.stderr
     assert "Traceback" not in done.stderr

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from _processes import run_python
+
 PIPELINE = textwrap.dedent(
     """
     import json, sys, time, uuid
@@ -57,15 +59,7 @@ ROUNDS = 12
 
 
 def _run(folder: Path, env: dict[str, str], rerun: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "pipeline.py", rerun],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python("pipeline.py", rerun, cwd=folder, env=env)
     assert done.returncode == 0, done.stderr
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import cairn
+from _processes import run_cairn
 
 
 class Part(cairn.Task):
@@ -50,13 +50,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
 
 
 def _cli(workspace: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cairn", "verify", "-w", workspace, *args],
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=120,
-    )
+    return run_cairn("verify", "-w", workspace, *args)
 
 
 def _ends(workspace: str) -> dict[str, float]:
@@ -131,13 +125,7 @@ def test_orphans_and_stale_temporaries(workspace):
 
 def test_bad_input_exits_2(workspace, tmp_path):
     cairn.build(Sum())
-    done = subprocess.run(
-        [sys.executable, "-m", "cairn", "verify", "--no-such-option"],
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=120,
-    )
+    done = run_cairn("verify", "--no-such-option")
     assert done.returncode == 2
     assert "no-such-option" in done.stderr
     done = _cli("nosuchproto://x")
