@@ -176,7 +176,7 @@ def register(extension: str, fmt: Any) -> None:
     if not extension.startswith(".") or len(extension) < 2:
         raise FormatError(f"extension must start with a dot, like '.csv'; got {extension!r}")
     if not isinstance(fmt, str):
-        fmt = as_format(fmt)  # raises FormatError for an object that is not a format
+        as_format(fmt)  # raises FormatError for an object that is not a format; kept as given
     with _lock:
         _registry[extension.lower()] = fmt
 
@@ -215,7 +215,7 @@ def get(path_or_extension: str) -> Format:
         with _lock:
             _registry[ext] = fmt
         return fmt
-    return as_format(entry)  # a plain class check for a registered (normalised) format
+    return as_format(entry)  # a plain class check for every BaseFormat
 
 
 def __getattr__(name: str) -> Any:

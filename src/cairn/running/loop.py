@@ -297,10 +297,6 @@ def run_plan(
             events.task_reused(task)
             finish(tid)
             return
-        if entry.forced and attempts.get(tid, 0) == 0:
-            # A forced rerun drops the old record first: killed mid-run, the task must not
-            # read as complete beside half-replaced outputs.
-            store.delete(task.record_path())
         attempt = attempts[tid] = attempts.get(tid, 0) + 1
         events.task_started(task)
         starting = tid
