@@ -1,7 +1,8 @@
-"""Configuration: ``cairn.toml`` or ``[tool.cairn]`` in ``pyproject.toml``, and settings resolution.
+"""Configuration: ``cairn.toml`` or ``[tool.cairn]`` in ``pyproject.toml``.
 
-A :class:`Config` is a plain value, loaded explicitly (:func:`load_config`) and passed down:
-nothing is registered globally. It holds
+A :class:`Config` is a plain value, loaded by :func:`load_config` (by the caller, or by the
+settings resolver at each call that is given none) and passed down: nothing is registered
+globally. It holds
 
 - settings: ``workspace``, ``executor``, ``workers``, ``lock``, ``storage_options``, ``notify``;
 - ``fingerprint`` and ``fingerprint_modules``, which hold for the whole process (code
@@ -14,8 +15,9 @@ nothing is registered globally. It holds
   creates later take the same values.
 
 Settings resolve as: explicit argument > command line > environment (``CAIRN_*``) > config
-file > default (:func:`resolve_settings`; the command line passes its values as explicit
-arguments). String values may use ``${VAR}`` and ``${VAR:-default}``.
+file > default, in :func:`cairn._settings.resolve`, the one resolver every entry point uses
+(the command line passes its values as explicit arguments). String values may use ``${VAR}``
+and ``${VAR:-default}``.
 """
 
 from __future__ import annotations
@@ -34,34 +36,12 @@ from cairn._errors import ConfigError, ParameterError, suggest
 __all__ = [
     "Config",
     "ParameterValues",
-    "Settings",
     "active_values",
-    "default_workspace",
     "find_config_table",
     "load_config",
-    "resolve_settings",
+    "positive_int",
     "using_values",
 ]
-
-#: Environment variables read for settings (below explicit arguments, above config files).
-ENV = {
-    "workspace": "CAIRN_WORKSPACE",
-    "executor": "CAIRN_EXECUTOR",
-    "workers": "CAIRN_WORKERS",
-    "lock": "CAIRN_LOCK",
-}
-DEFAULTS: dict[str, Any] = {
-    "workspace": "workspace",
-    "executor": "inline",
-    "workers": None,
-    "lock": None,
-}
-
-
-def default_workspace() -> str:
-    """The workspace when none is given: ``$CAIRN_WORKSPACE``, else ``./workspace``."""
-    return os.environ.get(ENV["workspace"]) or DEFAULTS["workspace"]
-
 
 KEYS = (
     "workspace",
@@ -206,7 +186,7 @@ def _check_settings(config: Config, source: str) -> None:
         if value is not None and (not isinstance(value, str) or not value):
             raise bad(key, value, "a non-empty string")
     if config.workers is not None:
-        object.__setattr__(config, "workers", _positive_int(config.workers, f"{source}: workers"))
+        object.__setattr__(config, "workers", positive_int(config.workers, f"{source}: workers"))
     if config.lock is not None and not isinstance(config.lock, str) and config.lock is not False:
         raise bad("lock", config.lock, "'file', a redis:// URL, or false")
     for key in ("storage_options", "notify", "tasks"):
@@ -232,7 +212,7 @@ def _check_settings(config: Config, source: str) -> None:
             )
 
 
-def _positive_int(value: Any, where: str) -> int:
+def positive_int(value: Any, where: str) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -378,82 +358,3 @@ def _substitute(text: str, source: str, env: Mapping[str, str], where: str) -> s
             "write ${NAME} or ${NAME:-default} (and $$ for a literal $)"
         )
     return out
-
-
-# --- resolving settings -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Settings:
-    """Settings for one build, resolved from arguments, environment, config and defaults."""
-
-    workspace: str
-    executor: Any
-    workers: int | None
-    lock: Any
-    storage_options: dict[str, Any] | None
-
-
-def resolve_settings(
-    config: Config | None,
-    *,
-    workspace: str | None = None,
-    executor: Any = None,
-    workers: int | None = None,
-    lock: Any = None,
-    storage_options: dict[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Settings:
-    """Resolve each setting: explicit argument (not None) > ``CAIRN_*`` > config > default.
-
-    Raises:
-        ConfigError: for an environment variable whose value is not valid.
-    """
-    env = os.environ if environ is None else environ
-    explicit = {"workspace": workspace, "executor": executor, "workers": workers, "lock": lock}
-    out: dict[str, Any] = {}
-    for key, given in explicit.items():
-        if given is not None:
-            out[key] = given
-            continue
-        text = env.get(ENV[key])
-        if text:
-            out[key] = _from_env(key, text)
-        elif config is not None and getattr(config, key) is not None:
-            out[key] = getattr(config, key)
-        else:
-            out[key] = DEFAULTS[key]
-    if storage_options is None and config is not None and config.storage_options:
-        storage_options = dict(config.storage_options)
-    out["workspace"] = _workspace_text(out["workspace"])
-    if out["workers"] is not None:
-        out["workers"] = _positive_int(out["workers"], "workers")
-    if storage_options is not None and not isinstance(storage_options, Mapping):
-        raise ConfigError(
-            "storage_options must be a dict of fsspec options (or None), not "
-            f"{type(storage_options).__qualname__} {storage_options!r:.100}"
-        )
-    return Settings(storage_options=storage_options, **out)
-
-
-def _workspace_text(value: Any) -> str:
-    """The workspace as text: a non-empty string or path; anything else is a ConfigError."""
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
-    if not isinstance(value, str):
-        raise ConfigError(
-            f"workspace must be a directory path or store URL (a string), not "
-            f"{type(value).__qualname__} {value!r:.100}"
-        )
-    if not value.strip():
-        raise ConfigError(
-            "workspace is empty: give a directory path or store URL, or leave it out "
-            f"(None) to use ${ENV['workspace']} or {DEFAULTS['workspace']!r}"
-        )
-    return value
-
-
-def _from_env(key: str, text: str) -> Any:
-    if key == "workers":
-        return _positive_int(text.strip(), f"environment variable {ENV[key]}")
-    if key == "lock" and text.strip().lower() in ("none", "false", "off", "0"):
-        return False
-    return text

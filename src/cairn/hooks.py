@@ -1,8 +1,11 @@
 """Build hooks and notifications.
 
 Subclass :class:`BuildHook` and override what you need; every method takes keyword-only
-arguments and gets read-only views (:class:`TaskView`, :class:`BuildSummary`), so cairn's
-internals can change without breaking your callbacks::
+arguments and gets read-only views (:class:`TaskView`, :class:`BuildSummary`, records as
+read-only mappings all the way down), so cairn's internals can change without breaking your
+callbacks, and no hook can change a plan or a record. A method is called with only the
+keywords it declares (all of them if it takes ``**kwargs``), so a hook written before a
+keyword was added keeps working::
 
     class Report(cairn.hooks.BuildHook):
         def on_task_failure(self, *, task, error):
@@ -10,7 +13,9 @@ internals can change without breaking your callbacks::
 
     cairn.build(task, hooks=[Report()])
 
-An exception raised by a hook is logged (logger ``cairn.hooks``) and never fails the build.
+:meth:`BuildHook.on_build_end` is called once at the end of every build, whatever ended it:
+success, failed tasks, Ctrl-C, or an error of the store or the lock service. An exception
+raised by a hook is logged (logger ``cairn.hooks``) and never fails the build.
 :class:`SlackNotifier` posts a summary of each build to a Slack incoming webhook.
 """
 
@@ -28,8 +33,9 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from cairn._config import Config
-from cairn._errors import ConfigError
+from cairn._errors import BuildError, CairnError, ConfigError
 from cairn.model.task import Task
+from cairn.running.events import BaseListener, call_with_keywords
 
 __all__ = ["BuildHook", "BuildSummary", "SlackNotifier", "TaskView"]
 
@@ -55,13 +61,43 @@ class TaskView:
             family=type(task).family,
             name=type(task).__name__,
             label=task.label(),
-            params=MappingProxyType(params),
+            params=_read_only(params),
         )
+
+
+def _read_only(value: Any) -> Any:
+    """``value`` with every mapping made a read-only mapping and every list a tuple, all the
+    way down (a copy: changing the original later does not show through either)."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: _read_only(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_read_only(item) for item in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(_read_only(item) for item in value)
+    return value
+
+
+def _outcome_of(error: BaseException | None) -> str:
+    """``"succeeded"`` (no error), ``"failed"`` (tasks failed: ``BuildError``),
+    ``"interrupted"`` (Ctrl-C) or ``"error"`` (anything else stopped the build: the store,
+    the lock service, a task's output that could not be loaded)."""
+    if error is None:
+        return "succeeded"
+    if isinstance(error, BuildError):
+        return "failed"
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return "error"
 
 
 @dataclass(frozen=True)
 class BuildSummary:
-    """What a build did, for :meth:`BuildHook.on_build_end`."""
+    """What a build did, for :meth:`BuildHook.on_build_end`.
+
+    ``ok`` is True only for a build that succeeded; ``outcome`` says how it ended
+    (``"succeeded"``, ``"failed"``, ``"interrupted"`` or ``"error"``) and ``error`` is the
+    exception that ended it as ``"Type: message"`` (None on success).
+    """
 
     ok: bool
     workspace: str
@@ -75,13 +111,15 @@ class BuildSummary:
     #: the dependency tree, one task a line with what happened to it (``ran``, ``reused``,
     #: ``FAILED``, ``skipped``), shared subtrees once, as ``cairn status`` draws it
     tree: str = ""
+    outcome: str = "succeeded"
+    error: str | None = None
 
     def text(self) -> str:
         """A short plain-text summary (a few lines)."""
         roots = ", ".join(r.label for r in self.roots[:3])
         if len(self.roots) > 3:
             roots += f" and {len(self.roots) - 3} more"
-        head = "succeeded" if self.ok else "FAILED"
+        head = {"succeeded": "succeeded", "interrupted": "INTERRUPTED"}.get(self.outcome, "FAILED")
         lines = [
             f"cairn build {head}: {roots}",
             f"{self.total} task(s): {len(self.ran)} ran, {self.reused} reused, "
@@ -92,14 +130,17 @@ class BuildSummary:
             lines.append(f"- {view.label} #{view.task_id[:8]}: {error}")
         if len(self.failed) > 10:
             lines.append(f"- ... and {len(self.failed) - 10} more")
+        if self.outcome in ("interrupted", "error") and self.error:
+            lines.append(f"stopped by {self.error}")
         return "\n".join(lines)
 
 
-class BuildHook:
+class BuildHook(BaseListener):
     """Base class of build hooks: override the ``on_*`` methods you need.
 
-    A hook is passed to ``cairn.build(..., hooks=[hook])``. Its methods run in the process
-    that called ``build`` (not in workers), one event at a time.
+    A hook is passed to ``cairn.build(..., hooks=[hook])`` or ``Pipeline.run(hooks=[...])``.
+    Its methods run in the process that called ``build`` (not in workers), one event at a
+    time, and are called with only the keywords they declare.
     """
 
     def on_task_start(self, *, task: TaskView) -> None:
@@ -111,13 +152,15 @@ class BuildHook:
     def on_task_failure(self, *, task: TaskView, error: BaseException) -> None:
         """A task raised ``error``."""
 
-    def on_build_end(self, *, summary: BuildSummary) -> None:
-        """The build is over (also when tasks failed, before ``BuildError`` is raised)."""
+    def on_build_end(self, *, summary: BuildSummary, error: BaseException | None) -> None:
+        """The build is over, whatever ended it: also when tasks failed (before
+        ``BuildError`` is raised), on Ctrl-C, and when the store or the lock service failed.
+        ``error`` is the exception the build raises next (None on success)."""
 
-    # --- the scheduling loop's listener interface, translated to the hooks above ----------
+    # --- the build's listener events, translated to the hooks above -----------------------
     def _call(self, method: Any, **kwargs: Any) -> None:
         try:
-            method(**kwargs)
+            call_with_keywords(method, **kwargs)
         except Exception:
             log.exception("build hook %s.%s failed", type(self).__name__, method.__name__)
 
@@ -125,17 +168,20 @@ class BuildHook:
         self._call(self.on_task_start, task=TaskView.of(task))
 
     def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None:
-        view = MappingProxyType(record) if record is not None else None
+        view = _read_only(record) if record is not None else None
         self._call(self.on_task_success, task=TaskView.of(task), record=view)
 
     def task_failed(self, task: Task[Any], error: BaseException) -> None:
         self._call(self.on_task_failure, task=TaskView.of(task), error=error)
 
-    def build_finished(self, *, plan: Any, outcome: Any, workspace: str) -> None:
+    def build_finished(
+        self, *, plan: Any, outcome: Any, workspace: str, error: BaseException | None = None
+    ) -> None:
+        result = _outcome_of(error)
         summary = BuildSummary(
-            ok=not outcome.failed,
+            ok=result == "succeeded",
             workspace=workspace,
-            roots=tuple(TaskView.of(r) for r in plan.roots),
+            roots=_views(plan.roots),
             total=len(plan),
             ran=tuple(TaskView.of(t) for t in outcome.ran),
             reused=len(plan) - len(plan.to_run) + len(outcome.reused),
@@ -145,8 +191,22 @@ class BuildHook:
             skipped=tuple(TaskView.of(t) for t in outcome.skipped),
             seconds=outcome.seconds,
             tree=_tree(plan, outcome),
+            outcome=result,
+            error=None if error is None else f"{type(error).__name__}: {error}",
         )
-        self._call(self.on_build_end, summary=summary)
+        self._call(self.on_build_end, summary=summary, error=error)
+
+
+def _views(tasks: Any) -> tuple[TaskView, ...]:
+    """Views of ``tasks``, leaving out one whose id cannot be computed (the build failed
+    making ids, and the end of the build is reported all the same)."""
+    out = []
+    for task in tasks:
+        try:
+            out.append(TaskView.of(task))
+        except CairnError:
+            continue
+    return tuple(out)
 
 
 #: at most this many lines of the tree go into a summary (a Slack message stays readable)
@@ -170,6 +230,8 @@ def _tree(plan: Any, outcome: Any) -> str:
         return "reused"
 
     lines: list[str] = []
+    if not by_id:  # planning itself failed: no tree to draw
+        return ""
     shown: set[str] = set()
     stack = [(0, root.task_id) for root in reversed(plan.roots)]
     while stack and len(lines) < TREE_LINES:
@@ -261,7 +323,7 @@ class SlackNotifier(BuildHook):
             text += f"\n```\n{summary.tree}\n```"
         return {"text": text}
 
-    def on_build_end(self, *, summary: BuildSummary) -> None:
+    def on_build_end(self, *, summary: BuildSummary, error: BaseException | None = None) -> None:
         if self.on == "failure" and summary.ok:
             return
         body = json.dumps(self.payload(summary)).encode()

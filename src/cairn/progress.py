@@ -19,6 +19,9 @@ import threading
 import time
 from typing import Any, TextIO
 
+from cairn._errors import BuildError
+from cairn.running.events import BaseListener
+
 __all__ = ["Reporter", "live_display_wanted"]
 
 #: Running tasks listed by name at most; the rest are counted.
@@ -48,8 +51,12 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-class Reporter:
-    """Listens to a build; shows it live when wanted and prints its summary at the end."""
+class Reporter(BaseListener):
+    """Listens to a build; shows it live when wanted and prints its summary at the end.
+
+    A build stopped by an error that is not a task's (the store or the lock service failed)
+    prints no summary: the error says what happened.
+    """
 
     def __init__(
         self, *, progress: bool | None = None, summary: bool = True, stream: TextIO | None = None
@@ -111,9 +118,13 @@ class Reporter:
         else:
             self._say(f"cairn: interrupted; cancelling {len(running)} running task(s)")
 
-    def build_finished(self, *, plan: Any, outcome: Any, workspace: str) -> None:
+    def build_finished(
+        self, *, plan: Any, outcome: Any, workspace: str, error: BaseException | None = None
+    ) -> None:
         self._stop_live()
         if not self._summary:
+            return
+        if error is not None and not isinstance(error, BuildError) and not outcome.interrupted:
             return
         elapsed = time.monotonic() - self._started
         reused = len(plan) - len(plan.to_run) + len(outcome.reused)

@@ -1,7 +1,7 @@
 """What ``cairn run`` prints while it builds: a line per finished task, then the summary.
 
-A build listener (it has the methods of :class:`cairn.running.events.Listener`); on a
-terminal it also shows a spinner naming the running tasks.
+A build listener (a :class:`cairn.running.events.BaseListener`); on a terminal it also
+shows a spinner naming the running tasks.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from rich.text import Text
 
 from cairn._render import format_duration
 from cairn.model.task import Task
+from cairn.running.events import BaseListener
 from cairn.running.failures import location
 
 __all__ = ["BuildOutput"]
 
 
-class BuildOutput:
+class BuildOutput(BaseListener):
     """Prints one line per finished task, and the summary; a spinner on terminals."""
 
     def __init__(self, console: Console) -> None:
@@ -80,7 +81,9 @@ class BuildOutput:
             text = f"interrupted: stopping {len(running)} running task(s) and exiting"
         self.console.print(Text(text, style="yellow"))
 
-    def build_finished(self, *, plan: Any, outcome: Any, workspace: str) -> None:
+    def build_finished(
+        self, *, plan: Any, outcome: Any, workspace: str, error: BaseException | None = None
+    ) -> None:
         self.finished = {"plan": plan, "outcome": outcome, "workspace": workspace}
 
     def print_summary(self) -> None:

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cairn._render import html_table, human_bytes, to_text
+from cairn._settings import ConfigArg
 from cairn.inspect.status import walk
 from cairn.model.graph import compute_ids
 from cairn.planning.plan import as_roots
-from cairn.running.build import ConfigArg, open_workspace
+from cairn.running.build import open_workspace
 from cairn.storage.layout import id_in_name, record_id
 from cairn.storage.records import read_record_or_none
 from cairn.storage.store import LocalStore, Store, contained

@@ -17,8 +17,9 @@ from typing import Any
 
 from cairn._errors import CairnError, MissingExtraError
 from cairn._render import STATE_COLOURS
+from cairn._settings import ConfigArg
 from cairn.inspect.status import status
-from cairn.running.build import ConfigArg, open_workspace
+from cairn.running.build import open_workspace
 from cairn.storage.records import read_record_or_none
 
 __all__ = ["FORMATS", "Graph", "GraphNode", "graph"]

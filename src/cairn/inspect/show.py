@@ -16,8 +16,9 @@ from typing import Any
 
 from cairn._errors import CairnError, OutputNotFoundError
 from cairn._render import format_duration, format_time, html_block, html_table, human_bytes, to_text
+from cairn._settings import ConfigArg
 from cairn.model.task import Task
-from cairn.running.build import ConfigArg, open_workspace
+from cairn.running.build import open_workspace
 from cairn.storage.failures import FailureRecord, failures_in
 from cairn.storage.history import read_manifest
 from cairn.storage.layout import (

@@ -16,10 +16,10 @@ from typing import Any
 
 from cairn._errors import MissingExtraError
 from cairn._render import STATE_COLOURS, STATE_STYLES, to_text
+from cairn._settings import ConfigArg, resolve
 from cairn.locks import get_lock, lock_key
 from cairn.model.task import Task
 from cairn.planning.plan import as_roots, is_complete, make_plan, read_record
-from cairn.running.build import ConfigArg, settings_for
 from cairn.running.failures import read_task_failure
 from cairn.storage.failures import FailureRecord
 from cairn.storage.store import Store, open_store
@@ -290,7 +290,7 @@ def status(
     everything that needs it is complete. Settings resolve as in :func:`cairn.build`.
     """
     roots, _ = as_roots(tasks)
-    settings = settings_for(config, workspace=workspace, lock=lock, storage_options=storage_options)
+    settings = resolve(config, workspace=workspace, lock=lock, storage_options=storage_options)
     store = open_store(settings.workspace, settings.storage_options)
     planned = {e.task.task_id: e for e in make_plan(roots, store)}
     the_lock = get_lock(settings.lock, store.url)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cairn._errors import CorruptRecordError
-from cairn.running.build import ConfigArg, open_workspace
+from cairn._settings import ConfigArg
+from cairn.running.build import open_workspace
 from cairn.storage.integrity import output_problem
 from cairn.storage.layout import id_in_name, record_id, records_in
 from cairn.storage.records import read_run_record

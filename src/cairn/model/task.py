@@ -28,8 +28,9 @@ else:  # typing_extensions costs import time; defaults of type variables only ma
         return _TypeVar(name, *constraints, **kwargs)
 
 
-from cairn._config import active_values, default_workspace, using_values
+from cairn._config import active_values, using_values
 from cairn._errors import CairnError
+from cairn._settings import ConfigArg, resolve
 from cairn.formats import Format
 from cairn.identity import fingerprint as _fingerprint
 from cairn.identity.canonical import canonical, digest, is_task
@@ -237,18 +238,22 @@ class Task(_runtime.RunMethods, Generic[T], metaclass=TaskMeta):
         *,
         workspace: str | None = None,
         storage_options: dict[str, Any] | None = None,
+        config: ConfigArg = None,
     ) -> Task[Any]:
         """Rebuild a task from its run record: its class, parameters and upstream tasks.
 
         ``SomeTask.from_id(id)`` reads that class's record directly; ``cairn.Task.from_id(id)``
         searches the workspace for the record. Upstream tasks are rebuilt from their own
         records. If the code changed since the record was written, the rebuilt task gets a
-        new id, and a warning says so.
+        new id, and a warning says so. The workspace resolves as for :func:`cairn.build`
+        (``workspace``, else ``$CAIRN_WORKSPACE``, else the configuration's, else
+        ``./workspace``).
 
         Raises:
             OutputNotFoundError: when no record with that id is in the workspace.
         """
-        store = open_store(workspace or default_workspace(), storage_options)
+        settings = resolve(config, workspace=workspace, storage_options=storage_options)
+        store = open_store(settings.workspace, settings.storage_options)
         return Restorer(store).restore(task_id, cls if cls is not Task else None)
 
     # --- requirements ---------------------------------------------------------------------

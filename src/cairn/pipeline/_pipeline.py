@@ -17,11 +17,11 @@ from __future__ import annotations
 import copy
 import difflib
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from cairn._config import default_workspace
-from cairn._errors import BuildError, CairnError, ConfigError, DependencyCycleError, PipelineError
+from cairn._errors import CairnError, ConfigError, DependencyCycleError, PipelineError
+from cairn._settings import ConfigArg, resolve
 from cairn.executors import Executor
 from cairn.locks import Lock
 from cairn.model.task import Task
@@ -35,9 +35,9 @@ from cairn.pipeline._node import (
 )
 from cairn.pipeline._node_task import NodeTask
 from cairn.planning.plan import Plan, Rerun, make_plan
-from cairn.running.build import execute_plan
-from cairn.running.loop import Listener
-from cairn.storage.store import Store, open_store
+from cairn.running.build import check_numbers, open_workspace, run_build
+from cairn.running.events import Listener
+from cairn.storage.store import Store
 
 __all__ = ["Pipeline"]
 
@@ -323,12 +323,13 @@ class Pipeline:
         workspace: str | None = None,
         rerun: Rerun = False,
         storage_options: dict[str, Any] | None = None,
+        config: ConfigArg = None,
     ) -> Plan:
         """What :meth:`run` would do, without running anything: every node reached, in
         dependency order (list order where the names allow), with ``will_run`` and a
-        ``reason``."""
+        ``reason``. The workspace resolves as for :func:`cairn.build`."""
         _, roots = self._select(outputs)
-        store = open_store(workspace or default_workspace(), storage_options)
+        store = open_workspace(workspace, storage_options, config)
         return self._plan(roots, store, rerun)
 
     def run(
@@ -336,14 +337,17 @@ class Pipeline:
         outputs: str | Iterable[str] | None = None,
         *,
         workspace: str | None = None,
-        executor: str | Executor = "inline",
+        executor: str | Executor | None = None,
         workers: int | None = None,
-        lock: str | Lock | None = None,
+        lock: str | Lock | bool | None = None,
         rerun: Rerun = False,
         storage_options: dict[str, Any] | None = None,
         lock_wait: float | None = None,
         listener: Listener | None = None,
+        hooks: Sequence[Any] = (),
+        config: ConfigArg = None,
         progress: bool | None = None,
+        summary: bool = True,
         retries: int = 0,
         retry_delay: float = 0.0,
         dask_address: Any = None,
@@ -354,29 +358,42 @@ class Pipeline:
         the nodes they need run. By default every node runs and every output is returned, in
         list order. Nodes whose code, config values and inputs did not change are reused.
         ``rerun=True`` reruns the selected nodes, ``rerun="all"`` every node reached. The
-        other arguments are those of :func:`cairn.build`.
+        other arguments are those of :func:`cairn.build`, and settings resolve the same way
+        (argument, ``CAIRN_*`` environment, the configuration file, default). ``config`` is
+        cairn's configuration (a :class:`cairn.Config` or a file path), not the pipeline's.
 
         Raises:
             BuildError: when nodes failed, after every node not downstream of a failure ran.
         """
+        check_numbers(lock_wait=lock_wait, retry_delay=retry_delay)
         names, roots = self._select(outputs)
-        store = open_store(workspace or default_workspace(), storage_options)
-        the_plan = self._plan(roots, store, rerun)
-        outcome = execute_plan(
-            the_plan,
-            store,
+        settings = resolve(
+            config,
+            workspace=workspace,
             executor=executor,
             workers=workers,
             lock=lock,
+            storage_options=storage_options,
+        )
+
+        def make(store: Store) -> Plan:
+            return self._plan(roots, store, rerun)
+
+        def collect(store: Store) -> dict[str, Any]:
+            made = {out: task for task in roots for out in task.node.outputs}
+            return {name: made[name].output_value(name, store) for name in names}
+
+        result: dict[str, Any] = run_build(
+            roots,
+            make,
+            collect,
+            settings,
+            listeners=[listener, *hooks],
             lock_wait=lock_wait,
-            listener=listener,
             progress=progress,
+            summary=summary,
             retries=retries,
             retry_delay=retry_delay,
             dask_address=dask_address,
         )
-        if outcome.failed:
-            first = next(iter(outcome.failed.values()))
-            raise BuildError(outcome.failed, outcome.skipped, outcome.ran) from first
-        made = {out: task for task in roots for out in task.node.outputs}
-        return {name: made[name].output_value(name, store) for name in names}
+        return result

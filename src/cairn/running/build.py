@@ -1,4 +1,10 @@
-"""``build()`` and ``plan()``: the public entry points that tie the layers together.
+"""``build()`` and ``plan()``: the public entry points that tie the layers together, and
+:func:`run_build`, the one way a build runs (``cairn.build``, ``Pipeline.run`` and so the
+command line go through it).
+
+Settings come from the one resolver (:func:`cairn._settings.resolve`). Every listener hears
+``build_finished`` once at the end of every build, whatever ended it: success, failed tasks
+(before ``BuildError`` is raised), Ctrl-C, or an error of the store or the lock service.
 
 Nothing here prints. What a build shows a person (the live progress display and the
 one-line summary) is a face, a layer above this one: the package's ``__init__``, which
@@ -11,21 +17,31 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cairn._config import Config, Settings, default_workspace, load_config, resolve_settings
 from cairn._errors import BuildError, ConfigError
+from cairn._settings import ConfigArg, Settings, resolve
 from cairn.executors import Executor, get_executor
 from cairn.locks import Lock, get_lock
+from cairn.model.task import Task
 from cairn.planning.plan import Plan, Rerun, as_roots, make_plan
-from cairn.running.loop import Broadcast, Interrupted, Listener, Outcome, run_plan
+from cairn.running.events import Broadcast, Listener, Outcome
+from cairn.running.loop import Interrupted, run_plan
 from cairn.running.outputs import load_output
 from cairn.running.recorder import HistoryRecorder
 from cairn.storage.store import Store, open_store
 
-__all__ = ["Reporter", "build", "open_workspace", "plan", "set_reporter", "settings_for"]
+__all__ = [
+    "ConfigArg",
+    "Reporter",
+    "build",
+    "execute_plan",
+    "open_workspace",
+    "plan",
+    "run_build",
+    "set_reporter",
+]
 
 log = logging.getLogger("cairn")
 
@@ -42,11 +58,12 @@ def set_reporter(factory: Reporter | None) -> None:
     _reporter = factory
 
 
-ConfigArg = Config | str | os.PathLike[str] | None
+def check_numbers(*, lock_wait: Any, retry_delay: Any) -> None:
+    """Refuse negative, non-finite or wrongly typed numeric build settings, before any run.
 
-
-def _check_numbers(*, lock_wait: Any, retry_delay: Any) -> None:
-    """Refuse negative, non-finite or wrongly typed numeric build settings, before any run."""
+    Raises:
+        ConfigError: naming the setting.
+    """
     checks = (("lock_wait", lock_wait, True), ("retry_delay", retry_delay, False))
     for name, value, optional in checks:
         if optional and value is None:
@@ -62,36 +79,14 @@ def _check_numbers(*, lock_wait: Any, retry_delay: Any) -> None:
             )
 
 
-def settings_for(config: ConfigArg, **explicit: Any) -> Settings:
-    """Resolve settings: explicit argument > ``CAIRN_*`` environment > ``config`` > default.
-
-    ``config`` is a :class:`Config`, the path of a configuration file, or None (none).
-    """
-    if config is not None and not isinstance(config, Config):
-        config = load_config(config)
-    return resolve_settings(config, **explicit)
-
-
 def open_workspace(
     workspace: str | None = None,
     storage_options: dict[str, Any] | None = None,
     config: ConfigArg = None,
 ) -> Store:
-    """Open the store of the resolved workspace."""
-    settings = settings_for(config, workspace=workspace, storage_options=storage_options)
-    return _open(settings.workspace, settings.storage_options)
-
-
-def _open(workspace: str | None, storage_options: dict[str, Any] | None) -> Store:
-    return open_store(workspace or default_workspace(), storage_options)
-
-
-def _build_finished(listeners: list[Any], the_plan: Plan, outcome: Outcome, store: Store) -> None:
-    """Tell listeners that have a ``build_finished`` method (build hooks) the outcome."""
-    for listener in listeners:
-        finished = getattr(listener, "build_finished", None)
-        if finished is not None:
-            finished(plan=the_plan, outcome=outcome, workspace=store.url)
+    """Open the store of the resolved workspace (see :func:`cairn._settings.resolve`)."""
+    settings = resolve(config, workspace=workspace, storage_options=storage_options)
+    return open_store(settings.workspace, settings.storage_options)
 
 
 def plan(
@@ -156,11 +151,13 @@ def build(
 
     Each setting left at None (``workspace``, ``executor``, ``workers``, ``lock``,
     ``storage_options``) comes from the environment (``CAIRN_WORKSPACE``,
-    ``CAIRN_EXECUTOR``, ``CAIRN_WORKERS``, ``CAIRN_LOCK``), else from ``config`` (a
-    :class:`Config` or a file path), else the default (``./workspace``, ``"inline"``, one
-    worker per core, no lock; ``lock=False`` asks for no lock explicitly). ``hooks`` are
-    build hooks (:class:`cairn.hooks.BuildHook`): told when each task starts, succeeds or
-    fails, and when the build ends.
+    ``CAIRN_EXECUTOR``, ``CAIRN_WORKERS``, ``CAIRN_LOCK``), else from the configuration
+    (``config``: a :class:`Config` or a file path; by default the file found in the working
+    directory: ``$CAIRN_CONFIG``, ``cairn.toml``, else ``[tool.cairn]`` in
+    ``pyproject.toml``), else the default (``./workspace``, ``"inline"``, one worker per
+    core, no lock; ``lock=False`` asks for no lock explicitly). ``hooks`` are build hooks
+    (:class:`cairn.hooks.BuildHook`): told when each task starts, succeeds or fails, and
+    when the build ends, whatever ended it.
 
     Checks on reuse (both off by default, as they read the whole graph below the roots):
     ``strict_check=True`` counts a task complete only when everything it needs is complete
@@ -174,7 +171,8 @@ def build(
     ``retries`` / ``retry_delay`` attributes win). ``progress`` shows a live display:
     ``None`` on a terminal outside CI, ``True`` always, ``False`` never; a one-line summary
     is printed at the end either way, unless ``summary=False`` (for a caller that prints its
-    own, like the command line). ``listener`` receives the scheduling events.
+    own, like the command line). ``listener`` receives the build events
+    (:class:`cairn.running.events.Listener`).
 
     Returns:
         The root's output, or a list of outputs for a list of roots.
@@ -184,9 +182,9 @@ def build(
         KeyboardInterrupt: on Ctrl-C, once running tasks finished or were cancelled and what
             finished was reported.
     """
-    _check_numbers(lock_wait=lock_wait, retry_delay=retry_delay)
+    check_numbers(lock_wait=lock_wait, retry_delay=retry_delay)
     roots, single = as_roots(tasks)
-    settings = settings_for(
+    settings = resolve(
         config,
         workspace=workspace,
         executor=executor,
@@ -194,35 +192,98 @@ def build(
         lock=lock,
         storage_options=storage_options,
     )
-    store = _open(settings.workspace, settings.storage_options)
-    the_plan = make_plan(
+
+    def make(store: Store) -> Plan:
+        return make_plan(
+            roots,
+            store,
+            rerun=rerun,
+            strict_check=strict_check,
+            modification_time_check=modification_time_check,
+        )
+
+    def collect(store: Store) -> Any:
+        results = [load_output(root, store) for root in roots]
+        return results[0] if single else results
+
+    return run_build(
         roots,
-        store,
-        rerun=rerun,
-        strict_check=strict_check,
-        modification_time_check=modification_time_check,
-    )
-    listeners = [*([listener] if listener is not None else []), *hooks]
-    outcome = execute_plan(
-        the_plan,
-        store,
-        executor=settings.executor,
-        workers=settings.workers,
-        lock=settings.lock,
+        make,
+        collect,
+        settings,
+        listeners=[listener, *hooks],
         lock_wait=lock_wait,
-        listener=Broadcast(listeners) if listeners else None,
         progress=progress,
         summary=summary,
         retries=retries,
         retry_delay=retry_delay,
         dask_address=dask_address,
     )
-    _build_finished(listeners, the_plan, outcome, store)
-    if outcome.failed:
-        first = next(iter(outcome.failed.values()))
-        raise BuildError(outcome.failed, outcome.skipped, outcome.ran) from first
-    results = [load_output(root, store) for root in roots]
-    return results[0] if single else results
+
+
+def run_build(
+    roots: Sequence[Task[Any]],
+    make: Callable[[Store], Plan],
+    collect: Callable[[Store], Any],
+    settings: Settings,
+    *,
+    listeners: Sequence[Any] = (),
+    lock_wait: float | None = None,
+    progress: bool | None = None,
+    summary: bool = True,
+    retries: int = 0,
+    retry_delay: float = 0.0,
+    dask_address: Any = None,
+) -> Any:
+    """Open the store, plan with ``make(store)``, run the plan, return ``collect(store)``.
+
+    Every listener (the display first, then ``listeners`` in order) hears the build's
+    events, and ``build_finished(plan=, outcome=, workspace=, error=)`` once at the end,
+    whatever ended it; ``error`` is the exception about to be raised, None on success.
+
+    Raises:
+        BuildError: when tasks failed, after every task not downstream of a failure ran.
+        KeyboardInterrupt: (:class:`~cairn.running.loop.Interrupted`) on Ctrl-C, after
+            reporting what finished.
+    """
+    reporter = None
+    if _reporter is not None and (summary or progress):
+        reporter = _reporter(progress=progress, summary=summary)
+    events = Broadcast([reporter, *listeners])
+    the_plan = Plan([], list(roots))  # what the end reports when planning itself failed
+    outcome = Outcome()
+    workspace = settings.workspace
+    error: BaseException | None = None
+    try:
+        store = open_store(settings.workspace, settings.storage_options)
+        workspace = store.url
+        the_plan = make(store)
+        outcome = execute_plan(
+            the_plan,
+            store,
+            executor=settings.executor,
+            workers=settings.workers,
+            lock=settings.lock,
+            lock_wait=lock_wait,
+            listener=events,
+            retries=retries,
+            retry_delay=retry_delay,
+            dask_address=dask_address,
+        )
+        if outcome.failed:
+            first = next(iter(outcome.failed.values()))
+            raise BuildError(outcome.failed, outcome.skipped, outcome.ran) from first
+        return collect(store)
+    except Interrupted as stop:
+        outcome = stop.outcome
+        error = stop
+        raise
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        _log_end(the_plan, outcome, error)
+        events.build_finished(plan=the_plan, outcome=outcome, workspace=workspace, error=error)
 
 
 def execute_plan(
@@ -234,15 +295,15 @@ def execute_plan(
     lock: str | Lock | None = None,
     lock_wait: float | None = None,
     listener: Listener | None = None,
-    progress: bool | None = None,
-    summary: bool = True,
     retries: int = 0,
     retry_delay: float = 0.0,
     dask_address: Any = None,
 ) -> Outcome:
     """Run what ``the_plan`` says will run; return the outcome (no exception on failure).
 
-    Shows the build (progress display, summary line) through the installed reporter.
+    ``listener`` hears ``build_started`` and the events of the scheduling loop (not
+    ``build_finished``: :func:`run_build` sends that). The executor and lock made here are
+    closed before returning or raising; ones the caller passed are the caller's.
 
     Raises:
         KeyboardInterrupt: (:class:`~cairn.running.loop.Interrupted`) on Ctrl-C, after
@@ -256,35 +317,32 @@ def execute_plan(
                 "pass executor='dask' too"
             )
         options["address"] = dask_address
-    reporter = None
-    if _reporter is not None and (summary or progress):
-        reporter = _reporter(progress=progress, summary=summary)
-    events = Broadcast([x for x in (reporter, listener) if x is not None])
-    exe = get_executor(executor, workers, **options)
+    events = listener if listener is not None else Broadcast()
     the_lock = get_lock(lock, store.url)
-    history = HistoryRecorder(store, events)  # what later plans compare against
-    events.build_started(the_plan)
     try:
+        exe = get_executor(executor, workers, **options)
+    except BaseException:
+        if the_lock is not lock:
+            the_lock.close()
+        raise
+    history = HistoryRecorder(store)  # what later plans compare against
+    try:
+        events.build_started(the_plan)
         outcome = run_plan(
             the_plan,
             store,
             exe,
             the_lock,
             workspace=store.url,
-            listener=history,
+            listener=Broadcast([events, history]),
             lock_wait=lock_wait,
             retries=retries,
             retry_delay=retry_delay,
         )
-    except Interrupted as stop:
-        _close(history, exe, executor, the_lock, lock, cancel=True)
-        _finished(reporter, the_plan, stop.outcome, store)
-        raise
     except BaseException:
         _close(history, exe, executor, the_lock, lock, cancel=True)
         raise
     _close(history, exe, executor, the_lock, lock, cancel=False)
-    _finished(reporter, the_plan, outcome, store)
     return outcome
 
 
@@ -309,8 +367,8 @@ def _close(
                 the_lock.close()
 
 
-def _finished(reporter: Any, the_plan: Plan, outcome: Outcome, store: Store) -> None:
-    """Log the outcome and let the reporter print its summary."""
+def _log_end(the_plan: Plan, outcome: Outcome, error: BaseException | None) -> None:
+    """Log how the build ended."""
     if outcome.interrupted:
         log.info(
             "build interrupted after %.2fs: %d ran, %d cancelled while running, %d not started",
@@ -319,6 +377,8 @@ def _finished(reporter: Any, the_plan: Plan, outcome: Outcome, store: Store) -> 
             len(outcome.cancelled),
             len(outcome.not_started),
         )
+    elif error is not None and not isinstance(error, BuildError):
+        log.info("build stopped by %s: %s", type(error).__name__, error)
     else:
         log.info(
             "built %d task(s): %d ran, %d reused, %d failed, %d skipped in %.2fs",
@@ -329,5 +389,3 @@ def _finished(reporter: Any, the_plan: Plan, outcome: Outcome, store: Store) -> 
             len(outcome.skipped),
             outcome.seconds,
         )
-    if reporter is not None:
-        _build_finished([reporter], the_plan, outcome, store)

@@ -19,8 +19,8 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cairn._config import default_workspace
 from cairn._errors import CairnError, KeyNotFoundError, suggest
+from cairn._settings import resolve
 from cairn.formats._frames import concat, frame_kind, kind_of_request
 from cairn.identity.canonical import is_task
 from cairn.model.checks import require_columns, type_name
@@ -30,7 +30,7 @@ from cairn.model.runtime import delegated_requirements, set_runtime
 from cairn.model.targets import Target
 from cairn.model.task import Task
 from cairn.running.outputs import load_output
-from cairn.storage.store import LocalStore, Store, Written
+from cairn.storage.store import Store, Written, open_store
 
 __all__ = [
     "LOGGER_PREFIX",
@@ -89,9 +89,13 @@ def reset_context(token: contextvars.Token[RunContext | None]) -> None:
 
 
 def current_store() -> Store:
-    """The store of the task running in this thread; outside a run, the default workspace."""
+    """The store of the task running in this thread; outside a run, the workspace the
+    settings resolve to (``$CAIRN_WORKSPACE``, the configuration's, else ``./workspace``)."""
     ctx = _current.get()
-    return ctx.store if ctx is not None else LocalStore(default_workspace())
+    if ctx is not None:
+        return ctx.store
+    settings = resolve()
+    return open_store(settings.workspace, settings.storage_options)
 
 
 #: What a task caches that its id decides (dropped before the client makes the ids).

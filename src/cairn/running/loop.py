@@ -23,7 +23,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -41,7 +40,7 @@ from cairn.model.options import OPTIONS, option
 from cairn.model.task import Task
 from cairn.planning.plan import Plan, is_complete, make_plan
 from cairn.running.context import with_requirements
-from cairn.running.events import Broadcast, Listener
+from cairn.running.events import Broadcast, Listener, Outcome
 from cairn.running.failures import failure_for, record_failure
 from cairn.running.runner import Pending, execute
 from cairn.running.sigint import SigintGuard
@@ -57,28 +56,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("cairn")
-
-
-@dataclass
-class Outcome:
-    """What a build did (public as ``cairn.BuildOutcome``): the tasks that ran, were
-    reused, failed (with their errors), were skipped below a failure or cancelled, their run
-    records, attempts and the seconds it took."""
-
-    ran: list[Task[Any]] = field(default_factory=list)
-    reused: list[Task[Any]] = field(default_factory=list)
-    failed: dict[Task[Any], BaseException] = field(default_factory=dict)
-    skipped: list[Task[Any]] = field(default_factory=list)
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    seconds: float = 0.0
-    #: How many times each task that ran was started (by task id).
-    attempts: dict[str, int] = field(default_factory=dict)
-    interrupted: bool = False
-    #: Tasks running at Ctrl-C that were cancelled instead of waited for (a thread cannot be
-    #: stopped: its task goes on to the end, unreported).
-    cancelled: list[Task[Any]] = field(default_factory=list)
-    #: Tasks that would have run but were not started because of Ctrl-C.
-    not_started: list[Task[Any]] = field(default_factory=list)
 
 
 class Interrupted(KeyboardInterrupt):

@@ -16,6 +16,7 @@ from typing import Any
 from cairn._errors import CairnError
 from cairn.model.task import Task
 from cairn.planning.entries import entry_for
+from cairn.running.events import BaseListener
 from cairn.storage.history import write_history
 from cairn.storage.records import read_record_or_none
 from cairn.storage.store import Store
@@ -28,30 +29,23 @@ log = logging.getLogger("cairn")
 FLUSH_SECONDS = 5.0
 
 
-class HistoryRecorder:
+class HistoryRecorder(BaseListener):
     """A build listener that records each finished task in its family's history.
 
-    Passes every event on to ``inner`` (the caller's listener). The scheduling thread only
-    notes which task finished; the history entries are made and written by a background
-    thread every :data:`FLUSH_SECONDS`, and on :meth:`flush` at the end of the build.
+    The scheduling thread only notes which task finished; the history entries are made and
+    written by a background thread every :data:`FLUSH_SECONDS`, and on :meth:`flush` at the
+    end of the build.
     """
 
-    def __init__(self, store: Store, inner: Any = None) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.inner = inner
         self._done: list[tuple[Task[Any], dict[str, Any] | None]] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
 
-    def task_started(self, task: Task[Any]) -> None:
-        if self.inner is not None:
-            self.inner.task_started(task)
-
     def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None:
-        if self.inner is not None:
-            self.inner.task_succeeded(task, record)
         with self._lock:
             self._done.append((task, record if isinstance(record, dict) else None))
             if self._worker is None:
@@ -60,16 +54,6 @@ class HistoryRecorder:
                     target=self._every_while, name="cairn-history", daemon=True
                 )
                 self._worker.start()
-
-    def task_failed(self, task: Task[Any], error: BaseException) -> None:
-        if self.inner is not None:
-            self.inner.task_failed(task, error)
-
-    def __getattr__(self, name: str) -> Any:
-        """Any other hook of the caller's listener, passed through."""
-        if name.startswith("__") or self.__dict__.get("inner") is None:
-            raise AttributeError(name)
-        return getattr(self.__dict__["inner"], name)
 
     def _every_while(self) -> None:
         while not self._stop.wait(FLUSH_SECONDS):
