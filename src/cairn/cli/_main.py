@@ -127,7 +127,37 @@ def _run_options() -> list[click.Option]:
         click.Option(
             ["--rerun-all"], is_flag=True, default=False, help="Rerun every task reached."
         ),
+        click.Option(
+            ["--retries"],
+            type=click.IntRange(min=0),
+            metavar="N",
+            help="Run a failed task again up to N times (a task's own retries win). [default: 0]",
+        ),
+        click.Option(
+            ["--retry-delay"],
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            help="Seconds between two attempts of a failed task. [default: 0]",
+        ),
+        click.Option(
+            ["--lock-wait"],
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            help="Fail a task whose lock another runner holds longer than this. "
+            "[default: wait as long as it takes]",
+        ),
+        _strict(),
     ]
+
+
+def _strict() -> click.Option:
+    return click.Option(
+        ["--strict"],
+        is_flag=True,
+        default=False,
+        help="Count a task complete only when everything it needs is complete too, so a "
+        "deleted upstream output is rebuilt with what depends on it.",
+    )
 
 
 def _plan_options() -> list[click.Option]:
@@ -135,6 +165,7 @@ def _plan_options() -> list[click.Option]:
         _workspace(),
         click.Option(["--rerun"], is_flag=True, default=False, help="Plan with --rerun."),
         click.Option(["--rerun-all"], is_flag=True, default=False, help="Plan with --rerun-all."),
+        _strict(),
     ]
 
 
@@ -236,6 +267,10 @@ def _run(specs: list[TaskSpec], **group: Any) -> int:
                     workers=opts.get("workers"),
                     lock=_lock_value(opts.get("lock")),
                     rerun=rerun,
+                    lock_wait=opts.get("lock_wait"),
+                    retries=opts.get("retries") or 0,
+                    retry_delay=opts.get("retry_delay") or 0.0,
+                    strict_check=bool(opts.get("strict")),
                     listener=progress,
                     hooks=hooks,
                     config=config,
@@ -274,7 +309,11 @@ def _plan(specs: list[TaskSpec], **group: Any) -> int:
     with state.config.active():
         roots = construct_roots(specs, "plan")
         result = _build.plan(
-            roots, workspace=opts.get("workspace"), rerun=rerun, config=state.config
+            roots,
+            workspace=opts.get("workspace"),
+            rerun=rerun,
+            config=state.config,
+            strict_check=bool(opts.get("strict")),
         )
     state.out.print(Text(str(result)))
     return EXIT_OK

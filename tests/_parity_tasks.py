@@ -1,0 +1,60 @@
+"""Tasks and a pipeline for test_settings_parity.py, importable by the command line in a
+child process too: each says which process and thread it ran on."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import cairn
+
+
+def where_now() -> dict[str, object]:
+    """The process and the thread this runs on."""
+    return {"pid": os.getpid(), "thread": threading.current_thread().name}
+
+
+class Where(cairn.Task):
+    """Returns where it ran."""
+
+    tag = cairn.Parameter(default="a")
+
+    def run(self):
+        return where_now()
+
+
+class Top(cairn.Task):
+    """Needs a Where, so plans, status and graphs have two tasks."""
+
+    tag = cairn.Parameter(default="a")
+
+    def requires(self):
+        return Where(tag=self.tag)
+
+    def run(self):
+        return {"below": self.load(), "here": where_now()}
+
+
+class Holds(cairn.Task):
+    """Creates ``flags/started`` and runs until ``flags/release`` exists (60 s at most)."""
+
+    flags = cairn.Parameter()
+
+    def run(self):
+        flags = Path(self.flags)
+        (flags / "started").touch()
+        deadline = time.monotonic() + 60
+        while not (flags / "release").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return where_now()
+
+
+def where_node(tag: str) -> dict[str, object]:
+    return {"tag": tag, **where_now()}
+
+
+PIPELINE = cairn.Pipeline(
+    [cairn.node(where_node, inputs=["config.tag"], outputs="where")], config={"tag": "pipe"}
+)
