@@ -58,3 +58,18 @@ def where_node(tag: str) -> dict[str, object]:
 PIPELINE = cairn.Pipeline(
     [cairn.node(where_node, inputs=["config.tag"], outputs="where")], config={"tag": "pipe"}
 )
+
+
+class FailsUntil(cairn.Task):
+    """Fails until it has been started ``times`` times (counted in the file ``counter``)."""
+
+    counter = cairn.Parameter()
+    times = cairn.IntParameter(default=3)
+
+    def run(self):
+        path = Path(self.counter)
+        started = int(path.read_text()) + 1 if path.exists() else 1
+        path.write_text(str(started))
+        if started < self.times:
+            raise RuntimeError(f"failing on purpose, start {started}")
+        return started

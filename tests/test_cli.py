@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -295,3 +296,56 @@ def test_python_dash_m_cairn_and_the_console_script_run_the_same_cli(workspace, 
     )
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error: module cli_pipeline has no task 'Nope'")
+
+
+# --- build options: retries, lock wait, strict checks -------------------------------------
+def test_run_retries_a_failed_task_as_often_as_retries_says(cli, tmp_path):
+    counter = str(tmp_path / "counter")
+    failed = cli("run", "_parity_tasks:FailsUntil", "--counter", counter, "--retries", "1")
+    assert failed.code == 1 and "failing on purpose, start 2" in failed.err
+    Path(counter).unlink()
+    result = cli(
+        *("run", "_parity_tasks:FailsUntil", "--counter", counter),
+        *("--retries", "2", "--retry-delay", "0.01"),
+    )
+    assert result.code == 0, result.err
+    assert Path(counter).read_text() == "3"
+    bad = one_line_error(cli("run", "_parity_tasks:Where", "--retries", "-1"))
+    assert "--retries" in bad
+
+
+def test_run_strict_rebuilds_a_deleted_upstream_output(cli, workspace):
+    from _parity_tasks import Where
+
+    assert cli("run", "_parity_tasks:Top").code == 0
+    for path in Path(workspace).rglob(f"Where_{Where().task_id}*"):
+        path.unlink()
+    assert "0 of 1 task(s) will run" in cli("plan", "_parity_tasks:Top").out
+    assert "2 of 2 task(s) will run" in cli("plan", "_parity_tasks:Top", "--strict").out
+    assert "0 ran, 1 reused" in cli("run", "_parity_tasks:Top").out
+    assert "2 ran, 0 reused" in cli("run", "_parity_tasks:Top", "--strict").out
+
+
+def test_run_lock_wait_fails_a_task_another_runner_holds(cli, workspace, tmp_path):
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "cairn", "run", "_parity_tasks:Holds", "--flags", str(flags)],
+        env={**os.environ, "PYTHONPATH": str(TESTS), "CAIRN_LOCK": "file"},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while not (flags / "started").exists():
+            assert holder.poll() is None, "the holding build ended early"
+            time.sleep(0.02)
+        result = cli(
+            *("run", "_parity_tasks:Holds", "--flags", str(flags)),
+            *("--lock", "file", "--lock-wait", "0.2"),
+        )
+        assert result.code == 1
+        assert "stayed locked for more than 0.2s" in result.out + result.err
+    finally:
+        (flags / "release").touch()
+        assert holder.wait(timeout=60) == 0
