@@ -36,7 +36,7 @@ from typing import Any
 from cairn._errors import ConfigError, MissingExtraError, WorkerLostError
 from cairn.executors._dask_worker import PROBE_DIR, read_probe
 from cairn.executors._remote import Job, RemoteExecutor, cancel_job, cancel_running, run_packed
-from cairn.storage.store import LocalStore, Store
+from cairn.storage.store import FsspecStore, LocalStore, Store
 
 __all__ = ["DEFAULT_MAX_SUBMITTED", "DaskExecutor"]
 
@@ -135,7 +135,7 @@ class DaskExecutor(RemoteExecutor):
             ConfigError: when a worker cannot read the store's probe file.
         """
         for arg in args:
-            if isinstance(arg, LocalStore) or type(arg).__name__ == "FsspecStore":
+            if isinstance(arg, LocalStore | FsspecStore):
                 self._probe(arg)
         return super().submit(fn, *args)
 
