@@ -247,3 +247,62 @@ def test_an_adaptive_cluster_grows_to_its_maximum_during_a_build(
     assert value == [i * i for i in range(8)]
     assert max(seen) == 2, seen
     assert sum(cluster.runs(salt).values()) == 9
+
+
+def test_secret_storage_options_stay_on_the_client_unless_asked_for(
+    cluster: Cluster, salt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn.executors._dask import DaskExecutor
+    from cairn.executors._remote import unpack
+    from cairn.storage.store import FsspecStore
+
+    monkeypatch.syspath_prepend(str(cluster.client_path))
+    monkeypatch.setenv("CAIRN_TEST_REDIS", cluster.redis.url)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)  # this client has only its storage_options
+    monkeypatch.delenv("CAIRN_SHIP_CREDENTIALS", raising=False)
+    import cluster_tasks
+
+    secret = f"secret-{salt}"
+    options = {"key": f"key-{salt}", "secret": secret, "endpoint_url": cluster.moto.endpoint}
+    sent: list[bytes] = []
+
+    class Spy(DaskExecutor):
+        """Keeps every payload sent to the workers."""
+
+        def _start(self, job: Any) -> None:
+            sent.append(job.data)
+            super()._start(job)
+
+    workspace = cluster.bucket()
+    with Spy(address=cluster.scheduler) as executor:
+        value = cairn.build(
+            cluster_tasks.Fan(salt=salt, n=2),
+            workspace=workspace,
+            storage_options=options,
+            executor=executor,
+            summary=False,
+        )
+    assert value == [0, 1]  # the workers wrote with the credentials of their own environment
+    assert len(sent) == 3
+    assert not [data for data in sent if secret.encode() in data or b"key-" + salt.encode() in data]
+    _, args, _ = unpack(sent[0])
+    (store,) = [a for a in args if isinstance(a, FsspecStore)]
+    assert store.storage_options == {"endpoint_url": cluster.moto.endpoint}
+    import s3fs
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **cluster.moto.storage_options)
+    stored = fs.cat(fs.find(workspace.removeprefix("s3://")))
+    assert stored and not [p for p, data in stored.items() if secret.encode() in data]
+
+    monkeypatch.setenv("CAIRN_SHIP_CREDENTIALS", "1")  # opted in: the secrets travel
+    sent.clear()
+    with Spy(address=cluster.scheduler) as executor:
+        cairn.build(
+            cluster_tasks.Fan(salt=salt, n=3),
+            workspace=workspace,
+            storage_options=options,
+            executor=executor,
+            summary=False,
+        )
+    assert sent and all(secret.encode() in data for data in sent)
