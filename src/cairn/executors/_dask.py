@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Callable, Collection
 from typing import Any
@@ -36,7 +37,7 @@ from typing import Any
 from cairn._errors import ConfigError, MissingExtraError, WorkerLostError
 from cairn.executors._dask_worker import PROBE_DIR, read_probe
 from cairn.executors._remote import Job, RemoteExecutor, cancel_job, cancel_running, run_packed
-from cairn.storage.store import LocalStore, Store
+from cairn.storage.store import FsspecStore, LocalStore, Store
 
 __all__ = ["DEFAULT_MAX_SUBMITTED", "DaskExecutor"]
 
@@ -90,6 +91,7 @@ class DaskExecutor(RemoteExecutor):
         self._workers = workers
         self._max_submitted = max_submitted or DEFAULT_MAX_SUBMITTED
         self._probed: set[str] = set()
+        self._outbox: list[Job] = []
 
     @property
     def client(self) -> Any:
@@ -135,7 +137,7 @@ class DaskExecutor(RemoteExecutor):
             ConfigError: when a worker cannot read the store's probe file.
         """
         for arg in args:
-            if isinstance(arg, LocalStore) or type(arg).__name__ == "FsspecStore":
+            if isinstance(arg, LocalStore | FsspecStore):
                 self._probe(arg)
         return super().submit(fn, *args)
 
@@ -176,24 +178,66 @@ class DaskExecutor(RemoteExecutor):
         self._probed.add(store.url)
 
     def _start(self, job: Job) -> None:
-        handle = self.client.submit(
-            run_packed, job.data, job.id, key=f"cairn-{job.name}-{job.id}", pure=False
-        )
-        job.handle = handle
-        self.client.loop.add_callback(self._fetch, job, handle)
+        """Queue ``job``; it is sent with the others queued when the build next waits."""
+        self._outbox.append(job)
 
-    async def _fetch(self, job: Job, handle: Any) -> None:
-        """On the client's event loop: wait for the task, fetch its reply, post the event.
+    def _flush(self) -> None:
+        """Send every queued job in one message to the scheduler (``client.map``), and
+        collect their replies in batches on a thread of their own.
 
-        Every running task is fetched concurrently, so the scheduling loop's thread never
-        waits a round trip to the cluster for one result while others are ready.
+        One message per task and one round trip per reply cost more than the tasks of a
+        wide graph: sent and gathered together, they cost what Dask's own ``map`` and
+        ``gather`` do.
         """
+        if not self._outbox:
+            return
+        jobs, self._outbox = self._outbox, []
+        handles = self.client.map(
+            run_packed,
+            [job.data for job in jobs],
+            [job.id for job in jobs],
+            key=[f"cairn-{job.name}-{job.id}" for job in jobs],
+            pure=False,
+        )
+        for job, handle in zip(jobs, handles, strict=True):
+            job.handle = handle
+        collector = threading.Thread(
+            target=self._collect, args=(jobs,), name="cairn-dask-replies", daemon=True
+        )
+        collector.start()
+
+    def _collect(self, jobs: list[Job]) -> None:
+        """On a thread: as tasks of ``jobs`` end, fetch the replies of those done together
+        (one ``gather``) and post each job's event for :meth:`wait`."""
+        distributed = _distributed()
+        by_handle = {job.handle: job for job in jobs}
+        for batch in distributed.as_completed(list(by_handle)).batches():
+            finished = [h for h in batch if h.status == "finished"]
+            replies: dict[Any, tuple[str, Any]] = {}
+            if finished:
+                try:
+                    values = self.client.gather(finished)
+                    replies.update((h, ("ok", v)) for h, v in zip(finished, values, strict=True))
+                except BaseException:  # one of them was lost meanwhile: one at a time
+                    pass
+            for handle in batch:
+                if handle not in replies:
+                    replies[handle] = self._reply_of(handle)
+                job = by_handle[handle]
+                job.extra["reply"] = replies[handle]
+                self._post(job, handle)
+
+    @staticmethod
+    def _reply_of(handle: Any) -> tuple[str, Any]:
         try:
-            reply: tuple[str, Any] = ("ok", await self.client.gather(handle, asynchronous=True))
+            return "ok", handle.result()
         except BaseException as exc:  # cancelled, or the worker died: _handle sorts it out
-            reply = ("error", exc)
-        job.extra["reply"] = reply
-        self._post(job, handle)
+            return "error", exc
+
+    def wait(self, futures: Collection[Any], timeout: float | None) -> set[Any]:
+        """Send what is queued, then wait as :meth:`RemoteExecutor.wait` does."""
+        self._flush()
+        return super().wait(futures, timeout)
 
     def _handle(self, job: Job, handle: Any) -> None:
         kind, value = job.extra.pop("reply")
@@ -215,6 +259,11 @@ class DaskExecutor(RemoteExecutor):
     def cancel(self, futures: Collection[Any]) -> None:
         """Cancel the tasks of ``futures``; those running on workers are stopped there too."""
         jobs = self._running_jobs(futures)
+        queued = [j for j in jobs if j.handle is None]  # never sent: nothing to stop there
+        self._outbox = [j for j in self._outbox if j not in queued]
+        jobs = [j for j in jobs if j.handle is not None]
+        for job in queued:
+            cancel_job(job)
         if jobs:
             self.client.cancel([j.handle for j in jobs], force=True)
             with contextlib.suppress(Exception):  # stop them on the workers too, if reachable

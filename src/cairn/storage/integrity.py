@@ -24,8 +24,6 @@ MISSING = "it is missing"
 def checksum_of(file: BinaryIO) -> tuple[int, str]:
     """Size and checksum (``crc32:xxxxxxxx``) of what ``file`` holds from where it is."""
     update = crc32_function()
-    crc = 0
-    size = 0
     getbuffer = getattr(file, "getbuffer", None)
     if getbuffer is not None and file.tell() == 0:  # in memory already: one pass, no copy
         view = getbuffer()
@@ -33,7 +31,12 @@ def checksum_of(file: BinaryIO) -> tuple[int, str]:
             return len(view), f"crc32:{update(view, 0):08x}"
         finally:
             view.release()
-    buffer = bytearray(_CHUNK)
+    first = file.read(_CHUNK)  # a small file is read whole, without a large buffer
+    crc = update(first, 0)
+    size = len(first)
+    if size < _CHUNK:
+        return size, f"crc32:{crc:08x}"
+    buffer = bytearray(_CHUNK)  # a large one through one reused buffer
     view = memoryview(buffer)
     while True:
         n = file.readinto(view)  # type: ignore[attr-defined]

@@ -10,6 +10,13 @@ has no per-scheme code.
 Every write returns the size and a CRC-32 checksum of what was written. Errors of the
 underlying file system come out as :class:`StoreError` (or :class:`OutputNotFoundError` for a
 missing object) saying what to check.
+
+A store travels to the workers of a cluster inside every task sent there. An
+:class:`FsspecStore` travels without the storage options that hold secrets (keys, secrets,
+tokens, passwords, credentials: see :func:`shareable_options`): workers take their
+credentials from their own environment (``AWS_*`` variables, instance roles, config files).
+``CAIRN_SHIP_CREDENTIALS=1`` in the client's environment (or ``ship_credentials=True``) sends
+them along anyway, for workers that have none of their own.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ __all__ = [
     "contained",
     "crc32_function",
     "open_store",
+    "shareable_options",
 ]
 
 
@@ -297,6 +305,34 @@ def _missing_filesystem(url: str, protocol: str, exc: ImportError) -> CairnError
     )
 
 
+#: Parts of storage option names that mark a secret (matched in lower case, at any depth of
+#: nested options such as ``client_kwargs``).
+SECRET_WORDS = ("key", "secret", "token", "password", "passwd", "credential", "connection_string")
+
+#: The environment variable that makes stores send their secret options to workers.
+SHIP_CREDENTIALS_ENV = "CAIRN_SHIP_CREDENTIALS"
+
+
+def _is_secret(name: object) -> bool:
+    lowered = str(name).lower()
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+def shareable_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` without the entries that hold secrets (by name, nested dicts included):
+    what may travel to workers and be written down."""
+    out: dict[str, Any] = {}
+    for name, value in options.items():
+        if _is_secret(name):
+            continue
+        out[name] = shareable_options(value) if isinstance(value, Mapping) else value
+    return out
+
+
+def _ship_from_env() -> bool:
+    return os.environ.get(SHIP_CREDENTIALS_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 class FsspecStore:
     """Any fsspec file system (``memory://``, ``s3://``, ``gs://``, ...) rooted at a URL.
 
@@ -304,13 +340,23 @@ class FsspecStore:
     so readers never see a partial object and nothing temporary is created, whether the
     write succeeds or fails. Existence checks bypass fsspec's listings cache, because other
     runners write to the same store.
+
+    Pickled (to travel to a worker), it keeps only :func:`shareable_options`, unless
+    ``ship_credentials`` (default: ``CAIRN_SHIP_CREDENTIALS=1`` in the environment).
     """
 
-    def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        storage_options: dict[str, Any] | None = None,
+        *,
+        ship_credentials: bool | None = None,
+    ) -> None:
         import fsspec
 
         self.url = url.rstrip("/")
         self.storage_options = dict(storage_options or {})
+        self.ship_credentials = _ship_from_env() if ship_credentials is None else ship_credentials
         protocol = self.url.partition("://")[0]
         try:
             self.fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
@@ -326,7 +372,9 @@ class FsspecStore:
         self.root: str = root.rstrip("/")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (FsspecStore, (self.url, self.storage_options))
+        if self.ship_credentials:
+            return (_fsspec_store, (self.url, self.storage_options, True))
+        return (_fsspec_store, (self.url, shareable_options(self.storage_options), False))
 
     def __repr__(self) -> str:
         return f"FsspecStore({self.url!r})"
@@ -437,6 +485,11 @@ class FsspecStore:
         cut = len(self.root) + 1 if self.root else 0
         for full in found:
             yield full[cut:]
+
+
+def _fsspec_store(url: str, options: dict[str, Any], ship: bool) -> FsspecStore:
+    """Rebuild a pickled :class:`FsspecStore` (on a worker: with the options it was sent)."""
+    return FsspecStore(url, options, ship_credentials=ship)
 
 
 #: Object metadata by fsspec protocol: the keyword ``pipe_file`` passes it by, and the
