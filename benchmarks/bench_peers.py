@@ -21,7 +21,7 @@ interleaved, their order rotated each repeat; the table gives the best and the m
 
 How each tool persists and reuses:
 
-- cairn: ``cairn.build`` inline; ``.pkl`` outputs by default, ``.parquet`` (zstd) for frames,
+- cairn: ``cairn.build`` inline; ``.pkl`` outputs by default, ``.parquet`` (snappy) for frames,
   and a ``cairn-pkl`` variant with ``.pkl`` frames;
 - kedro: ``SequentialRunner().run(..., only_missing_outputs=True)``, one ``PickleDataset`` per
   output (``ParquetDataset`` for frames, and a ``kedro-pkl`` variant with ``PickleDataset``);

@@ -360,12 +360,60 @@ class SnappyParquet(cairn.Task):
         return pd.DataFrame({"a": range(100)})
 
 
-@pytest.mark.parametrize(("codec", "stored"), [("", "ZSTD"), ("snappy", "SNAPPY")])
-def test_parquet_is_zstd_by_default_and_the_codec_is_configurable(tmp_path, codec, stored):
+@pytest.mark.parametrize(("codec", "stored"), [("", "SNAPPY"), ("zstd", "ZSTD")])
+def test_parquet_is_snappy_by_default_and_the_codec_is_configurable(tmp_path, codec, stored):
     task = SnappyParquet(codec=codec)
     cairn.build(task, workspace=str(tmp_path))
     meta = pq.ParquetFile(tmp_path / task.output().path).metadata
     assert meta.row_group(0).column(0).compression == stored
+
+
+class MixedColumns(cairn.Task):
+    dictionary = cairn.Parameter(default="")
+
+    def output(self):
+        if self.dictionary:
+            options = {"use_dictionary": self.dictionary == "all"}
+            return self.make_target("t.parquet", format=cairn.formats.Parquet(**options))
+        return self.make_target("t.parquet")
+
+    def run(self):
+        return pd.DataFrame(
+            {
+                "price": [1.5, 2.5] * 50,
+                "score": pd.array([0.5, 1.0] * 50, dtype="float32"),
+                "country": ["JP", "US"] * 50,
+                "user": [7, 8] * 50,
+                "tags": [["a", "b"]] * 100,
+            }
+        )
+
+
+def _dictionary_encoded(path: Any) -> dict[str, bool]:
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    return {
+        group.column(i).path_in_schema: "RLE_DICTIONARY" in group.column(i).encodings
+        for i in range(group.num_columns)
+    }
+
+
+@pytest.mark.parametrize(
+    ("dictionary", "encoded"),
+    [
+        ("", {"price": False, "score": False, "country": True, "user": True, "tags": True}),
+        ("all", dict.fromkeys(["price", "score", "country", "user", "tags"], True)),
+        ("none", dict.fromkeys(["price", "score", "country", "user", "tags"], False)),
+    ],
+)
+def test_parquet_dictionary_encodes_all_but_float_columns_unless_told(
+    tmp_path, dictionary, encoded
+):
+    task = MixedColumns(dictionary=dictionary)
+    frame = cairn.build(task, workspace=str(tmp_path))
+    found = _dictionary_encoded(tmp_path / task.output().path)
+    assert {path.split(".")[0]: used for path, used in found.items()} == encoded
+    pd.testing.assert_frame_equal(frame, task.run())
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / task.output().path), task.run())
 
 
 def test_gzip_text_is_byte_for_byte_reproducible(tmp_path) -> None:

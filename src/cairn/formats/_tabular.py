@@ -134,20 +134,27 @@ class _ArrowFormat(BaseFormat):
 
 
 class Parquet(_ArrowFormat):
-    """Apache Parquet through pyarrow; zstd-compressed unless told otherwise.
+    """Apache Parquet through pyarrow: snappy-compressed, dictionary-encoded except
+    floating-point columns, unless told otherwise.
 
-    ``compression`` is any codec pyarrow knows (``"zstd"``, ``"snappy"``, ``"gzip"``,
+    ``compression`` is any codec pyarrow knows (``"snappy"``, ``"zstd"``, ``"gzip"``,
     ``"lz4"``, ``"brotli"``, ``"none"``); ``compression_level`` and further keyword
-    arguments go to ``pyarrow.parquet.write_table``::
+    arguments go to ``pyarrow.parquet.write_table``, ``use_dictionary`` among them (``True``
+    for every column, ``False`` for none, or a list of column paths)::
 
-        self.make_target("big.parquet", format=cairn.formats.Parquet(compression="snappy"))
+        self.make_target("small.parquet", format=cairn.formats.Parquet(compression="zstd"))
+
+    Why these defaults: measured on a 1,000,000 x 5 float64 frame, trying a dictionary on
+    every column (pyarrow's default) doubled the time of a write, for floats that rarely
+    repeat; snappy writes and reads about as fast as no compression. On frames of ids,
+    categories and dates the dictionary is what makes files small, so it stays on there.
     """
 
     extension = ".parquet"
 
     def __init__(
         self,
-        compression: str = "zstd",
+        compression: str = "snappy",
         compression_level: int | None = None,
         **write_options: Any,
     ) -> None:
@@ -160,12 +167,15 @@ class Parquet(_ArrowFormat):
 
     def _write(self, table: Any, file: BinaryIO) -> None:
         pq = require("pyarrow.parquet", "pandas", "the .parquet format")
+        options = self.write_options
+        if "use_dictionary" not in options:
+            options = {**options, "use_dictionary": dictionary_columns(table.schema)}
         pq.write_table(
             table,
             file,
             compression=self.compression,
             compression_level=self.compression_level,
-            **self.write_options,
+            **options,
         )
 
     def _read(self, file: Any) -> Any:
@@ -174,6 +184,32 @@ class Parquet(_ArrowFormat):
         # file systems, which these sources (a local file, bytes in memory) are not, and it
         # holds another copy of the data meanwhile
         return pq.read_table(file, pre_buffer=False)
+
+
+def dictionary_columns(schema: Any) -> bool | list[str]:
+    """What to give ``write_table(use_dictionary=...)`` for ``schema``: the parquet paths of
+    every leaf column that is not floating-point (``True`` when that is all of them)."""
+    import pyarrow as pa
+
+    types = pa.types
+    paths: list[str] = []
+    floats = False
+    pending = [(field.name, field.type) for field in reversed(schema)]
+    while pending:
+        path, kind = pending.pop()
+        if types.is_struct(kind):  # one parquet column per field
+            fields = [kind.field(i) for i in range(kind.num_fields)]
+            pending.extend((f"{path}.{f.name}", f.type) for f in reversed(fields))
+        elif types.is_map(kind):
+            pending.append((f"{path}.key_value.value", kind.item_type))
+            pending.append((f"{path}.key_value.key", kind.key_type))
+        elif types.is_list(kind) or types.is_large_list(kind) or types.is_fixed_size_list(kind):
+            pending.append((f"{path}.list.element", kind.value_type))
+        elif types.is_floating(kind):
+            floats = True
+        else:
+            paths.append(path)
+    return paths if floats else True
 
 
 class Feather(_ArrowFormat):
