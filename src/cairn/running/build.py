@@ -23,7 +23,7 @@ from cairn.planning.plan import Plan, Rerun, as_roots, make_plan
 from cairn.running.loop import Broadcast, Interrupted, Listener, Outcome, run_plan
 from cairn.running.outputs import load_output
 from cairn.running.recorder import HistoryRecorder
-from cairn.storage.store import Store, open_store
+from cairn.storage.store import Store, check_writable, open_store
 
 __all__ = ["Reporter", "build", "open_workspace", "plan", "set_reporter", "settings_for"]
 
@@ -260,6 +260,8 @@ def execute_plan(
     if _reporter is not None and (summary or progress):
         reporter = _reporter(progress=progress, summary=summary)
     events = Broadcast([x for x in (reporter, listener) if x is not None])
+    if the_plan.to_run:
+        check_writable(store)  # a read-only, full or missing store fails before any run()
     exe = get_executor(executor, workers, **options)
     the_lock = get_lock(lock, store.url)
     history = HistoryRecorder(store, events)  # what later plans compare against
