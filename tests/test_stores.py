@@ -166,6 +166,11 @@ def test_s3_writes_each_object_with_one_put_and_the_record_last(moto_s3: Any) ->
         for r in requests
         if f"/{bucket}/" in r["url"] and r["method"] not in ("GET", "HEAD")
     ]
+    # first, before any run(), the build checks that the store is writable: one probe
+    # object put and deleted; nothing else is ever deleted
+    (probe_put, probe_delete), writes = writes[:2], writes[2:]
+    assert probe_put[0] == "PUT" and probe_put[1].startswith(".cairn/probe/")
+    assert probe_delete == ("DELETE", probe_put[1])
     assert [method for method, _ in writes] == ["PUT"] * len(writes)  # no POST, COPY, DELETE
     meta = sorted(key.split("/")[1] for _, key in writes if key.startswith(".cairn/"))
     assert meta == ["code", "code", "history", "history"]  # per class, per family: once
@@ -181,16 +186,16 @@ def test_s3_writes_each_object_with_one_put_and_the_record_last(moto_s3: Any) ->
         assert not any(key.endswith(".run.json") for key in keys[:-1]), keys
 
 
-def test_missing_bucket_fails_tasks_with_store_error_saying_create_it(moto_s3: Any) -> None:
-    with pytest.raises(cairn.BuildError) as caught:
+def test_missing_bucket_fails_the_build_before_any_run_saying_create_it(moto_s3: Any) -> None:
+    with pytest.raises(cairn.StoreError) as caught:
         cairn.build(
             Leaf(i=1),
             workspace=f"s3://no-such-bucket-{uuid.uuid4().hex[:8]}/ws",
             storage_options=moto_s3.storage_options,
         )
-    (error,) = caught.value.failures.values()
-    assert isinstance(error, cairn.StoreError)
+    error = caught.value
     assert "does not exist" in str(error) and "Create it" in str(error)
+    assert "nothing was run" in str(error)
 
 
 def test_unreachable_s3_endpoint_raises_store_error_saying_what_to_check() -> None:

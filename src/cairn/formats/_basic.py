@@ -101,6 +101,14 @@ def _load_frame_json(file: BinaryIO, kind: str, *, lines: bool) -> Any:
     return pa.Table.from_pylist(rows)
 
 
+#: JSON has no NaN or infinity: Python's ``NaN`` / ``Infinity`` extension is not JSON that
+#: other readers (browsers, jq, most languages) accept, so such values are refused
+_NON_FINITE = (
+    "{where} holds a non-finite float (NaN or infinity), which JSON cannot represent ({exc}); "
+    "replace it with None (null) or a finite number, or use a .pkl target"
+)
+
+
 class JsonFormat(BaseFormat):
     """UTF-8 JSON; tuples come back as lists.
 
@@ -119,12 +127,14 @@ class JsonFormat(BaseFormat):
             _dump_frame_json(obj, kind, file, lines=False)
             return
         try:
-            text = json.dumps(obj, ensure_ascii=False, allow_nan=True)
+            text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
         except TypeError as exc:
             raise FormatError(
                 f"cannot write {type(obj).__qualname__} as JSON ({exc}); "
                 "use a .pkl target for arbitrary objects"
             ) from None
+        except ValueError as exc:
+            raise FormatError(_NON_FINITE.format(where="the .json output", exc=exc)) from None
         file.write(text.encode("utf-8"))
 
     def load(self, file: BinaryIO) -> Any:
@@ -158,7 +168,7 @@ class NdjsonFormat(BaseFormat):
                 f"frame, not {type(obj).__qualname__}; use .json for a single value"
             )
         text = io.TextIOWrapper(file, encoding="utf-8", newline="\n")
-        encode = json.JSONEncoder(ensure_ascii=False, allow_nan=True).encode
+        encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
         try:
             for index, item in enumerate(obj):
                 try:
@@ -168,6 +178,9 @@ class NdjsonFormat(BaseFormat):
                         f"item {index} of the .ndjson output cannot be written as JSON "
                         f"({exc}); use a .pkl target for arbitrary objects"
                     ) from None
+                except ValueError as exc:
+                    where = f"item {index} of the .ndjson output"
+                    raise FormatError(_NON_FINITE.format(where=where, exc=exc)) from None
                 text.write(line)
                 text.write("\n")
         finally:

@@ -49,6 +49,10 @@ def temporary_name(path: str) -> str:
     """
     directory, base = os.path.split(path)
     token = f"{os.getpid():x}-{next(_counter):x}-{os.urandom(4).hex()}"
+    # a name near the file system's limit (255 bytes) keeps a shortened base: still unique
+    room = 255 - len(token) - 6
+    while len(base.encode("utf-8", "surrogatepass")) > room:
+        base = base[: max(0, min(len(base) - 1, room))]
     return os.path.join(directory, f".{base}.{token}.tmp")
 
 

@@ -134,6 +134,12 @@ def _check_json(value: Any, where: str) -> None:
                 )
             _check_json(item, where)
         return
+    raise ParameterError(
+        f"{where} holds {_safe_repr(value)} of type {type(value).__qualname__}, which is not a "
+        "JSON value; a list or dict parameter holds only None, bool, int, float, str, lists "
+        "and dicts (with string keys). Convert it first (a set to sorted(...), a date to "
+        ".isoformat(), bytes to .hex()), or use a SerializableParameter"
+    )
 
 
 def _thaw(value: Any) -> Any:

@@ -29,7 +29,7 @@ else:  # typing_extensions costs import time; defaults of type variables only ma
 
 
 from cairn._config import active_values, using_values
-from cairn._errors import CairnError
+from cairn._errors import CairnError, RequirementError
 from cairn._settings import ConfigArg, resolve
 from cairn.formats import Format
 from cairn.identity import fingerprint as _fingerprint
@@ -273,11 +273,20 @@ class Task(_runtime.RunMethods, Generic[T], metaclass=TaskMeta):
         cached = self.__dict__.get("_req_cache", _UNSET)
         if cached is _UNSET:
             source = self.__dict__.get("_param_source")
-            if source is active_values():
-                cached = self.requires()
-            else:  # tasks created by requires() take the values this task was built with
-                with using_values(source):
+            try:
+                if source is active_values():
                     cached = self.requires()
+                else:  # tasks created by requires() take the values this task was built with
+                    with using_values(source):
+                        cached = self.requires()
+            except CairnError as exc:
+                exc.add_note(f"raised by {self!r}.requires()")
+                raise
+            except Exception as exc:
+                raise RequirementError(
+                    f"{self!r}.requires() raised {type(exc).__name__}: {exc}; fix requires() "
+                    "of this task (its traceback is in the cause above)"
+                ) from exc
             cached = materialize(cached)
             deps = flatten(cached, self)
             self.__dict__["_req_cache"] = cached

@@ -30,7 +30,7 @@ from cairn.running.events import Broadcast, Listener, Outcome
 from cairn.running.loop import Interrupted, run_plan
 from cairn.running.outputs import load_output
 from cairn.running.recorder import HistoryRecorder
-from cairn.storage.store import Store, open_store
+from cairn.storage.store import Store, check_writable, open_store
 
 __all__ = [
     "ConfigArg",
@@ -318,6 +318,8 @@ def execute_plan(
             )
         options["address"] = dask_address
     events = listener if listener is not None else Broadcast()
+    if the_plan.to_run:
+        check_writable(store)  # a read-only, full or missing store fails before any run()
     the_lock = get_lock(lock, store.url)
     try:
         exe = get_executor(executor, workers, **options)

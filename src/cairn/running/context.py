@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cairn._errors import CairnError, KeyNotFoundError, suggest
+from cairn._errors import CairnError, FormatError, KeyNotFoundError, StoreError, suggest
 from cairn._settings import resolve
 from cairn.formats._frames import concat, frame_kind, kind_of_request
 from cairn.identity.canonical import is_task
@@ -302,11 +302,31 @@ class _Runtime:
                 "which cairn.build(...) calls"
             )
         target = _output(task, key)
+        if target.path in ctx.written:
+            which = "its output" if key is None else f"its output {key!r}"
+            raise CairnError(
+                f"{task!r} dumped {which} ({target.path}) twice in one run; dump each output "
+                "once, with its final value (collect the pieces first, then dump them together)"
+            )
         _check_labels(task, custom_labels)
         task._check_dump(obj, key)
         keeps = ctx.store.keeps_labels
         labels = task.labels(custom_labels) if keeps else None
-        ctx.written[target.path] = target.dump(ctx.store, obj, labels)
+        try:
+            ctx.written[target.path] = target.dump(ctx.store, obj, labels)
+        except FormatError as exc:
+            raise FormatError(f"{task!r} could not write {target.path}: {exc}") from exc
+        except StoreError as exc:
+            raise StoreError(f"{task!r} could not write {target.path}: {exc}") from exc
+        except CairnError:
+            raise
+        except Exception as exc:
+            raise FormatError(
+                f"{task!r} could not write {type(obj).__qualname__} to {target.path} "
+                f"({type(exc).__name__}: {exc}); make the object serialisable for this "
+                "format (for a .pkl target: drop locks, open files, connections and "
+                "generators from it), or dump it to another format"
+            ) from exc
         ctx.types[target.path] = type_name(obj)
 
     def random(self, task: Task[Any]) -> _random.Random:

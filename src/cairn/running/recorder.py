@@ -13,11 +13,11 @@ import logging
 import threading
 from typing import Any
 
-from cairn._errors import CairnError
 from cairn.model.task import Task
 from cairn.planning.entries import entry_for
 from cairn.running.events import BaseListener
 from cairn.storage.history import write_history
+from cairn.storage.layout import history_path
 from cairn.storage.records import read_record_or_none
 from cairn.storage.store import Store
 
@@ -60,31 +60,33 @@ class HistoryRecorder(BaseListener):
             self._write()
 
     def _write(self) -> None:
-        """Make the entries of the tasks noted so far and write their families' histories;
-        a history that cannot be written is only a lost hint for later plans (logged)."""
+        """Make the entries of the tasks noted so far and write their families' histories.
+
+        A history that cannot be written is only a lost hint for later plans: whatever goes
+        wrong (the store, a record, an entry) is logged as a warning naming the file, and
+        the other families are still written.
+        """
         with self._write_lock:
             with self._lock:
                 batch, self._done = self._done, []
             pending: dict[str, dict[str, dict[str, Any]]] = {}
             for task, given in batch:
-                record = given
-                if record is None:
-                    found = read_record_or_none(self.store, task.record_path())
-                    if found is None:
-                        continue
-                    record = found.to_dict()
-                family = pending.setdefault(type(task)._kind.history_family(task), {})
-                family[task._vkey] = entry_for(task, record)
+                family_name = type(task)._kind.history_family(task)
+                try:
+                    record = given
+                    if record is None:
+                        found = read_record_or_none(self.store, task.record_path())
+                        if found is None:
+                            continue
+                        record = found.to_dict()
+                    pending.setdefault(family_name, {})[task._vkey] = entry_for(task, record)
+                except Exception as exc:  # reported, never raised
+                    _warn(self.store, family_name, exc)
             for family_name, entries in pending.items():
                 try:
                     write_history(self.store, family_name, entries)
-                except (OSError, CairnError) as exc:
-                    log.warning(
-                        "could not write the run history of %s (%s); later plans will say "
-                        "less about why its tasks rerun",
-                        family_name,
-                        exc,
-                    )
+                except Exception as exc:  # reported, never raised
+                    _warn(self.store, family_name, exc)
 
     def flush(self) -> None:
         """Stop the background writer and write everything noted so far."""
@@ -94,3 +96,15 @@ class HistoryRecorder(BaseListener):
             self._stop.set()
             worker.join()
         self._write()
+
+
+def _warn(store: Store, family: str, exc: BaseException) -> None:
+    log.warning(
+        "could not write the run history %s of %s in the workspace %s (%s: %s); later plans "
+        "will say less about why its tasks rerun. Check that the workspace is writable",
+        history_path(family),
+        family,
+        store.url,
+        type(exc).__name__,
+        exc,
+    )

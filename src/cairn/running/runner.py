@@ -215,6 +215,11 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
             result = task.run()
         except RequirementsPending as pending:
             return Pending(tuple(pending.tasks))
+        except SystemExit as exc:  # fails this task only, not the build or its process
+            raise CairnError(
+                f"{task!r}.run() called sys.exit({exc.code!r}); this fails the task, not the "
+                "build: raise an exception that says what went wrong instead"
+            ) from exc
         if result is not None and not ctx.written:
             _autodump(task, result)
         outputs = task._outputs()

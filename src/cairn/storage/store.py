@@ -47,6 +47,7 @@ __all__ = [
     "Store",
     "Written",
     "check_relative",
+    "check_writable",
     "contained",
     "crc32_function",
     "open_store",
@@ -72,13 +73,36 @@ def check_relative(path: str) -> str:
         raise TargetError(
             f"target path {path!r} must be relative to the workspace, like 'models/model.pkl'"
         )
+    if "\0" in path:
+        raise TargetError(
+            f"target path {path!r} contains a NUL character, which no file system allows in "
+            "a name; remove it (check where the name is built from)"
+        )
     norm = posixpath.normpath(path.replace("\\", "/"))
     if norm == "." or norm.startswith("../") or norm == ".." or "://" in path:
         raise TargetError(
             f"target path {path!r} escapes the workspace; use a path inside it, "
             "like 'models/model.pkl'"
         )
+    for part in norm.split("/"):
+        size = len(part.encode("utf-8", "surrogatepass"))
+        if size > MAX_NAME_BYTES:
+            raise TargetError(
+                f"target path {_short(path)} has a name of {size} bytes ({_short(part)}); "
+                f"file systems allow at most {MAX_NAME_BYTES} bytes per name, and cairn adds "
+                "the task id (33 characters) to it: shorten the name, or split it into "
+                "directories"
+            )
     return norm
+
+
+#: The longest name (one path component) local file systems (ext4, xfs, btrfs, APFS, NTFS)
+#: allow, in bytes
+MAX_NAME_BYTES = 255
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:40] + "..." + text[-12:])
 
 
 def contained(store: Store, path: str) -> str | None:
@@ -261,8 +285,15 @@ class LocalStore:
         return self.write(path, writer)
 
     def delete(self, path: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.unlink(self._full(path))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StoreError(
+                f"cannot delete {path!r} in the workspace {self.root}: {exc}; check that the "
+                "workspace is writable"
+            ) from exc
 
     def size(self, path: str) -> int:
         try:
@@ -524,6 +555,25 @@ def trim_labels(labels: Mapping[str, str], limit: int) -> dict[str, str]:
         out[key] = text
         used += len(key) + len(text)
     return out
+
+
+def check_writable(store: Store) -> None:
+    """Write a small object to ``store`` and delete it again, before anything runs.
+
+    A missing bucket, a read-only or full disk, or missing permissions then stop a build at
+    its start, with nothing run, instead of failing every task after its ``run()``.
+
+    Raises:
+        StoreError: when the object cannot be written or deleted.
+    """
+    path = f".cairn/probe/{os.getpid():x}-{os.urandom(6).hex()}"
+    try:
+        store.write_bytes(path, b"cairn checks that the workspace is writable\n")
+        store.delete(path)
+    except CairnError as exc:
+        raise StoreError(
+            f"the workspace {store.url} cannot be written, so nothing was run: {exc}"
+        ) from exc
 
 
 def open_store(workspace: str, storage_options: dict[str, Any] | None = None) -> Store:
