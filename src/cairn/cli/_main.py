@@ -228,20 +228,19 @@ def _run(specs: list[TaskSpec], **group: Any) -> int:
     with config.active():
         roots = construct_roots(specs, "run")
         try:
-            with progress.spinner():
-                _build.build(
-                    roots,
-                    workspace=opts.get("workspace"),
-                    executor=opts.get("executor"),
-                    workers=opts.get("workers"),
-                    lock=_lock_value(opts.get("lock")),
-                    rerun=rerun,
-                    listener=progress,
-                    hooks=hooks,
-                    config=config,
-                    progress=False,  # this command shows the build itself
-                    summary=False,
-                )
+            _build.build(
+                roots,
+                workspace=opts.get("workspace"),
+                executor=opts.get("executor"),
+                workers=opts.get("workers"),
+                lock=_lock_value(opts.get("lock")),
+                rerun=rerun,
+                listener=progress,
+                hooks=hooks,
+                config=config,
+                progress=None,  # the live display on a terminal, as for Python builds
+                summary=False,  # this command prints its own lines and summary
+            )
         except BuildError as exc:
             progress.print_summary()
             _print_failures(state, exc)

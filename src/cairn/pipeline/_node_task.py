@@ -142,6 +142,9 @@ class NodeKind(TaskKind):
     def history_family(self, task: Task[Any]) -> str:
         return f"{type(task).family}:{cast(NodeTask, task).node.name}"  # one per node
 
+    def label(self, task: Task[Any]) -> str:
+        return cast(NodeTask, task).node.name
+
 
 class NodeTask(Task[Any]):
     """The task a pipeline node compiles into (see the module docstring).

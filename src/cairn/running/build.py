@@ -31,7 +31,8 @@ log = logging.getLogger("cairn")
 
 #: Makes the listener that shows a build to a person: ``factory(progress=..., summary=...)``,
 #: where ``progress`` is True, False or None (decide from the terminal) and ``summary`` says
-#: whether to print the summary line at the end.
+#: whether to print the summary line at the end. What it returns has the listener methods
+#: and ``close()``, called however the build ends (it erases a live display still shown).
 Reporter = Callable[..., Any]
 _reporter: Reporter | None = None
 
@@ -257,14 +258,14 @@ def execute_plan(
             )
         options["address"] = dask_address
     reporter = None
-    if _reporter is not None and (summary or progress):
+    if _reporter is not None and (summary or progress is not False):
         reporter = _reporter(progress=progress, summary=summary)
     events = Broadcast([x for x in (reporter, listener) if x is not None])
     exe = get_executor(executor, workers, **options)
     the_lock = get_lock(lock, store.url)
     history = HistoryRecorder(store, events)  # what later plans compare against
-    events.build_started(the_plan)
     try:
+        events.build_started(the_plan)
         outcome = run_plan(
             the_plan,
             store,
@@ -283,6 +284,9 @@ def execute_plan(
     except BaseException:
         _close(history, exe, executor, the_lock, lock, cancel=True)
         raise
+    finally:
+        if reporter is not None:
+            reporter.close()
     _close(history, exe, executor, the_lock, lock, cancel=False)
     _finished(reporter, the_plan, outcome, store)
     return outcome
