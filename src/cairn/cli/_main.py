@@ -38,7 +38,7 @@ from cairn._config import Config, load_config
 from cairn._errors import BuildError, CairnError
 from cairn._version import __version__
 from cairn.cli._output import BuildOutput
-from cairn.cli._tasks import TaskGroup, TaskSpec, construct_roots, merge_options, resolve_task
+from cairn.cli._tasks import Spec, TaskGroup, construct_roots, merge_options, resolve_task
 from cairn.hooks import SlackNotifier
 from cairn.inspect import gc as _gc
 from cairn.inspect import show as _inspect
@@ -215,7 +215,7 @@ def run(**_: Any) -> None:
 
 
 @run.result_callback()
-def _run(specs: list[TaskSpec], **group: Any) -> int:
+def _run(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     config = state.config
@@ -266,7 +266,7 @@ def plan(**_: Any) -> None:
 
 
 @plan.result_callback()
-def _plan(specs: list[TaskSpec], **group: Any) -> int:
+def _plan(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     rerun: Any = "all" if opts.get("rerun_all") else bool(opts.get("rerun"))
@@ -287,7 +287,7 @@ def status(**_: Any) -> None:
 
 
 @status.result_callback()
-def _status_command(specs: list[TaskSpec], **group: Any) -> int:
+def _status_command(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     with state.config.active():
@@ -308,7 +308,7 @@ def gc(**_: Any) -> None:
 
 
 @gc.result_callback()
-def _gc_command(specs: list[TaskSpec], **group: Any) -> int:
+def _gc_command(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     with state.config.active():
@@ -337,7 +337,7 @@ def graph_command(**_: Any) -> None:
 
 
 @graph_command.result_callback()
-def _graph(specs: list[TaskSpec], **group: Any) -> int:
+def _graph(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     output, fmt = opts.get("output"), opts.get("fmt")

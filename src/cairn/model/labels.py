@@ -63,6 +63,10 @@ class SiblingLabels:
             names = self._varying[cls] = varying_names(t._serialized() for t in members)
         return names
 
+    def has_siblings(self, task: Task[Any]) -> bool:
+        """Whether other tasks of ``task``'s class are in the graph."""
+        return len(self._groups.get(type(task), ())) > 1
+
     def label(self, task: Task[Any]) -> str:
         """``task``'s short label; a differing task-valued parameter shows the short label
         of the task it holds (one level deep)."""
