@@ -65,7 +65,7 @@ def test_run_builds_the_task_prints_each_task_and_a_summary_and_exits_0(cli, wor
         "shuffle": False,
     }
     again = cli("run", "cli_pipeline:Train", "--lr", "0.5", "--epochs", "2")
-    assert "1 task(s): 0 ran, 1 reused" in again.out
+    assert "all 2 task(s) reused in " in again.out  # the whole graph, as the README says
 
 
 def test_run_parses_bool_enum_and_underscore_names_by_parameter_type(cli):

@@ -4,11 +4,15 @@ A face (the top layer, the only one that prints). ``cairn/__init__.py`` installs
 :class:`Reporter` as the factory :func:`cairn.build` uses (``cairn.running.build.set_reporter``), so
 the build layer never imports this module.
 
-The live display (rich) shows tasks done / running / failed of the total, the running tasks'
-names and the elapsed time. It is on when ``progress=True``, off when ``progress=False``, and
-with ``progress=None`` on only when standard error is a terminal and the ``CI`` variable is
-not set. The one-line summary (ran, reused, failed, time) is printed to standard error after
-every build; after Ctrl-C it also lists what finished.
+The live display (rich) is a header, ``cairn done 3/9 · running 2 · failed 0 · 1.4s``, then
+one line per running task: its short label (the parameters that tell it from its siblings,
+:mod:`cairn.model.labels`) and how long it has run. It is on when ``progress=True``, off when
+``progress=False``, and with ``progress=None`` on only when standard error is a terminal and
+the ``CI`` variable is not set. It is transient: when the build ends, or is interrupted, it is
+erased, so no stale line stays on the screen. The one-line summary (ran, reused, failed,
+time; ``all N task(s) reused`` when nothing ran) is printed to standard error after every
+build unless ``summary=False``; after Ctrl-C it also lists what finished. The command line
+uses the same display with its own lines and summary (``summary=False``).
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import time
 from typing import Any, TextIO
 
 from cairn._errors import BuildError
+from cairn.inspect.status import walk
+from cairn.model.labels import SiblingLabels
 from cairn.running.events import BaseListener
 
-__all__ = ["Reporter", "live_display_wanted"]
+__all__ = ["Reporter", "all_reused", "graph_size", "live_display_wanted", "summary_counts"]
 
 #: Running tasks listed by name at most; the rest are counted.
 MAX_SHOWN = 8
@@ -43,12 +49,41 @@ def live_display_wanted(progress: bool | None, stream: TextIO) -> bool:
     return on_terminal and not _in_ci() and os.environ.get("TERM") != "dumb"
 
 
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def _duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def all_reused(outcome: Any) -> bool:
+    """True when a build ran nothing, and nothing failed or was interrupted."""
+    return not (outcome.ran or outcome.failed or outcome.skipped or outcome.interrupted)
+
+
+def graph_size(plan: Any) -> int:
+    """How many tasks the plan's roots reach, below complete tasks too (their ids are
+    known already, so this asks no store)."""
+    return len(walk(plan.roots))
+
+
+def summary_counts(plan: Any, outcome: Any) -> str:
+    """``'2 ran, 1 reused, 0 failed'`` (``', 1 skipped'`` when tasks were skipped), or
+    ``'all 3 task(s) reused'`` when the build ran nothing and nothing failed (counting every
+    task the roots reach: a plan stops at complete tasks)."""
+    reused = len(plan) - len(plan.to_run) + len(outcome.reused)
+    if all_reused(outcome):
+        return f"all {graph_size(plan)} task(s) reused"
+    counts = f"{len(outcome.ran)} ran, {reused} reused, {len(outcome.failed)} failed"
+    if outcome.skipped:
+        counts += f", {len(outcome.skipped)} skipped"
+    return counts
 
 
 class Reporter(BaseListener):
@@ -74,17 +109,22 @@ class Reporter(BaseListener):
         self._started = time.monotonic()
         self._live: Any = None
         self._console: Any = None
+        self._labels: SiblingLabels | None = None
 
     # --- listener events ------------------------------------------------------------------
     def build_started(self, plan: Any) -> None:
         self._started = time.monotonic()
         self._total = len(plan.to_run)
         if self._live_wanted and self._total:
+            self._labels = SiblingLabels(entry.task for entry in plan)
             self._start_live()
 
     def task_started(self, task: Any) -> None:
+        if self._labels is None:
+            return  # no display: nothing to show
+        label = self._labels.label(task)
         with self._lock:
-            self._running[task.task_id] = (repr(task), time.monotonic())
+            self._running[task.task_id] = (label, time.monotonic())
 
     def task_succeeded(self, task: Any, record: Any) -> None:
         with self._lock:
@@ -110,6 +150,8 @@ class Reporter(BaseListener):
             )
 
     def build_interrupted(self, running: list[Any], waiting: bool) -> None:
+        if not self._summary:
+            return  # the caller prints its own (the command line does)
         if waiting:
             self._say(
                 f"cairn: interrupted; waiting for {len(running)} running task(s) to finish "
@@ -127,10 +169,7 @@ class Reporter(BaseListener):
         if error is not None and not isinstance(error, BuildError) and not outcome.interrupted:
             return
         elapsed = time.monotonic() - self._started
-        reused = len(plan) - len(plan.to_run) + len(outcome.reused)
-        counts = f"{len(outcome.ran)} ran, {reused} reused, {len(outcome.failed)} failed"
-        if outcome.skipped:
-            counts += f", {len(outcome.skipped)} skipped"
+        counts = summary_counts(plan, outcome)
         if not outcome.interrupted:
             self._print(f"cairn: {counts} in {_duration(elapsed)}")
             return
@@ -146,6 +185,10 @@ class Reporter(BaseListener):
                 self._print(f"  {task!r}")
             if len(finished) > MAX_LISTED:
                 self._print(f"  ... and {len(finished) - MAX_LISTED} more")
+
+    def close(self) -> None:
+        """Erase the live display if it is still up (a build that ended by an exception)."""
+        self._stop_live()
 
     # --- output ---------------------------------------------------------------------------
     def _print(self, line: str) -> None:
@@ -166,9 +209,10 @@ class Reporter(BaseListener):
             get_renderable=self._render,
             console=self._console,
             refresh_per_second=4,
-            transient=True,
-            redirect_stdout=True,  # what tasks print shows above the display
-            redirect_stderr=True,
+            transient=True,  # erased when it stops: no stale lines after the build or Ctrl-C
+            # what tasks print shows above the display, when it goes to the same terminal
+            redirect_stdout=self._stream is sys.stderr and _is_terminal(sys.stdout),
+            redirect_stderr=self._stream is sys.stderr,
         )
         self._live.start()
 
@@ -179,6 +223,7 @@ class Reporter(BaseListener):
         self._console = None
 
     def _render(self) -> Any:
+        from rich.console import Group
         from rich.table import Table
         from rich.text import Text
 
@@ -197,11 +242,12 @@ class Reporter(BaseListener):
             " · ",
             (_duration(now - self._started), "dim"),
         )
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True, overflow="ellipsis")
-        grid.add_row(head)
+        rows = Table.grid(padding=(0, 2))
+        rows.add_column(no_wrap=True, overflow="ellipsis")  # a long label is cut, not the time
+        rows.add_column(no_wrap=True, justify="right", style="dim")
         for name, since in running[:MAX_SHOWN]:
-            grid.add_row(Text.assemble("  ", name, (f"  {_duration(now - since)}", "dim")))
+            rows.add_row(Text("  " + name), _duration(now - since))
         if len(running) > MAX_SHOWN:
-            grid.add_row(Text(f"  ... and {len(running) - MAX_SHOWN} more", style="dim"))
-        return grid
+            rows.add_row(Text(f"  ... and {len(running) - MAX_SHOWN} more", style="dim"), "")
+        head.no_wrap, head.overflow = True, "ellipsis"
+        return Group(head, rows)

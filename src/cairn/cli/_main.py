@@ -38,7 +38,7 @@ from cairn._config import Config, load_config
 from cairn._errors import BuildError, CairnError
 from cairn._version import __version__
 from cairn.cli._output import BuildOutput
-from cairn.cli._tasks import TaskGroup, TaskSpec, construct_roots, merge_options, resolve_task
+from cairn.cli._tasks import Spec, TaskGroup, construct_roots, merge_options, resolve_task
 from cairn.hooks import SlackNotifier
 from cairn.inspect import gc as _gc
 from cairn.inspect import show as _inspect
@@ -246,7 +246,7 @@ def run(**_: Any) -> None:
 
 
 @run.result_callback()
-def _run(specs: list[TaskSpec], **group: Any) -> int:
+def _run(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     config = state.config
@@ -259,24 +259,23 @@ def _run(specs: list[TaskSpec], **group: Any) -> int:
     with config.active():
         roots = construct_roots(specs, "run")
         try:
-            with progress.spinner():
-                _build.build(
-                    roots,
-                    workspace=opts.get("workspace"),
-                    executor=opts.get("executor"),
-                    workers=opts.get("workers"),
-                    lock=_lock_value(opts.get("lock")),
-                    rerun=rerun,
-                    lock_wait=opts.get("lock_wait"),
-                    retries=opts.get("retries") or 0,
-                    retry_delay=opts.get("retry_delay") or 0.0,
-                    strict_check=bool(opts.get("strict")),
-                    listener=progress,
-                    hooks=hooks,
-                    config=config,
-                    progress=False,  # this command shows the build itself
-                    summary=False,
-                )
+            _build.build(
+                roots,
+                workspace=opts.get("workspace"),
+                executor=opts.get("executor"),
+                workers=opts.get("workers"),
+                lock=_lock_value(opts.get("lock")),
+                rerun=rerun,
+                lock_wait=opts.get("lock_wait"),
+                retries=opts.get("retries") or 0,
+                retry_delay=opts.get("retry_delay") or 0.0,
+                strict_check=bool(opts.get("strict")),
+                listener=progress,
+                hooks=hooks,
+                config=config,
+                progress=None,  # the live display on a terminal, as for Python builds
+                summary=False,  # this command prints its own lines and summary
+            )
         except BuildError as exc:
             progress.print_summary()
             _print_failures(state, exc)
@@ -302,7 +301,7 @@ def plan(**_: Any) -> None:
 
 
 @plan.result_callback()
-def _plan(specs: list[TaskSpec], **group: Any) -> int:
+def _plan(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     rerun: Any = "all" if opts.get("rerun_all") else bool(opts.get("rerun"))
@@ -327,7 +326,7 @@ def status(**_: Any) -> None:
 
 
 @status.result_callback()
-def _status_command(specs: list[TaskSpec], **group: Any) -> int:
+def _status_command(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     with state.config.active():
@@ -348,7 +347,7 @@ def gc(**_: Any) -> None:
 
 
 @gc.result_callback()
-def _gc_command(specs: list[TaskSpec], **group: Any) -> int:
+def _gc_command(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     with state.config.active():
@@ -377,7 +376,7 @@ def graph_command(**_: Any) -> None:
 
 
 @graph_command.result_callback()
-def _graph(specs: list[TaskSpec], **group: Any) -> int:
+def _graph(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     output, fmt = opts.get("output"), opts.get("fmt")

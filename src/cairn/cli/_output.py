@@ -1,12 +1,12 @@
 """What ``cairn run`` prints while it builds: a line per finished task, then the summary.
 
-A build listener (a :class:`cairn.running.events.BaseListener`); on a terminal it also
-shows a spinner naming the running tasks.
+A build listener (it has the methods of :class:`cairn.running.events.Listener`). On a
+terminal the build's live display (:mod:`cairn.progress`) runs below these lines.
 """
 
 from __future__ import annotations
 
-import contextlib
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.text import Text
 
 from cairn._render import format_duration
 from cairn.model.task import Task
+from cairn.progress import all_reused, summary_counts
 from cairn.running.events import BaseListener
 from cairn.running.failures import location
 
@@ -21,46 +22,34 @@ __all__ = ["BuildOutput"]
 
 
 class BuildOutput(BaseListener):
-    """Prints one line per finished task, and the summary; a spinner on terminals."""
+    """Prints one line per finished task, and the summary."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.finished: dict[str, Any] = {}
-        self._status: Any = None
-        self._running: list[str] = []
 
-    def spinner(self) -> Any:
-        if not self.console.is_terminal:
-            return contextlib.nullcontext()
-        self._status = self.console.status("planning ...")
-        return self._status
-
-    def _update(self) -> None:
-        if self._status is not None:
-            shown = ", ".join(self._running[:3]) + (" ..." if len(self._running) > 3 else "")
-            self._status.update(f"running {shown}" if shown else "...")
+    def _emit(self, line: Text) -> None:
+        """Print ``line`` through the current ``sys.stdout``: while the live display runs on
+        the same terminal, that is its proxy, which prints above the display (a console
+        writing to the terminal directly would be overwritten by the display's next
+        refresh)."""
+        with self.console.capture() as captured:
+            self.console.print(line)
+        sys.stdout.write(captured.get())
+        sys.stdout.flush()
 
     def task_started(self, task: Task[Any]) -> None:
-        self._running.append(type(task).__name__)
-        self._update()
-
-    def _done(self, task: Task[Any]) -> None:
-        name = type(task).__name__
-        if name in self._running:
-            self._running.remove(name)
-        self._update()
+        """Nothing: the live display shows running tasks."""
 
     def task_succeeded(self, task: Task[Any], record: dict[str, Any] | None) -> None:
-        self._done(task)
         duration = (record or {}).get("duration_s")
         line = Text.assemble(("✓ ", "green"), task.label(), (f"  #{task.task_id[:8]}", "dim"))
         if duration is not None:
             line.append(f"  {format_duration(duration)}", style="dim")
-        self.console.print(line)
+        self._emit(line)
 
     def task_failed(self, task: Task[Any], error: BaseException) -> None:
-        self._done(task)
-        self.console.print(
+        self._emit(
             Text.assemble(
                 ("✗ ", "red"),
                 task.label(),
@@ -79,7 +68,7 @@ class BuildOutput(BaseListener):
             )
         else:
             text = f"interrupted: stopping {len(running)} running task(s) and exiting"
-        self.console.print(Text(text, style="yellow"))
+        self._emit(Text(text, style="yellow"))
 
     def build_finished(
         self, *, plan: Any, outcome: Any, workspace: str, error: BaseException | None = None
@@ -90,14 +79,18 @@ class BuildOutput(BaseListener):
         if not self.finished:
             return
         the_plan, outcome = self.finished["plan"], self.finished["outcome"]
-        reused = len(the_plan) - len(the_plan.to_run) + len(outcome.reused)
-        failed = len(outcome.failed)
-        text = Text.assemble(
-            (f"{len(the_plan)} task(s): ", "bold"),
-            (f"{len(outcome.ran)} ran", "green"),
-            f", {reused} reused, ",
-            (f"{failed} failed", "red" if failed else ""),
-            f", {len(outcome.skipped)} skipped in {outcome.seconds:.2f}s",
-            (f"  (workspace {self.finished['workspace']})", "dim"),
-        )
-        self.console.print(text)
+        if all_reused(outcome):
+            head = Text(summary_counts(the_plan, outcome), style="bold")
+        else:
+            failed = len(outcome.failed)
+            reused = len(the_plan) - len(the_plan.to_run) + len(outcome.reused)
+            head = Text.assemble(
+                (f"{len(the_plan)} task(s): ", "bold"),
+                (f"{len(outcome.ran)} ran", "green"),
+                f", {reused} reused, ",
+                (f"{failed} failed", "red" if failed else ""),
+                f", {len(outcome.skipped)} skipped",
+            )
+        head.append(f" in {outcome.seconds:.2f}s")
+        head.append(f"  (workspace {self.finished['workspace']})", style="dim")
+        self.console.print(head)

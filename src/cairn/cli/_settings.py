@@ -33,6 +33,7 @@ class Setting:
     param: str
     text: str
     spelled: str
+    target: str = ""  # as written before "=": a config path for a pipeline (min_count)
 
 
 def extract_settings(args: Sequence[str]) -> tuple[list[str], list[Setting]]:
@@ -60,7 +61,8 @@ def extract_settings(args: Sequence[str]) -> tuple[list[str], list[Setting]]:
                 if i + 1 >= len(args):
                     raise click.UsageError(f"{option} needs a value")
                 value, i = args[i + 1], i + 1
-            found.append(Setting(match[1], match[2].replace("-", "_"), value, option))
+            param = match[2].replace("-", "_")
+            found.append(Setting(match[1], param, value, option, f"{match[1]}.{param}"))
         else:
             rest.append(arg)
         i += 1
@@ -69,13 +71,14 @@ def extract_settings(args: Sequence[str]) -> tuple[list[str], list[Setting]]:
 
 def _parse_set(text: str) -> Setting:
     target, eq, value = text.partition("=")
-    family, dot, param = target.rpartition(".")
-    if not eq or not dot or not family or not param:
+    family, _, param = target.rpartition(".")
+    if not eq or not param or target.startswith(".") or target.endswith("."):
         raise click.UsageError(
             f"--set {text!r}: give Family.param=value (like --set TrainModel.max_depth=5 or "
-            "--set mypkg.train.TrainModel.max_depth=5)"
+            "--set mypkg.train.TrainModel.max_depth=5), or for a pipeline a config "
+            "path=value (like --set min_count=5 or --set model.lr=0.2)"
         )
-    return Setting(family, param.replace("-", "_"), value, f"--set {target}")
+    return Setting(family, param.replace("-", "_"), value, f"--set {target}", target.strip())
 
 
 def _task_classes() -> Iterator[type[Task[Any]]]:
@@ -124,6 +127,12 @@ def apply_settings(settings: Sequence[Setting], base: ParameterValues | None) ->
         source = base.source
         values = {family: dict(base.raw(family)) for family in base.families()}
     for setting in settings:
+        if not setting.family:
+            raise click.UsageError(
+                f"{setting.spelled}: give Family.param=value for a task's parameter (like "
+                f"--set Train.{setting.param}=...); a config path without a family sets a "
+                "pipeline's config, and no pipeline on this command line has it"
+            )
         cls = _find_class(setting.family, setting.spelled)
         param = cls._params.get(setting.param)
         if param is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import json
 import os
 import pkgutil
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ import click
 
 from cairn._config import Config, active_values, using_values
 from cairn._errors import CairnError
-from cairn.cli._settings import apply_settings, extract_settings, unknown_families
+from cairn.cli._settings import Setting, apply_settings, extract_settings, unknown_families
 from cairn.cli._spelling import (
     explicit_booleans,
     missing_required,
@@ -36,14 +37,20 @@ from cairn.model.params import (
     TaskParameter,
 )
 from cairn.model.task import Task
+from cairn.pipeline import Node, Pipeline
+from cairn.pipeline._config_paths import parse_config_text
 from cairn.running.failures import location
 
 __all__ = [
+    "PipelineCommand",
+    "PipelineSpec",
+    "Spec",
     "TaskCommand",
     "TaskGroup",
     "TaskSpec",
     "construct_roots",
     "merge_options",
+    "resolve",
     "resolve_task",
 ]
 
@@ -56,7 +63,25 @@ def resolve_task(spec: str) -> type[Task[Any]]:
     """The task class named by ``module:Task`` (or ``module.Task``).
 
     Raises:
-        click.UsageError: for an unknown module or task (suggesting close names), or a
+        click.UsageError: for an unknown module or task (suggesting close names), a module
+            that fails to import, or a name that is a pipeline.
+    """
+    found = resolve(spec)
+    if isinstance(found, Pipeline):
+        raise click.UsageError(f"{spec} is a cairn.Pipeline, not a task class")
+    return found
+
+
+def _pipelines_in(module: Any) -> list[str]:
+    return sorted(name for name, value in vars(module).items() if isinstance(value, Pipeline))
+
+
+def resolve(spec: str) -> type[Task[Any]] | Pipeline:
+    """The task class or the :class:`cairn.Pipeline` named by ``module:name`` (or
+    ``module.name``). A list of nodes that needs no config is taken as their pipeline.
+
+    Raises:
+        click.UsageError: for an unknown module or name (suggesting close names), or a
             module that fails to import.
     """
     if ":" in spec:
@@ -89,20 +114,39 @@ def resolve_task(spec: str) -> type[Task[Any]]:
         for name, value in vars(module).items()
         if isinstance(value, type) and issubclass(value, Task) and value is not Task
     )
+    pipelines = _pipelines_in(module)
     if found is None:
-        close = difflib.get_close_matches(attr, tasks, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(attr, tasks + pipelines, n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        listing = (
-            f" Tasks in {module_name}: {', '.join(tasks)}."
-            if tasks
-            else f" {module_name} defines no cairn tasks; is it the right module?"
+        listing = "".join(
+            f" {kind} in {module_name}: {', '.join(names)}."
+            for kind, names in (("Tasks", tasks), ("Pipelines", pipelines))
+            if names
         )
+        if not listing:
+            listing = f" {module_name} defines no cairn tasks or pipelines; is it the right module?"
         raise click.UsageError(f"module {module_name} has no task {attr!r}.{hint}{listing}")
-    if not (isinstance(found, type) and issubclass(found, Task)):
+    if isinstance(found, Pipeline) or (isinstance(found, type) and issubclass(found, Task)):
+        return found
+    if isinstance(found, list | tuple) and found and all(isinstance(n, Node) for n in found):
+        return _nodes_as_pipeline(f"{module_name}:{attr}", found, pipelines)
+    raise click.UsageError(
+        f"{module_name}:{attr} is a {type(found).__name__}, not a cairn.Task subclass or a "
+        "cairn.Pipeline"
+    )
+
+
+def _nodes_as_pipeline(spec: str, nodes: Sequence[Node], pipelines: list[str]) -> Pipeline:
+    named = f" (pipelines in that module: {', '.join(pipelines)})" if pipelines else ""
+    try:
+        pipe = Pipeline(nodes)
+        pipe.final_tasks()  # compiles: a node that reads config fails here
+    except CairnError as exc:
         raise click.UsageError(
-            f"{module_name}:{attr} is a {type(found).__name__}, not a cairn.Task subclass"
-        )
-    return found
+            f"{spec} is a list of nodes, which cannot run alone: {exc}. Name the "
+            f"cairn.Pipeline made from them, with its config{named}"
+        ) from None
+    return pipe
 
 
 def _import_failed(module_name: str, exc: BaseException) -> str:
@@ -300,6 +344,123 @@ class TaskSpec:
     options: dict[str, Any]
 
 
+class _ConfigType(click.ParamType[Any]):
+    """Parses an option's text as the type of the config value it replaces."""
+
+    def __init__(self, path: str, current: Any) -> None:
+        self.path, self.current = path, current
+        self.name = type(current).__name__ if current is not None else "json"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_config_text(self.path, value, self.current)
+        except CairnError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _config_flags(path: str) -> list[str]:
+    """``model.lr`` -> ``--model.lr`` and ``--model-lr``; ``min_count`` -> ``--min-count``,
+    ``--min_count``."""
+    dashed = path.replace("_", "-")
+    return list(dict.fromkeys([f"--{dashed}", f"--{path}", f"--{dashed.replace('.', '-')}"]))
+
+
+class PipelineCommand(click.Command):
+    """The options of one pipeline on the command line: its config values, then the
+    command's options."""
+
+    def __init__(self, spec: str, pipe: Pipeline, options: list[click.Option]) -> None:
+        self.pipeline = pipe
+        self.spec = spec
+        self.config_dests: dict[str, str] = {}
+        params: list[click.Parameter] = []
+        taken: set[str] = set()
+        for i, (path, value) in enumerate(pipe.settings.items()):
+            dest = f"config__{i}"
+            self.config_dests[dest] = path
+            flags = [f for f in _config_flags(path) if f not in taken]
+            taken.update(flags)
+            kind = type(value).__name__ if value is not None else "JSON"
+            shown = json.dumps(value) if not isinstance(value, str) else repr(value)
+            params.append(
+                click.Option(
+                    [*flags, dest],
+                    type=_ConfigType(path, value),
+                    default=None,
+                    metavar="JSON" if kind in ("list", "dict", "JSON") else kind.upper(),
+                    help=f"config.{path}  [{kind}; config: {shown}]",
+                )
+            )
+        for option in options:
+            if not taken.intersection(option.opts + option.secondary_opts):
+                params.append(option)
+        names = ", ".join(n.name for n in pipe.nodes)
+        super().__init__(
+            spec,
+            params=params,
+            callback=self._collect,
+            help=f"The pipeline {spec}: {len(pipe.nodes)} node(s), {names}.",
+            epilog="Config values: command line (--path value or --set path=value) > the "
+            "pipeline's config.",
+        )
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            flags = [_config_flags(path)[0] for path in self.config_dests.values()]
+            others = [o for p in self.get_params(ctx) for o in p.opts if o not in flags]
+            close = difflib.get_close_matches(exc.option_name, flags + others, n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            listing = ", ".join(flags) or "none"
+            raise click.UsageError(
+                f"No such option {exc.option_name!r}.{hint} The config values of {self.spec} "
+                f"are: {listing}.",
+                ctx,
+            ) from None
+
+    def _collect(self, **values: Any) -> PipelineSpec:
+        ctx = click.get_current_context()
+        config = {
+            self.config_dests[k]: v
+            for k, v in values.items()
+            if k in self.config_dests and v is not None
+        }
+        options = {
+            k: v
+            for k, v in values.items()
+            if k not in self.config_dests
+            and ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE
+        }
+        return PipelineSpec(self.spec, self.pipeline, config, options)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        mine: list[tuple[str, str]] = []
+        others: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                (mine if param.name in self.config_dests else others).append(record)
+        with formatter.section(f"Config values of {self.spec}"):
+            if mine:
+                formatter.write_dl(mine)
+            else:
+                formatter.write_text("(none)")
+        if others:
+            with formatter.section("Options"):
+                formatter.write_dl(others)
+
+
+@dataclass
+class PipelineSpec:
+    name: str
+    pipeline: Pipeline
+    config: dict[str, Any]
+    options: dict[str, Any]
+
+
 class TaskGroup(click.Group):
     """A command whose arguments are tasks, each ``module:Task`` followed by its parameters."""
 
@@ -321,40 +482,90 @@ class TaskGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name.startswith("-"):
             return None
-        cls = resolve_task(cmd_name)
-        return TaskCommand(cmd_name, cls, _config(), self._options())
+        found = resolve(cmd_name)
+        if isinstance(found, Pipeline):
+            return PipelineCommand(cmd_name, found, self._options())
+        return TaskCommand(cmd_name, found, _config(), self._options())
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
-        return ["[OPTIONS]", "MODULE:TASK [--PARAM VALUE ...] ..."]
+        return ["[OPTIONS]", "MODULE:TASK|MODULE:PIPELINE [--PARAM VALUE ...] ..."]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Tasks"):
             formatter.write_text(
                 "Name each task as module:Task (like mypkg.train:Train), followed by its "
                 f"parameters as --name value. 'cairn {self.name} module:Task --help' lists a "
-                "task's parameters with their types, defaults and descriptions. The options "
-                "may also follow a task."
+                "task's parameters with their types, defaults and descriptions. A "
+                "cairn.Pipeline is named the same way (mypkg.flow:pipe), followed by config "
+                "values (--min-count 5, or --set min_count=5). The options may also follow "
+                "a task."
             )
 
 
-def merge_options(group_options: dict[str, Any], specs: Sequence[TaskSpec]) -> dict[str, Any]:
+Spec = TaskSpec | PipelineSpec
+
+
+def merge_options(group_options: dict[str, Any], specs: Sequence[Spec]) -> dict[str, Any]:
     merged = dict(group_options)
     for spec in specs:
         merged.update(spec.options)
     return merged
 
 
-def construct_roots(specs: Sequence[TaskSpec], command: str) -> list[Task[Any]]:
+def _pipeline_roots(
+    specs: Sequence[PipelineSpec], settings: list[Setting]
+) -> tuple[list[list[Task[Any]]], list[Setting]]:
+    """The roots of each pipeline, its config changed by its options and by the ``--set``
+    settings that name a path in its config; and the settings left for tasks."""
+    used: set[int] = set()
+    roots: list[list[Task[Any]]] = []
+    for spec in specs:
+        pipe = spec.pipeline
+        leaves = pipe.settings
+        tops = {path.split(".")[0] for path in leaves}
+        changes: dict[str, Any] = {}
+        for i, setting in enumerate(settings):
+            path = setting.target.removeprefix("config.")
+            if path.split(".")[0] not in tops:
+                continue
+            used.add(i)
+            current = leaves.get(path, config_at(pipe.config, path))
+            try:
+                changes[path] = parse_config_text(path, setting.text, current)
+            except CairnError as exc:
+                raise click.UsageError(f"{setting.spelled}: {exc}") from None
+        changes.update(spec.config)
+        try:
+            roots.append(pipe.configured(changes).final_tasks())
+        except CairnError as exc:
+            raise click.UsageError(f"{spec.name}: {exc}") from None
+    return roots, [s for i, s in enumerate(settings) if i not in used]
+
+
+def config_at(config: Any, path: str) -> Any:
+    """The value at dotted ``path`` in a config, or None where it does not exist."""
+    value = config
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
+    return value
+
+
+def construct_roots(specs: Sequence[Spec], command: str) -> list[Task[Any]]:
     if not specs:
-        raise click.UsageError(f"give at least one task to {command}, as module:Task")
+        raise click.UsageError(
+            f"give at least one task to {command}, as module:Task (or a pipeline, module:pipeline)"
+        )
     ctx = click.get_current_context()
     values = active_values()
     for warning in unknown_families(values):
         click.echo(warning, err=True)
-    settings = ctx.meta.get(SETTINGS_KEY) or []
+    settings: list[Setting] = list(ctx.meta.get(SETTINGS_KEY) or [])
+    pipelines = [spec for spec in specs if isinstance(spec, PipelineSpec)]
+    from_pipelines, settings = _pipeline_roots(pipelines, settings)
+    task_specs = [spec for spec in specs if isinstance(spec, TaskSpec)]
     if settings:
         values = apply_settings(settings, values)
-    for spec in specs:
+    for spec in task_specs:
         try:
             configured = values.for_class(spec.cls) if values is not None else {}
         except CairnError:
@@ -364,7 +575,15 @@ def construct_roots(specs: Sequence[TaskSpec], command: str) -> list[Task[Any]]:
         if message is not None:
             raise click.UsageError(message)
     with using_values(values):  # upstream tasks take these values from the roots
-        return [spec.cls(**spec.values) for spec in specs]
+        tasks = [spec.cls(**spec.values) for spec in task_specs]
+    made, from_each = iter(tasks), iter(from_pipelines)
+    roots: list[Task[Any]] = []
+    for given in specs:  # in the order given on the command line
+        if isinstance(given, TaskSpec):
+            roots.append(next(made))
+        else:
+            roots.extend(next(from_each))
+    return roots
 
 
 def _config() -> Config:

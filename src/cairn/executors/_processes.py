@@ -242,6 +242,9 @@ class ProcessExecutor(RemoteExecutor):
     def cancel(self, futures: Collection[Any]) -> None:
         """Stop the tasks of ``futures`` now: their workers unwind and exit (then are killed)."""
         jobs = self._running_jobs(futures)
+        for job in [j for j in jobs if "pool" not in j.extra]:  # Ctrl-C while it started
+            cancel_job(job)
+        jobs = [j for j in jobs if "pool" in j.extra]
         if not jobs:
             return
         pools = {id(j.extra["pool"]): j.extra["pool"] for j in jobs}

@@ -19,6 +19,7 @@ from cairn._errors import CairnError, MissingExtraError
 from cairn._render import STATE_COLOURS
 from cairn._settings import ConfigArg
 from cairn.inspect.status import status
+from cairn.model.labels import SiblingLabels
 from cairn.running.build import open_workspace
 from cairn.storage.records import read_record_or_none
 
@@ -56,11 +57,16 @@ class GraphNode:
     reason: str | None
     dependencies: tuple[str, ...]
     record: dict[str, Any] | None
+    #: What the picture writes under the name: the parameters that tell the task from its
+    #: siblings of the same family (``lr=0.05``); None: every parameter, from ``label``.
+    short: str | None = None
 
     @property
     def params_text(self) -> str:
-        """The label without the class name: ``lr=0.05, data=Load#1234abcd``."""
-        inner = self.label[len(self.name) :]
+        """The label without the class name: ``lr=0.05, data=Load#1234abcd``; for a task
+        with siblings of its family, only the parameters that differ among them."""
+        text = self.label if self.short is None else self.short
+        inner = text[len(self.name) :] if text.startswith(self.name) else text
         return inner[1:-1] if inner.startswith("(") and inner.endswith(")") else inner
 
 
@@ -333,9 +339,11 @@ def graph(
         tasks, workspace=workspace, lock=lock, storage_options=storage_options, config=config
     )
     store = open_workspace(workspace, storage_options, config)
+    labels = SiblingLabels(entry.task for entry in found)
     nodes = []
     for entry in found:
         task = entry.task
+        kind_name = type(task)._kind.label(task)
         found_record = (
             read_record_or_none(store, task.record_path()) if entry.state == "complete" else None
         )
@@ -343,8 +351,11 @@ def graph(
         nodes.append(
             GraphNode(
                 task_id=entry.task_id,
-                name=type(task).__name__,
+                name=kind_name or type(task).__name__,
                 label=task.label(),
+                short=labels.label(task)
+                if kind_name is None and labels.has_siblings(task)
+                else None,
                 family=type(task).family,
                 state=entry.state,
                 reason=entry.holder or entry.reason,

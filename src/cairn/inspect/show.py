@@ -6,6 +6,7 @@ Each function returns a value that prints readably in a terminal (``__str__``, a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -17,7 +18,9 @@ from typing import Any
 from cairn._errors import CairnError, OutputNotFoundError
 from cairn._render import format_duration, format_time, html_block, html_table, human_bytes, to_text
 from cairn._settings import ConfigArg
+from cairn.model.labels import record_labels
 from cairn.model.task import Task
+from cairn.pipeline._node_task import recorded_node
 from cairn.running.build import open_workspace
 from cairn.storage.failures import FailureRecord, failures_in
 from cairn.storage.history import read_manifest
@@ -99,7 +102,15 @@ class RunRecord(Mapping[str, Any]):
         if packages:
             environment.append(("packages", ", ".join(f"{n} {v}" for n, v in packages.items())))
         return [
-            ("task", [("family", self.family), ("id", self.task_id), ("record", self.path)]),
+            (
+                "task",
+                [
+                    *_node_rows(self.family, d.get("params")),
+                    ("family", self.family),
+                    ("id", self.task_id),
+                    ("record", self.path),
+                ],
+            ),
             ("parameters", params),
             ("dependencies", [("", tid) for tid in d.get("dependencies") or []]),
             (
@@ -167,7 +178,12 @@ class FailedRun(RunRecord):
         return [
             (
                 "task (failed)",
-                [("family", f.family), ("id", f.task_id), ("failure record", self.path)],
+                [
+                    *_node_rows(f.family, f.params),
+                    ("family", f.family),
+                    ("id", f.task_id),
+                    ("failure record", self.path),
+                ],
             ),
             ("parameters", params),
             (
@@ -197,6 +213,14 @@ class FailedRun(RunRecord):
 
     def __repr__(self) -> str:
         return f"<FailedRun {self.family} {self.task_id}>"
+
+
+def _node_rows(family: str, params: Any) -> list[tuple[str, str]]:
+    """A pipeline node's record starts with the node's name and function."""
+    node = recorded_node(family, params)
+    if node is None:
+        return []
+    return [("node", node[0]), ("function", node[1])]
 
 
 def _relative(store: Store, text: str) -> str:
@@ -315,6 +339,8 @@ class StoredTask:
     outputs: tuple[str, ...]
     state: str = "complete"  # or "failed": its last attempt failed (record_path is then
     # the failure record's) and it has no run record
+    label: str = ""  # short: the class (or node) name and the parameters that differ among
+    # the stored runs of its family
 
 
 class Listing(Sequence[StoredTask]):
@@ -339,9 +365,10 @@ class Listing(Sequence[StoredTask]):
         """Total bytes of the outputs listed."""
         return sum(e.size for e in self.entries)
 
-    def _rows(self) -> list[tuple[str, str, str, str, str]]:
+    def _rows(self) -> list[tuple[str, str, str, str, str, str]]:
         return [
             (
+                e.label,
                 e.family,
                 e.task_id,
                 human_bytes(e.size),
@@ -360,7 +387,7 @@ class Listing(Sequence[StoredTask]):
             text += f"; {len(self.unreadable)} unreadable record(s)"
         return text
 
-    _COLUMNS = ("family", "id", "size", "finished at", "duration")
+    _COLUMNS = ("task", "family", "id", "size", "finished at", "duration")
 
     def __rich__(self) -> Any:
         from rich.console import Group
@@ -391,27 +418,34 @@ def ls(
     storage_options: dict[str, Any] | None = None,
     config: ConfigArg = None,
 ) -> Listing:
-    """What the workspace holds: family, id, size, finished at and duration of each task.
+    """What the workspace holds: a short label, family, id, size, finished at and duration
+    of each task. A pipeline node is labelled by its name and listed under its function's
+    family (``mlpipe.flow.clean``); other tasks by class name and the parameters that differ
+    among the stored runs of their family (``Train(lr=0.05)``).
 
-    ``family`` keeps tasks of one family (``"mypkg.train.Train"`` or just ``"Train"``).
+    ``family`` keeps tasks of one family (``"mypkg.train.Train"`` or just ``"Train"``; a
+    node's function, or its name).
     """
     store = open_workspace(workspace, storage_options, config)
     entries: list[StoredTask] = []
     unreadable: list[str] = []
+    params: dict[str, Any] = {}
     for path in records_in(store):
         record = read_record_or_none(store, path)
         if record is None:
             unreadable.append(path)
             continue
         data = record.to_dict()
-        fam = str(data.get("family", ""))
-        if family is not None and fam != family and not fam.endswith(f".{family}"):
+        fam = _family(str(data.get("family", "")), data.get("params"))
+        if family is not None and not _is_family(fam, family):
             continue
         outputs = data.get("outputs") or {}
+        task_id = str(data.get("task_id", record_id(path) or ""))
+        params[task_id] = _label_params(str(data.get("family", "")), data.get("params"))
         entries.append(
             StoredTask(
                 family=fam,
-                task_id=str(data.get("task_id", record_id(path) or "")),
+                task_id=task_id,
                 size=sum(int(o.get("size", 0)) for o in outputs.values()),
                 finished=str(data.get("end", "")),
                 duration_s=data.get("duration_s"),
@@ -425,12 +459,13 @@ def ls(
         failure = FailureRecord.from_json(raw, path) if raw is not None else None
         if failure is None or failure.task_id in have:
             continue
-        fam = failure.family
-        if family is not None and fam != family and not fam.endswith(f".{family}"):
+        fam = _family(failure.family, failure.params)
+        if family is not None and not _is_family(fam, family):
             continue
+        params[failure.task_id] = _label_params(failure.family, failure.params)
         entries.append(
             StoredTask(
-                family=failure.family,
+                family=fam,
                 task_id=failure.task_id,
                 size=0,
                 finished=failure.failed_at,
@@ -440,5 +475,30 @@ def ls(
                 state="failed",
             )
         )
+    labels = record_labels((e.task_id, e.family, params[e.task_id]) for e in entries)
+    entries = [dataclasses.replace(e, label=labels[e.task_id]) for e in entries]
     entries.sort(key=lambda e: (e.finished, e.family))
     return Listing(entries, store.url, unreadable)
+
+
+def _family(family: str, params: Any) -> str:
+    """The family ``ls`` lists a task under: a pipeline node's is its function's."""
+    node = recorded_node(family, params)
+    return node[1] if node is not None else family
+
+
+def _label_params(family: str, params: Any) -> Mapping[str, Any]:
+    """What tells stored runs apart in their labels: a node's config values (by path),
+    another task's parameters."""
+    if not isinstance(params, Mapping):
+        return {}
+    if recorded_node(family, params) is not None:
+        config = params.get("config")
+        if isinstance(config, Mapping):
+            return {str(k).removeprefix("config."): v for k, v in config.items()}
+        return {}
+    return params
+
+
+def _is_family(family: str, wanted: str) -> bool:
+    return family == wanted or family.endswith(f".{wanted}")

@@ -19,6 +19,7 @@ from cairn._render import STATE_COLOURS, STATE_STYLES, to_text
 from cairn._settings import ConfigArg, resolve
 from cairn.locks import get_lock, lock_key
 from cairn.model.task import Task
+from cairn.pipeline import Pipeline
 from cairn.planning.plan import as_roots, is_complete, make_plan, read_record
 from cairn.running.failures import read_task_failure
 from cairn.storage.failures import FailureRecord
@@ -278,7 +279,9 @@ def status(
     ignore_task_names: Collection[str] | None = None,
     abbr: bool = True,
 ) -> Status:
-    """The dependency tree of ``tasks`` with each task's state.
+    """The dependency tree of ``tasks`` (a task, a list of tasks, or a
+    :class:`cairn.Pipeline`: from the nodes whose outputs no other node reads) with each
+    task's state.
 
     ``ignore_task_names`` leaves out tasks by class name or family (and what only they
     need), as gokart's ``make_tree_info``; ``abbr=False`` shows every task with all its
@@ -289,6 +292,8 @@ def status(
     from the environment or ``config``); ``not needed`` when its output is missing but
     everything that needs it is complete. Settings resolve as in :func:`cairn.build`.
     """
+    if isinstance(tasks, Pipeline):  # one tree from the nodes nothing else reads
+        tasks = tasks.final_tasks()
     roots, _ = as_roots(tasks)
     settings = resolve(config, workspace=workspace, lock=lock, storage_options=storage_options)
     store = open_store(settings.workspace, settings.storage_options)

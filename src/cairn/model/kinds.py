@@ -90,6 +90,12 @@ class TaskKind:
         del parent
         return forced or not self.is_complete(task, store, deep=True)
 
+    def label(self, task: Task[Any]) -> str | None:
+        """A short label for ``task`` that its kind knows best (a pipeline node: its
+        name), or None to tell siblings apart by their parameters."""
+        del task
+        return None
+
     def outside_input(self, task: Task[Any]) -> str | None:
         """The input made outside cairn that ``task`` stands for (a path), or None: a
         change to such a task is explained as a changed input file."""

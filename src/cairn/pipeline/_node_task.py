@@ -34,7 +34,14 @@ from cairn.storage import layout
 from cairn.storage.records import read_run_record
 from cairn.storage.store import Store
 
-__all__ = ["ByTypeTarget", "NodeKind", "NodeTask", "extension_for", "is_data_frame"]
+__all__ = [
+    "ByTypeTarget",
+    "NodeKind",
+    "NodeTask",
+    "extension_for",
+    "is_data_frame",
+    "recorded_node",
+]
 
 
 class _NodeParameter(Parameter[Node]):
@@ -141,6 +148,9 @@ class NodeKind(TaskKind):
 
     def history_family(self, task: Task[Any]) -> str:
         return f"{type(task).family}:{cast(NodeTask, task).node.name}"  # one per node
+
+    def label(self, task: Task[Any]) -> str:
+        return cast(NodeTask, task).node.name
 
 
 class NodeTask(Task[Any]):
@@ -264,3 +274,14 @@ class NodeTask(Task[Any]):
 
 # The family enters every node id: keep it independent of where the class lives.
 NodeTask.family = "cairn.node"
+
+
+def recorded_node(family: str, params: Any) -> tuple[str, str] | None:
+    """``(node name, function)`` of a pipeline node from its run record's family and
+    parameters, or None for a record of any other task."""
+    if family != NodeTask.family or not isinstance(params, Mapping):
+        return None
+    node = params.get("node")
+    if not isinstance(node, Mapping):
+        return None
+    return str(node.get("name", "")), str(node.get("function", ""))

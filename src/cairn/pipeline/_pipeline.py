@@ -25,6 +25,7 @@ from cairn._settings import ConfigArg, resolve
 from cairn.executors import Executor
 from cairn.locks import Lock
 from cairn.model.task import Task
+from cairn.pipeline._config_paths import config_leaves, replace_config
 from cairn.pipeline._node import (
     CONFIG,
     Node,
@@ -307,6 +308,30 @@ class Pipeline:
         """The compiled tasks that make ``outputs`` (default: every node), for
         :func:`cairn.build`, :func:`cairn.plan` or drawing."""
         return list(self._select(outputs)[1])
+
+    def final_tasks(self) -> list[Task[Any]]:
+        """The compiled tasks of the nodes whose outputs no other node reads (list order):
+        the roots of the pipeline's graph, which reach every node. ``cairn.status(pipe)``,
+        ``cairn.graph(pipe)`` and the command line start from these."""
+        read = {j for i in range(len(self.nodes)) for j in self._upstream(i)}
+        _, tasks = self._select(None)
+        return [task for i, task in enumerate(tasks) if i not in read]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Every leaf of the config by dotted path: ``{"min_count": 5, "model.lr": 0.1}``."""
+        return config_leaves(self.config)
+
+    def configured(self, values: Mapping[str, Any]) -> Pipeline:
+        """The same pipeline with the config values at these dotted paths replaced
+        (``pipe.configured({"min_count": 5, "model.lr": 0.2})``); the nodes that read them,
+        and what is downstream, get new ids.
+
+        Raises:
+            ConfigError: for a path that is not in the config (with the keys that are).
+        """
+        config = replace_config(self.config, values)
+        return Pipeline(self.nodes, config=config, runtime=self.runtime, inputs=self.inputs)
 
     def _plan(self, roots: list[NodeTask], store: Store, rerun: Rerun) -> Plan:
         the_plan = make_plan(list(roots), store, rerun=rerun)

@@ -110,22 +110,26 @@ class Plan(Sequence[PlanEntry]):
         for state, name, reason in rows:
             shown = name if len(name) <= width else name[: width - 3] + "..."
             lines.append(f"{state:<9} {shown:<{width}} {reason}".rstrip())
-        running = sum(1 for e in self.entries if e.will_run)
-        lines.append(f"{running} of {len(self.entries)} task(s) will run")
+        lines.append(self.summary())
         return "\n".join(lines)
 
-    def __repr__(self) -> str:
+    def summary(self) -> str:
+        """``'2 of 3 task(s) will run'``, or ``'nothing will run: every task is complete'``."""
         running = sum(1 for e in self.entries if e.will_run)
-        return f"<Plan: {running} of {len(self.entries)} task(s) will run>"
+        if not running and self.entries:
+            return "nothing will run: every task is complete (building reuses them all)"
+        return f"{running} of {len(self.entries)} task(s) will run"
+
+    def __repr__(self) -> str:
+        return f"<Plan: {self.summary()}>"
 
     def _repr_html_(self) -> str:
         """The plan as an HTML table (Jupyter)."""
-        running = sum(1 for e in self.entries if e.will_run)
         return html_table(
             ["state", "task", "reason"],
             [(e.state, e.task.label(), e.reason or "") for e in self.entries],
             colours=[STATE_COLOURS.get(e.state) for e in self.entries],
-            footer=f"{running} of {len(self.entries)} task(s) will run",
+            footer=self.summary(),
         )
 
 

@@ -47,7 +47,8 @@ log = logging.getLogger("cairn")
 
 #: Makes the listener that shows a build to a person: ``factory(progress=..., summary=...)``,
 #: where ``progress`` is True, False or None (decide from the terminal) and ``summary`` says
-#: whether to print the summary line at the end.
+#: whether to print the summary line at the end. What it returns has the listener methods
+#: and ``close()``, called however the build ends (it erases a live display still shown).
 Reporter = Callable[..., Any]
 _reporter: Reporter | None = None
 
@@ -247,7 +248,7 @@ def run_build(
             reporting what finished.
     """
     reporter = None
-    if _reporter is not None and (summary or progress):
+    if _reporter is not None and (summary or progress is not False):
         reporter = _reporter(progress=progress, summary=summary)
     events = Broadcast([reporter, *listeners])
     the_plan = Plan([], list(roots))  # what the end reports when planning itself failed
@@ -283,7 +284,11 @@ def run_build(
         raise
     finally:
         _log_end(the_plan, outcome, error)
-        events.build_finished(plan=the_plan, outcome=outcome, workspace=workspace, error=error)
+        try:
+            events.build_finished(plan=the_plan, outcome=outcome, workspace=workspace, error=error)
+        finally:
+            if reporter is not None:
+                reporter.close()  # the live display leaves no stale lines, whatever ended it
 
 
 def execute_plan(
