@@ -320,9 +320,9 @@ def test_run_strict_rebuilds_a_deleted_upstream_output(cli, workspace):
     assert cli("run", "_parity_tasks:Top").code == 0
     for path in Path(workspace).rglob(f"Where_{Where().task_id}*"):
         path.unlink()
-    assert "0 of 1 task(s) will run" in cli("plan", "_parity_tasks:Top").out
+    assert "nothing will run" in cli("plan", "_parity_tasks:Top").out
     assert "2 of 2 task(s) will run" in cli("plan", "_parity_tasks:Top", "--strict").out
-    assert "0 ran, 1 reused" in cli("run", "_parity_tasks:Top").out
+    assert "all 2 task(s) reused" in cli("run", "_parity_tasks:Top").out
     assert "2 ran, 0 reused" in cli("run", "_parity_tasks:Top", "--strict").out
 
 
