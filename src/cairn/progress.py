@@ -28,7 +28,7 @@ from cairn.inspect.status import walk
 from cairn.model.labels import SiblingLabels
 from cairn.running.events import BaseListener
 
-__all__ = ["Reporter", "all_reused", "graph_size", "live_display_wanted", "summary_counts"]
+__all__ = ["Reporter", "live_display_wanted"]
 
 #: Running tasks listed by name at most; the rest are counted.
 MAX_SHOWN = 8
