@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -297,3 +298,21 @@ def test_a_configuration_passed_as_a_path_is_read_as_the_command_line_reads_conf
     shown = project.cairn("--config", "given.toml", "run", "_parity_tasks:Where", "--tag", "g2")
     assert f"(workspace {project.root / workspace})" in shown.stdout
     assert Where.from_id(Where(tag="g2").task_id, config="given.toml") == Where(tag="g2")
+
+
+# --- the fingerprint settings follow the same file ------------------------------------------
+def test_the_config_option_sets_fingerprint_settings_as_cairn_config_does(tmp_path):
+    """``fingerprint = false`` (ids from parameters only) in the file ``--config`` names
+    changes ids exactly as naming it with ``CAIRN_CONFIG`` does."""
+    (tmp_path / "conf.toml").write_text("fingerprint = false\n")
+    env: dict[str, str | None] = dict.fromkeys((*SETTINGS_ENV, "CAIRN_FINGERPRINT"))
+    env.update({"PYTHONPATH": str(TESTS), "CAIRN_WORKSPACE": str(tmp_path / "ws")})
+
+    def task_id(*args: str, **more: str) -> str:
+        result = run_cairn(*args, "status", "_parity_tasks:Where", cwd=tmp_path, env=env | more)
+        assert result.returncode == 0, result.stderr
+        return re.search(r"Where\(tag='a'\)\s+#([0-9a-f]{8})", result.stdout)[1]
+
+    by_option = task_id("--config", "conf.toml")
+    assert by_option == task_id(CAIRN_CONFIG="conf.toml")
+    assert by_option != task_id()
