@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -316,3 +317,32 @@ def test_the_config_option_sets_fingerprint_settings_as_cairn_config_does(tmp_pa
     by_option = task_id("--config", "conf.toml")
     assert by_option == task_id(CAIRN_CONFIG="conf.toml")
     assert by_option != task_id()
+
+
+# --- storage options from the file ----------------------------------------------------------
+def test_storage_options_from_the_file_reach_every_entry_point(tmp_path, monkeypatch):
+    """The workspace is a store that opens only with the token the file gives."""
+    workspace = f"cairn-test-token://parity-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "cairn.toml").write_text(
+        f'workspace = "{workspace}"\n[storage_options]\ntoken = "from-config"\n'
+    )
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    top, where = Top(tag="s"), Where(tag="s")
+    assert cairn.build(top, progress=False)["below"]["pid"] == os.getpid()
+    assert PIPELINE.run(progress=False)["where"]["tag"] == "pipe"
+    assert not cairn.plan(top).to_run and not PIPELINE.plan().to_run
+    assert cairn.Task.from_id(top.task_id) == top
+    assert [e.state for e in cairn.status(top)] == ["complete", "complete"]
+    assert cairn.show(where.task_id)["task_id"] == where.task_id
+    assert len(cairn.ls()) == 3 and cairn.verify().clean
+    assert cairn.gc(top, dry_run=True).workspace == workspace
+    assert cairn.graph(top).nodes[0].state == "complete"
+    with pytest.raises(cairn.StoreError, match="refused"):  # the argument wins over the file
+        cairn.plan(top, storage_options={"token": "wrong"})
+    env = {**dict.fromkeys(SETTINGS_ENV), "PYTHONPATH": str(TESTS)}
+    ran = run_cairn("run", "_parity_tasks:Top", cwd=tmp_path, env=env)  # its own memory
+    assert ran.returncode == 0 and f"(workspace {workspace})" in ran.stdout, ran.stderr
+    status = run_cairn("status", "_parity_tasks:Top", cwd=tmp_path, env=env)
+    assert status.returncode == 0 and "2 task(s): 2 will run" in status.stdout, status.stderr
