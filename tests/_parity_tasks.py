@@ -7,8 +7,26 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import fsspec
+from fsspec.implementations.memory import MemoryFileSystem
 
 import cairn
+
+
+class NeedsToken(MemoryFileSystem):
+    """An in-memory store that opens only with the storage option ``token="from-config"``."""
+
+    protocol = ("cairn-test-token",)
+
+    def __init__(self, *args: Any, token: str | None = None, **kwargs: Any) -> None:
+        if token != "from-config":
+            raise PermissionError(f"token {token!r} refused; this store needs 'from-config'")
+        super().__init__(*args, **kwargs)
+
+
+fsspec.register_implementation(NeedsToken.protocol[0], NeedsToken, clobber=True)
 
 
 def where_now() -> dict[str, object]:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,3 +299,50 @@ def test_a_configuration_passed_as_a_path_is_read_as_the_command_line_reads_conf
     shown = project.cairn("--config", "given.toml", "run", "_parity_tasks:Where", "--tag", "g2")
     assert f"(workspace {project.root / workspace})" in shown.stdout
     assert Where.from_id(Where(tag="g2").task_id, config="given.toml") == Where(tag="g2")
+
+
+# --- the fingerprint settings follow the same file ------------------------------------------
+def test_the_config_option_sets_fingerprint_settings_as_cairn_config_does(tmp_path):
+    """``fingerprint = false`` (ids from parameters only) in the file ``--config`` names
+    changes ids exactly as naming it with ``CAIRN_CONFIG`` does."""
+    (tmp_path / "conf.toml").write_text("fingerprint = false\n")
+    env: dict[str, str | None] = dict.fromkeys((*SETTINGS_ENV, "CAIRN_FINGERPRINT"))
+    env.update({"PYTHONPATH": str(TESTS), "CAIRN_WORKSPACE": str(tmp_path / "ws")})
+
+    def task_id(*args: str, **more: str) -> str:
+        result = run_cairn(*args, "status", "_parity_tasks:Where", cwd=tmp_path, env=env | more)
+        assert result.returncode == 0, result.stderr
+        return re.search(r"Where\(tag='a'\)\s+#([0-9a-f]{8})", result.stdout)[1]
+
+    by_option = task_id("--config", "conf.toml")
+    assert by_option == task_id(CAIRN_CONFIG="conf.toml")
+    assert by_option != task_id()
+
+
+# --- storage options from the file ----------------------------------------------------------
+def test_storage_options_from_the_file_reach_every_entry_point(tmp_path, monkeypatch):
+    """The workspace is a store that opens only with the token the file gives."""
+    workspace = f"cairn-test-token://parity-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "cairn.toml").write_text(
+        f'workspace = "{workspace}"\n[storage_options]\ntoken = "from-config"\n'
+    )
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    top, where = Top(tag="s"), Where(tag="s")
+    assert cairn.build(top, progress=False)["below"]["pid"] == os.getpid()
+    assert PIPELINE.run(progress=False)["where"]["tag"] == "pipe"
+    assert not cairn.plan(top).to_run and not PIPELINE.plan().to_run
+    assert cairn.Task.from_id(top.task_id) == top
+    assert [e.state for e in cairn.status(top)] == ["complete", "complete"]
+    assert cairn.show(where.task_id)["task_id"] == where.task_id
+    assert len(cairn.ls()) == 3 and cairn.verify().clean
+    assert cairn.gc(top, dry_run=True).workspace == workspace
+    assert cairn.graph(top).nodes[0].state == "complete"
+    with pytest.raises(cairn.StoreError, match="refused"):  # the argument wins over the file
+        cairn.plan(top, storage_options={"token": "wrong"})
+    env = {**dict.fromkeys(SETTINGS_ENV), "PYTHONPATH": str(TESTS)}
+    ran = run_cairn("run", "_parity_tasks:Top", cwd=tmp_path, env=env)  # its own memory
+    assert ran.returncode == 0 and f"(workspace {workspace})" in ran.stdout, ran.stderr
+    status = run_cairn("status", "_parity_tasks:Top", cwd=tmp_path, env=env)
+    assert status.returncode == 0 and "2 task(s): 2 will run" in status.stdout, status.stderr

@@ -16,7 +16,9 @@ parameter that does not parse, bad configuration), 130 interrupted (Ctrl-C). Err
 line; ``--debug`` adds the traceback. Each invocation loads the configuration once
 (``--config``, else ``$CAIRN_CONFIG``, else ``cairn.toml``, else ``[tool.cairn]`` in
 ``pyproject.toml``) and passes it down: the root tasks are constructed, and built, inside
-``config.active()``.
+``config.active()``. ``--config FILE`` stands for ``CAIRN_CONFIG=FILE`` during the
+invocation, so the file's fingerprint settings (which hold process-wide) and worker processes
+follow it too.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class _State:
     debug: bool = False
     config_path: str | None = None
     abandoned: bool = False  # Ctrl-C left tasks running (threads): exit without waiting
+    named_set: bool = False  # --config set CAIRN_CONFIG for this invocation
+    named_before: str | None = None  # what CAIRN_CONFIG was before
     out: Console = field(default_factory=lambda: _console(stderr=False))
     err: Console = field(default_factory=lambda: _console(stderr=True))
     _config: Config | None = None
@@ -232,6 +236,10 @@ def cli(config_path: str | None, debug: bool) -> None:
     """
     state = _state()
     state.config_path = config_path
+    if config_path is not None:  # the file for the whole invocation, fingerprints included
+        state.named_before = os.environ.get("CAIRN_CONFIG")
+        state.named_set = True
+        os.environ["CAIRN_CONFIG"] = os.path.abspath(config_path)
     state.debug = state.debug or debug
     if state.debug:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -531,6 +539,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if added and cwd in sys.path:
             sys.path.remove(cwd)
+        if state.named_set:  # a call (not the program) leaves the environment as it was
+            if state.named_before is None:
+                os.environ.pop("CAIRN_CONFIG", None)
+            else:
+                os.environ["CAIRN_CONFIG"] = state.named_before
     code = result if isinstance(result, int) else EXIT_OK
     if state.abandoned and argv is None:  # the program, not a call: leave threads behind
         sys.stdout.flush()

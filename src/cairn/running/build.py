@@ -270,6 +270,7 @@ def run_build(
             retries=retries,
             retry_delay=retry_delay,
             dask_address=dask_address,
+            outcome=outcome,
         )
         if outcome.failed:
             first = next(iter(outcome.failed.values()))
@@ -303,12 +304,14 @@ def execute_plan(
     retries: int = 0,
     retry_delay: float = 0.0,
     dask_address: Any = None,
+    outcome: Outcome | None = None,
 ) -> Outcome:
     """Run what ``the_plan`` says will run; return the outcome (no exception on failure).
 
     ``listener`` hears ``build_started`` and the events of the scheduling loop (not
     ``build_finished``: :func:`run_build` sends that). The executor and lock made here are
-    closed before returning or raising; ones the caller passed are the caller's.
+    closed before returning or raising; ones the caller passed are the caller's. ``outcome``
+    is filled in place when given (see :func:`~cairn.running.loop.run_plan`).
 
     Raises:
         KeyboardInterrupt: (:class:`~cairn.running.loop.Interrupted`) on Ctrl-C, after
@@ -345,6 +348,7 @@ def execute_plan(
             lock_wait=lock_wait,
             retries=retries,
             retry_delay=retry_delay,
+            outcome=outcome,
         )
     except BaseException:
         _close(history, exe, executor, the_lock, lock, cancel=True)

@@ -60,7 +60,7 @@ class Outcome:
 class Listener(Protocol):
     """Receives build events (hooks, progress displays and the run history implement it).
 
-    ``build_finished`` comes once at the end of every build that started planning: after
+    ``build_finished`` comes once at the end of every build whose settings were valid: after
     success, failed tasks (before ``BuildError`` is raised), Ctrl-C, or an error of the
     store or the lock service; ``error`` is the exception the build is about to raise
     (None on success).

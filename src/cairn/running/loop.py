@@ -102,10 +102,13 @@ def run_plan(
     job: Callable[..., Any] = execute,
     retries: int = 0,
     retry_delay: float = 0.0,
+    outcome: Outcome | None = None,
 ) -> Outcome:
     """Run every task of ``plan`` that will run; return what happened.
 
     ``job(task, store, attempt=n)`` runs one task (by default :func:`cairn.running.runner.execute`).
+    ``outcome``, when given, is filled in place, so a caller knows what finished also when
+    an error (the store, the lock service) ends the loop.
 
     Raises:
         Interrupted: on Ctrl-C, after running tasks finished or were cancelled.
@@ -118,7 +121,7 @@ def run_plan(
         events = listener
     else:
         events = Broadcast([listener] if listener is not None else [])
-    outcome = Outcome()
+    outcome = Outcome() if outcome is None else outcome
     entries = {e.task.task_id: e for e in plan.entries if e.will_run}
     policies = {tid: retry_policy(e.task, retries, retry_delay) for tid, e in entries.items()}
     pending: dict[str, int] = {}
@@ -360,7 +363,7 @@ def run_plan(
             finally:
                 for tid in list(leases):
                     release(tid)
-    outcome.seconds = time.perf_counter() - started
+                outcome.seconds = time.perf_counter() - started
     if outcome.interrupted:
         raise Interrupted(outcome)
     return outcome
