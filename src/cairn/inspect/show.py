@@ -100,6 +100,7 @@ class RunRecord(Mapping[str, Any]):
         return [
             ("task", [("family", self.family), ("id", self.task_id), ("record", self.path)]),
             ("parameters", params),
+            ("metrics", [(k, _number(v)) for k, v in (d.get("metrics") or {}).items()]),
             ("dependencies", [("", tid) for tid in d.get("dependencies") or []]),
             (
                 "code",
@@ -196,6 +197,11 @@ class FailedRun(RunRecord):
 
     def __repr__(self) -> str:
         return f"<FailedRun {self.family} {self.task_id}>"
+
+
+def _number(value: Any) -> str:
+    """A metric as text: ints as they are, floats with up to 6 significant digits."""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _relative(store: Store, text: str) -> str:
