@@ -20,6 +20,7 @@ from cairn._errors import BuildError, ConfigError
 from cairn.executors import Executor, get_executor
 from cairn.locks import Lock, get_lock
 from cairn.planning.plan import Plan, Rerun, as_roots, make_plan
+from cairn.running.buildlog import BuildLog, build_log_wanted
 from cairn.running.loop import Broadcast, Interrupted, Listener, Outcome, run_plan
 from cairn.running.outputs import load_output
 from cairn.running.recorder import HistoryRecorder
@@ -259,7 +260,8 @@ def execute_plan(
     reporter = None
     if _reporter is not None and (summary or progress):
         reporter = _reporter(progress=progress, summary=summary)
-    events = Broadcast([x for x in (reporter, listener) if x is not None])
+    build_log = BuildLog(store, enabled=build_log_wanted(store))  # for viewers (cairn ui)
+    events = Broadcast([x for x in (reporter, listener, build_log) if x is not None])
     exe = get_executor(executor, workers, **options)
     the_lock = get_lock(lock, store.url)
     history = HistoryRecorder(store, events)  # what later plans compare against
@@ -278,12 +280,15 @@ def execute_plan(
         )
     except Interrupted as stop:
         _close(history, exe, executor, the_lock, lock, cancel=True)
+        build_log.finish(stop.outcome)
         _finished(reporter, the_plan, stop.outcome, store)
         raise
     except BaseException:
         _close(history, exe, executor, the_lock, lock, cancel=True)
+        build_log.finish()
         raise
     _close(history, exe, executor, the_lock, lock, cancel=False)
+    build_log.finish(outcome)
     _finished(reporter, the_plan, outcome, store)
     return outcome
 
