@@ -42,6 +42,7 @@ from cairn._version import __version__
 from cairn.cli._output import BuildOutput
 from cairn.cli._results import results_command
 from cairn.cli._tasks import TaskGroup, TaskSpec, construct_roots, merge_options, resolve_task
+from cairn.cli._ui import ui_command
 from cairn.hooks import SlackNotifier
 from cairn.inspect import gc as _gc
 from cairn.inspect import show as _inspect
@@ -409,6 +410,7 @@ def ls_command(workspace: str | None, family: str | None, as_json: bool) -> int:
 
 
 cli.add_command(results_command)
+cli.add_command(ui_command)
 
 
 @cli.command(short_help="Check every run record against its outputs.")

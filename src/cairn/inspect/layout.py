@@ -191,7 +191,7 @@ def graph_svg(nodes: Sequence[Mapping[str, Any]], *, interactive: bool = True) -
             )
     out.append('</g><g class="nodes">')
     chars = NODE_W // 8
-    focus = ' tabindex="0" style="cursor:pointer"' if interactive else ""
+    focus = ' tabindex="0"' if interactive else ""
     for node in nodes:
         tid = str(node["id"])
         x, y = corner(tid)
