@@ -75,6 +75,7 @@ EXPECTED = {
     "ls",
     "node",
     "plan",
+    "results",
     "show",
     "status",
     "verify",

@@ -48,6 +48,7 @@ from cairn.storage.records import RunRecord
 if TYPE_CHECKING:
     from cairn.inspect.gc import GcResult, gc
     from cairn.inspect.graph import Graph, GraphNode, graph
+    from cairn.inspect.results import results
     from cairn.inspect.show import Listing, StoredTask, ls, show
     from cairn.inspect.status import Status, TaskStatus, status
     from cairn.inspect.verify import VerifyResult, verify
@@ -64,6 +65,7 @@ _LAZY = {
     "Graph": "cairn.inspect.graph",
     "GraphNode": "cairn.inspect.graph",
     "ls": "cairn.inspect.show",
+    "results": "cairn.inspect.results",
     "Listing": "cairn.inspect.show",
     "StoredTask": "cairn.inspect.show",
     "show": "cairn.inspect.show",
@@ -182,6 +184,7 @@ __all__ = [
     "ls",
     "node",
     "plan",
+    "results",
     "show",
     "status",
     "verify",

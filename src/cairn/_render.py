@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import io
+import math
 import shutil
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 __all__ = [
     "STATE_COLOURS",
     "format_duration",
+    "format_seconds",
     "format_time",
     "STATE_STYLES",
     "html_block",
@@ -128,3 +130,20 @@ def format_duration(seconds: float | None) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes}m {secs}s" if hours else f"{minutes}m {secs}s"
+
+
+def format_seconds(seconds: float | None) -> str:
+    """A duration in words for pictures and pages: ``0.0123`` -> ``'12 ms'``, ``0.8`` ->
+    ``'0.8 s'``, ``12.34`` -> ``'12 s'``, ``86.0`` -> ``'1 min 26 s'``, ``7322`` ->
+    ``'2 h 2 min'``."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return ""
+    if seconds < 0.1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 59.95:
+        return f"{seconds:.1f} s" if seconds < 9.95 else f"{seconds:.0f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if secs else f"{minutes} min"

@@ -7,6 +7,8 @@
     cairn status module:Task ...                              the tree, each task's state
     cairn show   TASK_ID | OUTPUT_PATH                        one run record
     cairn ls                                                  what the workspace holds
+    cairn results [Family] [--where EXPR] [--sort COL --desc] the stored runs, compared
+    cairn ui [--workspace W] [--port P]                       the workspace in a browser
     cairn gc     module:Task ... [--dry-run]                  delete what no root needs
     cairn graph  module:Task ... -o graph.html                a picture of the graph
     cairn migrate PATH [--dry-run] [--config INI]             a gokart project onto cairn
@@ -40,7 +42,9 @@ from cairn._config import Config, load_config
 from cairn._errors import BuildError, CairnError
 from cairn._version import __version__
 from cairn.cli._output import BuildOutput
+from cairn.cli._results import results_command
 from cairn.cli._tasks import Spec, TaskGroup, construct_roots, merge_options, resolve_task
+from cairn.cli._ui import ui_command
 from cairn.hooks import SlackNotifier
 from cairn.inspect import gc as _gc
 from cairn.inspect import show as _inspect
@@ -449,6 +453,10 @@ def ls_command(workspace: str | None, family: str | None, as_json: bool) -> int:
     else:
         state.out.print(listing)
     return EXIT_OK
+
+
+cli.add_command(results_command)
+cli.add_command(ui_command)
 
 
 @cli.command(short_help="Check every run record against its outputs.")

@@ -11,13 +11,25 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cairn._errors import CairnError, MissingExtraError
 from cairn._render import STATE_COLOURS
 from cairn._settings import ConfigArg
+from cairn.inspect.layout import (
+    COLOURS,
+    GAP_X,
+    GAP_Y,
+    MARGIN,
+    NODE_H,
+    NODE_W,
+    asset,
+    graph_svg,
+    layered,
+    shorten,
+)
 from cairn.inspect.status import status
 from cairn.model.labels import SiblingLabels
 from cairn.running.build import open_workspace
@@ -42,8 +54,6 @@ DOT_HINT = (
     "'conda install graphviz'; or use the html, mermaid or dot format, which need nothing else"
 )
 
-NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 200, 46, 50, 18, 20
-
 
 @dataclass(frozen=True)
 class GraphNode:
@@ -60,6 +70,8 @@ class GraphNode:
     #: What the picture writes under the name: the parameters that tell the task from its
     #: siblings of the same family (``lr=0.05``); None: every parameter, from ``label``.
     short: str | None = None
+    #: the parameters as a run record stores them (what tells tasks of one class apart)
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def params_text(self) -> str:
@@ -182,82 +194,34 @@ class Graph:
         return target
 
     # --- drawing ----------------------------------------------------------------------
+    def _drawn(self) -> list[dict[str, Any]]:
+        """The nodes as :mod:`cairn.inspect.layout` draws them."""
+        return [
+            {
+                "id": n.task_id,
+                "name": n.name,
+                "label": n.label,
+                "state": n.state,
+                "dependencies": n.dependencies,
+                "params": n.params,
+                "duration_s": (n.record or {}).get("duration_s"),
+            }
+            for n in self.nodes
+        ]
+
     def layout(self) -> dict[str, tuple[float, float]]:
         """The top-left corner of each task's box: dependencies left of their dependents."""
-        layer: dict[str, int] = {}
-        for node in self.nodes:  # dependencies come first
-            layer[node.task_id] = 1 + max((layer[d] for d in node.dependencies), default=-1)
-        layers: list[list[str]] = [[] for _ in range(max(layer.values(), default=-1) + 1)]
-        for node in self.nodes:
-            layers[layer[node.task_id]].append(node.task_id)
-        dependents: dict[str, list[str]] = {}
-        for dep, tid in self.edges:
-            dependents.setdefault(dep, []).append(tid)
-        position = {tid: float(i) for column in layers for i, tid in enumerate(column)}
-
-        def sweep(columns: list[list[str]], neighbours: Any) -> None:
-            for column in columns:
-
-                def centre(tid: str) -> float:
-                    near = [position[n] for n in neighbours(tid)]
-                    return sum(near) / len(near) if near else position[tid]
-
-                column.sort(key=centre)
-                for i, tid in enumerate(column):
-                    position[tid] = float(i)
-
-        for _ in range(4):  # barycentre sweeps: fewer crossings
-            sweep(layers[1:], lambda t: self.by_id[t].dependencies)
-            sweep(list(reversed(layers[:-1])), lambda t: dependents.get(t, ()))
-        tallest = max((len(c) for c in layers), default=0)
-        out: dict[str, tuple[float, float]] = {}
-        for index, column in enumerate(layers):
-            offset = (tallest - len(column)) * (NODE_H + GAP_Y) / 2
-            for i, tid in enumerate(column):
-                out[tid] = (
-                    MARGIN + index * (NODE_W + GAP_X),
-                    MARGIN + offset + i * (NODE_H + GAP_Y),
-                )
-        return out
+        where = layered(
+            [n.task_id for n in self.nodes], {n.task_id: n.dependencies for n in self.nodes}
+        )
+        return {
+            tid: (MARGIN + layer * (NODE_W + GAP_X), MARGIN + row * (NODE_H + GAP_Y))
+            for tid, (layer, row) in where.items()
+        }
 
     def to_svg_inline(self) -> str:
         """The graph as inline SVG (no Graphviz needed); nodes carry ``data-task-id``."""
-        where = self.layout()
-        width = max((x for x, _ in where.values()), default=0) + NODE_W + MARGIN
-        height = max((y for _, y in where.values()), default=0) + NODE_H + MARGIN
-        out = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="12">',
-            '<defs><marker id="cairn-arrow" viewBox="0 0 10 10" refX="10" refY="5" '
-            'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
-            '<path d="M 0 0 L 10 5 L 0 10 z" fill="#777"/></marker></defs>',
-        ]
-        for dep, tid in self.edges:
-            (x1, y1), (x2, y2) = where[dep], where[tid]
-            x1, y1, y2 = x1 + NODE_W, y1 + NODE_H / 2, y2 + NODE_H / 2
-            bend = (x2 - x1) / 2
-            out.append(
-                f'<path class="edge" d="M {x1:.1f} {y1:.1f} C {x1 + bend:.1f} {y1:.1f} '
-                f'{x2 - bend:.1f} {y2:.1f} {x2:.1f} {y2:.1f}" fill="none" stroke="#999" '
-                'marker-end="url(#cairn-arrow)"/>'
-            )
-        chars = NODE_W // 7
-        for node in self.nodes:
-            x, y = where[node.task_id]
-            colour = STATE_COLOURS.get(node.state, "#ffffff")
-            out.append(
-                f'<g class="node" data-task-id="{node.task_id}" '
-                f'data-state="{html.escape(node.state)}" tabindex="0" style="cursor:pointer">'
-                f"<title>{html.escape(node.label)} ({html.escape(node.state)})</title>"
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_W}" height="{NODE_H}" rx="6" '
-                f'fill="{colour}" stroke="#555"/>'
-                f'<text x="{x + 8:.1f}" y="{y + 18:.1f}" font-weight="bold">'
-                f"{html.escape(_shorten(node.name, chars))}</text>"
-                f'<text x="{x + 8:.1f}" y="{y + 35:.1f}" fill="#333" font-size="11">'
-                f"{html.escape(_shorten(node.params_text, chars + 4))}</text></g>"
-            )
-        out.append("</svg>")
-        return "".join(out)
+        return graph_svg(self._drawn(), interactive=False)
 
     def _legend(self) -> str:
         counts = self.counts()
@@ -277,9 +241,11 @@ class Graph:
         )
 
     def to_html(self, title: str = "cairn graph") -> str:
-        """One self-contained HTML page: the graph, states, and each record on click."""
+        """One self-contained HTML page: the graph (filling the window, with pan, zoom and
+        fit), states, and each record on click."""
         data = {
             "workspace": self.workspace,
+            "colours": COLOURS,
             "nodes": [
                 {
                     "id": n.task_id,
@@ -300,14 +266,16 @@ class Graph:
             summary=html.escape(self.summary()),
             workspace=html.escape(self.workspace),
             legend=self._legend(),
-            svg=self.to_svg_inline(),
+            svg=graph_svg(self._drawn()),
             data=payload,
+            graph_css=asset("graph.css"),
+            graph_js=asset("graph.js"),
             script=_SCRIPT,
         )
 
 
 def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 1, 1)] + "…"
+    return shorten(text, limit)
 
 
 def _dot_str(text: str) -> str:
@@ -361,6 +329,7 @@ def graph(
                 reason=entry.holder or entry.reason,
                 dependencies=entry.dependencies,
                 record=record,
+                params=dict(task._serialized()),
             )
         )
     return Graph(nodes, found.workspace)
@@ -370,40 +339,49 @@ _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy"
  content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <title>{title}</title>
 <style>
-body {{ margin: 0; font-family: sans-serif; font-size: 13px; color: #222; }}
-header {{ padding: 8px 12px; border-bottom: 1px solid #ccc; background: #fafafa; }}
-header h1 {{ font-size: 16px; margin: 0 0 4px 0; }}
+html, body {{ height: 100%; }}
+body {{ margin: 0; font-family: sans-serif; font-size: 14px; color: #222; display: flex;
+  flex-direction: column; }}
+header {{ padding: 6px 12px; border-bottom: 1px solid #ccc; background: #fafafa; }}
+header h1 {{ font-size: 16px; margin: 0 0 2px 0; display: inline; }}
+header .summary {{ margin-left: 8px; color: #444; }}
 .state {{ padding: 1px 6px; margin-right: 6px; border: 1px solid #999; border-radius: 3px; }}
-main {{ display: flex; height: calc(100vh - 70px); }}
-#graph {{ flex: 1; overflow: auto; position: relative; }}
-#graph.fit svg {{ max-width: 100%; height: auto; }}
-#zoom {{ position: sticky; top: 4px; left: 4px; float: left; font-size: 12px; }}
-#details {{ width: 380px; overflow: auto; border-left: 1px solid #ccc; padding: 8px 12px; }}
-#details h2 {{ font-size: 14px; margin: 4px 0; word-break: break-all; }}
-#details h3 {{ font-size: 13px; margin: 10px 0 2px 0; }}
+main {{ flex: 1; position: relative; min-height: 0; }}
+#graph {{ position: absolute; inset: 0; }}
+#details {{ position: absolute; top: 0; right: 0; bottom: 0; width: 380px; max-width: 90%;
+  overflow: auto; border-left: 1px solid #ccc; padding: 8px 12px; background: #fff;
+  box-shadow: -4px 0 12px rgba(0, 0, 0, 0.12); box-sizing: border-box; }}
+#details[hidden] {{ display: none; }}
+#details h2 {{ font-size: 15px; margin: 4px 28px 4px 0; word-break: break-all; }}
+#details h3 {{ font-size: 14px; margin: 10px 0 2px 0; }}
 #details table {{ border-collapse: collapse; width: 100%; }}
 #details td {{ border-top: 1px solid #eee; padding: 2px 4px; vertical-align: top;
   word-break: break-all; }}
 #details td:first-child {{ width: 90px; white-space: nowrap; word-break: normal; color: #555; }}
-#details pre {{ background: #f5f5f5; padding: 6px; white-space: pre-wrap; font-size: 11px; }}
+#details pre {{ background: #f5f5f5; padding: 6px; white-space: pre-wrap; font-size: 12px; }}
 #details a {{ color: #0645ad; cursor: pointer; }}
-.node.selected rect {{ stroke: #000; stroke-width: 3px; }}
-.node:focus {{ outline: none; }}
-.node:focus rect {{ stroke-width: 2px; }}
+@media (max-width: 1000px) {{ header .hint {{ display: none; }} }}
+#close {{ position: absolute; top: 6px; right: 8px; font-size: 14px; }}
+{graph_css}
 </style>
 </head>
 <body>
-<header><h1>{title}</h1><div>{summary} &middot; workspace {workspace}</div>
+<header><h1>{title}</h1><span class="summary">{summary} &middot; workspace {workspace}
+<span class="hint"> &middot; click a task for its run record; drag to pan, wheel to zoom</span>
+</span>
 <div style="margin-top:4px">{legend}</div></header>
 <main>
-<div id="graph" class="fit"><button id="zoom" type="button">actual size</button>{svg}</div>
-<aside id="details"><p>Click a task to see its state and run record.</p></aside>
+<div id="graph" class="cairn-pane"><div class="cairn-controls" id="controls"></div>{svg}</div>
+<aside id="details" hidden><button id="close" type="button">&times;</button>
+<div id="record"></div></aside>
 </main>
 <script type="application/json" id="cairn-data">{data}</script>
+<script>{graph_js}</script>
 <script>{script}</script>
 </body>
 </html>
@@ -415,7 +393,16 @@ _SCRIPT = """
   var data = JSON.parse(document.getElementById("cairn-data").textContent);
   var byId = {};
   data.nodes.forEach(function (n) { byId[n.id] = n; });
-  var details = document.getElementById("details");
+  var aside = document.getElementById("details");
+  var details = document.getElementById("record");
+  var graph = new window.CairnGraph(document.querySelector("#graph svg"), {
+    colours: data.colours, onSelect: show
+  });
+  graph.controls(document.getElementById("controls"));
+  document.getElementById("close").addEventListener("click", function () {
+    aside.hidden = true;
+    graph.select(null);
+  });
 
   function add(parent, tag, text) {
     var el = document.createElement(tag);
@@ -436,14 +423,16 @@ _SCRIPT = """
   function text(value) {
     return typeof value === "string" ? value : JSON.stringify(value);
   }
+  function bytes(n) {
+    var units = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
+    return i ? n.toFixed(1) + " " + units[i] : n + " B";
+  }
   function show(id) {
     var node = byId[id];
     if (!node) { return; }
-    document.querySelectorAll(".node.selected").forEach(function (g) {
-      g.classList.remove("selected");
-    });
-    var g = document.querySelector('.node[data-task-id="' + id + '"]');
-    if (g) { g.classList.add("selected"); }
+    graph.select(id);
+    aside.hidden = false;
     details.replaceChildren();
     add(details, "h2", node.label);
     table("task", [["family", node.family], ["id", node.id], ["state", node.state]]
@@ -463,15 +452,17 @@ _SCRIPT = """
     table("parameters", Object.keys(r.params || {}).map(function (k) {
       return [k, text(r.params[k])];
     }));
+    var metrics = r.metrics || {};
+    table("metrics", Object.keys(metrics).map(function (k) { return [k, metrics[k]]; }));
     var code = r.code || {};
     table("code", [["fingerprint", code.fingerprint]].concat(
       code.code_version ? [["code_version", code.code_version]] : []));
     var outputs = r.outputs || {};
     table("outputs", Object.keys(outputs).map(function (k) {
-      return [k || "(output)", outputs[k].path + " (" + outputs[k].size + " bytes)"];
+      return [k || "(output)", outputs[k].path + " (" + bytes(outputs[k].size || 0) + ")"];
     }));
     table("timing", [["started", r.start], ["finished", r.end],
-      ["duration", r.duration_s + " s"], ["seed", r.seed]]);
+      ["duration", window.cairnFormatSeconds(r.duration_s)], ["seed", r.seed]]);
     var env = r.environment || {};
     var packages = env.packages || {};
     table("environment", ["cairn", "python", "platform", "host"].filter(function (k) {
@@ -483,18 +474,8 @@ _SCRIPT = """
     add(details, "h3", "log");
     add(details, "pre", (r.log || []).join("\\n") || "(empty)");
   }
-  document.querySelectorAll("#graph .node").forEach(function (g) {
-    g.addEventListener("click", function () { show(g.getAttribute("data-task-id")); });
-    g.addEventListener("keydown", function (e) {
-      if (e.key === "Enter" || e.key === " ") { show(g.getAttribute("data-task-id")); }
-    });
-  });
-  var zoom = document.getElementById("zoom");
-  zoom.addEventListener("click", function () {
-    var fit = document.getElementById("graph").classList.toggle("fit");
-    zoom.textContent = fit ? "actual size" : "fit to window";
-  });
   window.cairnShow = show;
+  window.cairnGraph = graph;
   if (location.hash.length > 1) { show(location.hash.slice(1)); }
 })();
 """

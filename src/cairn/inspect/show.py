@@ -112,6 +112,7 @@ class RunRecord(Mapping[str, Any]):
                 ],
             ),
             ("parameters", params),
+            ("metrics", [(k, _number(v)) for k, v in (d.get("metrics") or {}).items()]),
             ("dependencies", [("", tid) for tid in d.get("dependencies") or []]),
             (
                 "code",
@@ -221,6 +222,11 @@ def _node_rows(family: str, params: Any) -> list[tuple[str, str]]:
     if node is None:
         return []
     return [("node", node[0]), ("function", node[1])]
+
+
+def _number(value: Any) -> str:
+    """A metric as text: ints as they are, floats with up to 6 significant digits."""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _relative(store: Store, text: str) -> str:

@@ -2,11 +2,12 @@
 that fills it.
 
 ``Task.load()``, ``dump()``, ``require()``, ``load_generator()``, ``load_data_frame()``,
-``random``, ``numpy_random`` and ``logger`` (:class:`RunMethods`, a base of ``Task``) act on
-the run in progress (its store, what it wrote, its seed, its log), which the layer that runs
-tasks owns (:mod:`cairn.running.context`). That layer implements :class:`Runtime` and
-installs it with :func:`set_runtime` as it is imported (``import cairn`` imports it), so the
-model imports nothing from the layers above it and ``Task`` keeps its methods.
+``log_metric()``, ``random``, ``numpy_random`` and ``logger`` (:class:`RunMethods`, a base of
+``Task``) act on the run in progress (its store, what it wrote, its seed, its log, its
+metrics), which the layer that runs tasks owns (:mod:`cairn.running.context`). That layer
+implements :class:`Runtime` and installs it with :func:`set_runtime` as it is imported
+(``import cairn`` imports it), so the model imports nothing from the layers above it and
+``Task`` keeps its methods.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class Runtime(Protocol):
     def numpy_random(self, task: Task[Any]) -> Any: ...
 
     def logger(self, task: Task[Any]) -> logging.Logger: ...
+
+    def log_metrics(self, task: Task[Any], metrics: Mapping[str, Any]) -> None: ...
 
 
 _installed: Runtime | None = None
@@ -171,3 +174,20 @@ class RunMethods:
         """Write ``obj`` to this task's output (``key`` selects one of a dict output);
         ``custom_labels`` join the labels written on it where the store keeps them."""
         runtime().dump(_task(self), obj, key, custom_labels)
+
+    def log_metric(self, name: str, value: float) -> None:
+        """Store the number ``value`` as metric ``name`` of this run (in its run record).
+
+        Metrics show in ``cairn show`` and are columns of ``cairn.results()``. Logging a name
+        again replaces its value. Exists only inside ``run()``.
+
+        Raises:
+            CairnError: when ``name`` is not a non-empty string or ``value`` not a finite
+                number, or outside ``run()``.
+        """
+        runtime().log_metrics(_task(self), {name: value})
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        """Store several metrics at once: ``self.log_metrics({"auc": 0.93, "f1": 0.8})``
+        (see :meth:`log_metric`)."""
+        runtime().log_metrics(_task(self), metrics)

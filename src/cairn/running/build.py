@@ -26,6 +26,7 @@ from cairn.executors import Executor, get_executor
 from cairn.locks import Lock, get_lock
 from cairn.model.task import Task
 from cairn.planning.plan import Plan, Rerun, as_roots, make_plan
+from cairn.running.buildlog import BuildLog, build_log_wanted
 from cairn.running.events import Broadcast, Listener, Outcome
 from cairn.running.loop import Interrupted, run_plan
 from cairn.running.outputs import load_output
@@ -328,6 +329,8 @@ def execute_plan(
     events = listener if listener is not None else Broadcast()
     if the_plan.to_run:
         check_writable(store)  # a read-only, full or missing store fails before any run()
+    build_log = BuildLog(store, enabled=build_log_wanted(store))  # for viewers (cairn ui)
+    events = Broadcast([events, build_log])
     the_lock = get_lock(lock, store.url)
     try:
         exe = get_executor(executor, workers, **options)
@@ -350,10 +353,16 @@ def execute_plan(
             retry_delay=retry_delay,
             outcome=outcome,
         )
+    except Interrupted as stop:
+        _close(history, exe, executor, the_lock, lock, cancel=True)
+        build_log.finish(stop.outcome)
+        raise
     except BaseException:
         _close(history, exe, executor, the_lock, lock, cancel=True)
+        build_log.finish()
         raise
     _close(history, exe, executor, the_lock, lock, cancel=False)
+    build_log.finish(outcome)
     return outcome
 
 

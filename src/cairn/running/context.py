@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
+import numbers
 import random as _random
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +68,8 @@ class RunContext:
     #: the run's seed, and the generators made from it on first use (``self.random``)
     seed: int = 0
     generators: dict[str, Any] = field(default_factory=dict)
+    #: numbers ``run()`` logged with ``self.log_metric(...)``, by name, in order
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 _current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
@@ -347,6 +351,33 @@ class _Runtime:
 
     def logger(self, task: Task[Any]) -> logging.Logger:
         return logging.getLogger(f"{LOGGER_PREFIX}.{type(task).family}")
+
+    def log_metrics(self, task: Task[Any], metrics: Mapping[str, Any]) -> None:
+        ctx = _running(task, "log_metric()")
+        if not isinstance(metrics, Mapping):
+            raise CairnError(
+                f"{task!r}.log_metrics() takes a dict of name -> number, like "
+                f"{{'auc': 0.93}}; got {type(metrics).__qualname__} {metrics!r:.100}"
+            )
+        checked = {name: _metric_value(task, name, value) for name, value in metrics.items()}
+        ctx.metrics.update(checked)
+
+
+def _metric_value(task: Task[Any], name: Any, value: Any) -> float:
+    """``value`` as a metric's number, or a CairnError saying what a metric is."""
+    if not isinstance(name, str) or not name.strip():
+        raise CairnError(
+            f"{task!r}.log_metric(): a metric's name is a non-empty string, like 'auc'; "
+            f"got {name!r:.100}"
+        )
+    # numbers.Real takes numpy's scalars too; they are stored as Python numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise CairnError(
+            f"{task!r}.log_metric({name!r}, ...): a metric is a finite number (int or "
+            f"float); got {type(value).__qualname__} {value!r:.100}. Log text with "
+            "self.logger instead"
+        )
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
 
 
 set_runtime(_Runtime())

@@ -302,5 +302,6 @@ def record_for(
         "end": _now(),
         "duration_s": round(duration, 6),
         "seed": seed,
+        "metrics": dict(ctx.metrics),
         "log": log,
     }

@@ -7,6 +7,8 @@
     {namespace/}{module/path}/{Name}_{task id}.failed.json its last failed attempt
     .cairn/code/{fingerprint}.json                         a code manifest
     .cairn/history/{family}.json                           a task family's history
+    .cairn/builds/{build id}.plan.json                     a build's graph, as planned
+    .cairn/builds/{build id}.events.jsonl                  what happened in it, one line each
 
 So the workspace mirrors the package structure of the code, and every file a task writes
 carries its id in its name (``_`` and 32 hex digits), which is how ``show`` finds a record
@@ -22,9 +24,12 @@ import re
 from cairn.storage.store import Store
 
 __all__ = [
+    "BUILDS_DIR",
     "ID_LENGTH",
     "RECORD_SUFFIX",
     "FAILURE_SUFFIX",
+    "build_events_path",
+    "build_plan_path",
     "default_output",
     "failure_path",
     "history_path",
@@ -41,6 +46,8 @@ __all__ = [
 RECORD_SUFFIX = ".run.json"
 #: How a failure record's name ends (beside the run record, until the task succeeds).
 FAILURE_SUFFIX = ".failed.json"
+#: Where builds leave their plans and event logs (for ``cairn ui``).
+BUILDS_DIR = ".cairn/builds"
 #: Hex digits in a task id.
 ID_LENGTH = 32
 
@@ -103,3 +110,13 @@ def manifest_path(fingerprint: str) -> str:
 def history_path(family: str) -> str:
     """Path of the history file of task family ``family``."""
     return f".cairn/history/{_UNSAFE.sub('_', family)}.json"
+
+
+def build_plan_path(build_id: str) -> str:
+    """Path of the planned graph of build ``build_id``."""
+    return f"{BUILDS_DIR}/{_UNSAFE.sub('_', build_id)}.plan.json"
+
+
+def build_events_path(build_id: str) -> str:
+    """Path of the event log of build ``build_id`` (JSON lines)."""
+    return f"{BUILDS_DIR}/{_UNSAFE.sub('_', build_id)}.events.jsonl"

@@ -40,6 +40,7 @@ _SHAPES: dict[str, type | tuple[type, ...]] = {
     "end": str,
     "duration_s": (int, float),
     "attempt": int,
+    "metrics": dict,
 }
 
 
@@ -99,6 +100,23 @@ class RunRecord:
         if key == "outputs":
             return self.outputs
         return self.fields.get(key, default)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The numbers ``run()`` logged (``self.log_metric``), by name; empty for a record
+        without them (written before metrics existed, or by a run that logged none).
+
+        Metrics are an optional key, so records stay version 1: older readers keep the key
+        as an unknown one, and records without it read as having no metrics.
+        """
+        found = self.fields.get("metrics")
+        if not isinstance(found, dict):
+            return {}
+        return {
+            str(k): v
+            for k, v in found.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
 
     def output_path(self, key: str | None = None) -> str | None:
         """The stored path of output ``key`` (None: the single output), or None."""

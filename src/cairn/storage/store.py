@@ -207,6 +207,11 @@ class Store(Protocol):
     def keeps_labels(self) -> bool:
         """True when the store keeps object metadata (S3, GCS): then labels are written."""
 
+    @property
+    def writes_are_local(self) -> bool:
+        """True when a write costs no request to a service (a directory, memory): then a
+        build logs its events here for viewers (``cairn ui``) unless told otherwise."""
+
 
 class LocalStore:
     """A directory on local disk, accessed directly (no fsspec layer on the hot path)."""
@@ -219,6 +224,8 @@ class LocalStore:
 
     #: a local file has no object metadata: labels are not computed or written
     keeps_labels = False
+    #: writing a small file costs no request to a service
+    writes_are_local = True
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (LocalStore, (self.root,))
@@ -478,6 +485,11 @@ class FsspecStore:
         """True when objects in this store carry metadata (S3, GCS), so labels are written."""
         return self._metadata_capability is not None
 
+    @property
+    def writes_are_local(self) -> bool:
+        """True for file systems in this machine (memory, local files), not object stores."""
+        return any(p in _LOCAL_PROTOCOLS for p in _protocols(self.fs))
+
     def _metadata(self, labels: Mapping[str, str] | None) -> dict[str, Any]:
         """The keyword this file system takes object metadata by, with ``labels`` trimmed to
         its size limit; nothing for file systems without object metadata.
@@ -532,6 +544,10 @@ OBJECT_METADATA: dict[str, tuple[str, int]] = {
     "gs": ("metadata", 8192),
     "gcs": ("metadata", 8192),
 }
+
+
+#: fsspec protocols whose writes stay in this machine
+_LOCAL_PROTOCOLS = frozenset({"memory", "file", "local"})
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:
