@@ -574,18 +574,18 @@ def trim_labels(labels: Mapping[str, str], limit: int) -> dict[str, str]:
 
 
 def check_writable(store: Store) -> None:
-    """Write a small object to ``store`` and delete it again, before anything runs.
+    """Write one small object to ``store`` before anything runs.
 
     A missing bucket, a read-only or full disk, or missing permissions then stop a build at
-    its start, with nothing run, instead of failing every task after its ``run()``.
+    its start, with nothing run, instead of failing every task after its ``run()``. The
+    object has a fixed name (``.cairn/writable``) and is overwritten by the next build, so
+    the check needs no right to delete (a bucket may grant writes only).
 
     Raises:
-        StoreError: when the object cannot be written or deleted.
+        StoreError: when the object cannot be written.
     """
-    path = f".cairn/probe/{os.getpid():x}-{os.urandom(6).hex()}"
     try:
-        store.write_bytes(path, b"cairn checks that the workspace is writable\n")
-        store.delete(path)
+        store.write_bytes(".cairn/writable", b"cairn checks that the workspace is writable\n")
     except CairnError as exc:
         raise StoreError(
             f"the workspace {store.url} cannot be written, so nothing was run: {exc}"
