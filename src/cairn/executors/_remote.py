@@ -365,6 +365,7 @@ class RemoteExecutor(BaseExecutor):
         self._jobs: dict[cf.Future[Any], Job] = {}
         self._ids = itertools.count(1)
         self._tag = uuid.uuid4().hex[:8]  # job ids stay unique among executors on one cluster
+        self._settled: set[cf.Future[Any]] = set()  # done, not yet returned by wait()
 
     def __enter__(self) -> RemoteExecutor:
         return self
@@ -402,11 +403,18 @@ class RemoteExecutor(BaseExecutor):
 
     def _forget(self, future: cf.Future[Any]) -> None:
         self._jobs.pop(future, None)
+        self._settled.add(future)
 
     def wait(self, futures: Collection[Any], timeout: float | None) -> set[Any]:
-        """Block until one of ``futures`` is done (or ``timeout``); return the done ones."""
+        """Block until one of ``futures`` is done (or ``timeout``); return the done ones.
+
+        Futures of this executor are known done as they complete (not by asking each of
+        them on every call, which a wide graph pays for with its width squared).
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
-        done = {f for f in futures if f.done()}
+        asked = set(futures)
+        foreign = [f for f in asked if f not in self._jobs and f not in self._settled]
+        done = self._take_done(asked, foreign)
         while not done:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
@@ -423,7 +431,17 @@ class RemoteExecutor(BaseExecutor):
                 # handling one event may make a later one stale (a broken pool resends jobs)
                 if not job.future.done() and handle is job.handle:
                     self._handle(job, handle)
-            done = {f for f in futures if f.done()}
+            done = self._take_done(asked, foreign)
+        return done
+
+    def _take_done(self, asked: set[Any], foreign: list[Any]) -> set[Any]:
+        """The futures of ``asked`` that are done, no longer kept as unreported."""
+        if len(self._settled) <= len(asked):
+            done = {f for f in self._settled if f in asked}
+        else:
+            done = {f for f in asked if f in self._settled}
+        self._settled -= done
+        done.update(f for f in foreign if f.done())
         return done
 
     def _settle(self, job: Job, data: bytes) -> None:
