@@ -7,6 +7,7 @@
     {namespace/}{module/path}/{Name}_{task id}.failed.json its last failed attempt
     .cairn/code/{fingerprint}.json                         a code manifest
     .cairn/history/{family}.json                           a task family's history
+    .cairn/verified/{folder}.json                          records checked whole (by version)
 
 So the workspace mirrors the package structure of the code, and every file a task writes
 carries its id in its name (``_`` and 32 hex digits), which is how ``show`` finds a record
@@ -35,6 +36,7 @@ __all__ = [
     "records_in",
     "tagged",
     "task_dir",
+    "verified_path",
 ]
 
 #: How a run record's name ends.
@@ -103,3 +105,9 @@ def manifest_path(fingerprint: str) -> str:
 def history_path(family: str) -> str:
     """Path of the history file of task family ``family``."""
     return f".cairn/history/{_UNSAFE.sub('_', family)}.json"
+
+
+def verified_path(folder: str) -> str:
+    """Path of the index of the records in ``folder`` that were checked whole, by version
+    (see :mod:`cairn.storage.verified`)."""
+    return f".cairn/verified/{_UNSAFE.sub('_', folder) or '_'}.json"
