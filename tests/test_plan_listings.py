@@ -132,3 +132,17 @@ def test_a_rewritten_record_is_read_again(moto_s3: Any) -> None:
     fs.pipe_file(record, json.dumps(data).encode())
 
     assert [e.task for e in cairn.plan(parts, **store).to_run] == [parts[1]]
+
+
+def test_the_plan_after_a_build_reads_none_of_the_records_the_build_wrote(
+    moto_s3: Any,
+) -> None:
+    store = _s3(moto_s3)
+    bucket = store["workspace"].removeprefix("s3://").partition("/")[0]
+    parts = [Part(i=i) for i in range(20)]
+    cairn.build(parts, executor="threads", workers=4, **store)
+
+    requests = _reads(moto_s3, bucket, lambda: cairn.plan(parts, **store))
+
+    objects = [key for method, key in requests if method in ("GET", "HEAD") and key]
+    assert not [k for k in objects if k.endswith((".run.json", ".pkl"))], objects

@@ -12,18 +12,21 @@ from __future__ import annotations
 import logging
 import math
 import os
+import posixpath
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from cairn._config import Config, Settings, default_workspace, load_config, resolve_settings
-from cairn._errors import BuildError, ConfigError
+from cairn._errors import BuildError, CairnError, ConfigError
 from cairn.executors import Executor, get_executor
 from cairn.locks import Lock, get_lock
 from cairn.planning.plan import Plan, Rerun, as_roots, make_plan
 from cairn.running.loop import Broadcast, Interrupted, Listener, Outcome, run_plan
 from cairn.running.outputs import load_output
 from cairn.running.recorder import HistoryRecorder
+from cairn.storage.records import RunRecord
 from cairn.storage.store import Store, open_store
+from cairn.storage.verified import Verified
 
 __all__ = ["Reporter", "build", "open_workspace", "plan", "set_reporter", "settings_for"]
 
@@ -284,8 +287,28 @@ def execute_plan(
         _close(history, exe, executor, the_lock, lock, cancel=True)
         raise
     _close(history, exe, executor, the_lock, lock, cancel=False)
+    _remember_written(store, outcome)
     _finished(reporter, the_plan, outcome, store)
     return outcome
+
+
+def _remember_written(store: Store, outcome: Outcome) -> None:
+    """Note the records this build wrote, with their outputs, as checked whole (their
+    checksums were computed as they were written), so the next plan on an object store
+    reads none of them (see :mod:`cairn.storage.verified`)."""
+    if not outcome.records:
+        return
+    verified = Verified(store)
+    try:
+        verified.prefetch(t.record_path() for t in outcome.ran)
+        for task in outcome.ran:
+            record = outcome.records.get(task.task_id)
+            if record is None or verified.listing(posixpath.dirname(task.record_path())) is None:
+                continue
+            verified.remember(task.record_path(), RunRecord.from_dict(record))
+        verified.save()
+    except CairnError as exc:  # only a cache: the next plan checks them whole instead
+        log.debug("could not note the records written: %s", exc)
 
 
 def _close(
