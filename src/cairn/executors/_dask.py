@@ -46,6 +46,10 @@ __all__ = ["DEFAULT_MAX_SUBMITTED", "DaskExecutor"]
 DEFAULT_MAX_SUBMITTED = 10_000
 
 
+#: How many queued tasks are sent to the scheduler in one message at most.
+_BATCH = 250
+
+
 def _distributed() -> Any:
     try:
         import distributed
@@ -178,8 +182,11 @@ class DaskExecutor(RemoteExecutor):
         self._probed.add(store.url)
 
     def _start(self, job: Job) -> None:
-        """Queue ``job``; it is sent with the others queued when the build next waits."""
+        """Queue ``job``; it is sent with the others queued when the build next waits, or
+        as soon as a batch is full (so workers start while the rest is being packed)."""
         self._outbox.append(job)
+        if len(self._outbox) >= _BATCH:
+            self._flush()
 
     def _flush(self) -> None:
         """Send every queued job in one message to the scheduler (``client.map``), and
