@@ -206,7 +206,7 @@ def test_an_adaptive_cluster_grows_to_its_maximum_during_a_build(
         ) as local,
         distributed.Client(local) as client,
     ):
-        local.adapt(minimum=0, maximum=2, interval="200ms", wait_count=50)
+        local.adapt(minimum=0, maximum=2, interval="200ms", wait_count=50, target_duration="1s")
         seen: list[int] = []
         stop = threading.Event()
 
