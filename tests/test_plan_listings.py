@@ -85,8 +85,8 @@ def test_an_output_rewritten_after_a_plan_checked_it_is_found_corrupt(
     moto_s3: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = _s3(moto_s3)
-    parts = [Part(i=i) for i in range(5)]
-    cairn.build(parts, **store)
+    parts = [Part(i=i) for i in range(12)]
+    cairn.build(parts, executor="threads", workers=4, **store)
     assert not cairn.plan(parts, **store).to_run
     fs = _fs(moto_s3)
     root = store["workspace"].removeprefix("s3://")
@@ -104,24 +104,24 @@ def test_an_output_rewritten_after_a_plan_checked_it_is_found_corrupt(
 
 def test_a_record_deleted_after_a_plan_checked_it_makes_its_task_run(moto_s3: Any) -> None:
     store = _s3(moto_s3)
-    total = Total(n=4)
-    cairn.build(total, **store)
-    assert not cairn.plan(total, **store).to_run
+    total = Total(n=12)  # its twelve inputs are planned together: their folder is listed
+    cairn.build(total, executor="threads", workers=4, **store)
+    parts = [Part(i=i) for i in range(12)]
+    assert not cairn.plan(parts, **store).to_run
     fs = _fs(moto_s3)
     root = store["workspace"].removeprefix("s3://")
-    (record,) = [p for p in fs.find(root) if p.endswith(f"{total.task_id}.run.json")]
+    (record,) = [p for p in fs.find(root) if p.endswith(f"{parts[5].task_id}.run.json")]
     fs.rm_file(record)
 
-    plan = cairn.plan(total, **store)
-
-    assert [e.task for e in plan.to_run] == [total]
-    assert cairn.build(total, **store) == 6
+    assert [e.task for e in cairn.plan(parts, **store).to_run] == [parts[5]]
+    assert [e.task for e in cairn.plan(total, rerun=True, **store).to_run] == [parts[5], total]
+    assert cairn.build(total, rerun=True, **store) == sum(range(12))
 
 
 def test_a_rewritten_record_is_read_again(moto_s3: Any) -> None:
     store = _s3(moto_s3)
-    parts = [Part(i=i) for i in range(3)]
-    cairn.build(parts, **store)
+    parts = [Part(i=i) for i in range(12)]
+    cairn.build(parts, executor="threads", workers=4, **store)
     assert not cairn.plan(parts, **store).to_run
     fs = _fs(moto_s3)
     root = store["workspace"].removeprefix("s3://")
@@ -146,3 +146,18 @@ def test_the_plan_after_a_build_reads_none_of_the_records_the_build_wrote(
 
     objects = [key for method, key in requests if method in ("GET", "HEAD") and key]
     assert not [k for k in objects if k.endswith((".run.json", ".pkl"))], objects
+
+
+def test_a_plan_of_a_few_tasks_reads_them_rather_than_listing_their_folder(
+    moto_s3: Any,
+) -> None:
+    store = _s3(moto_s3)
+    bucket = store["workspace"].removeprefix("s3://").partition("/")[0]
+    parts = [Part(i=i) for i in range(12)]
+    cairn.build(parts, executor="threads", workers=4, **store)
+
+    requests = _reads(moto_s3, bucket, lambda: cairn.plan(parts[3], **store))
+
+    listings = [r for r in requests if r[1] == ""]  # GET /bucket?list-type=2&prefix=...
+    assert not listings, requests
+    assert any(key.endswith(f"{parts[3].task_id}.run.json") for _, key in requests)

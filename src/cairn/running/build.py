@@ -300,7 +300,14 @@ def _remember_written(store: Store, outcome: Outcome) -> None:
         return
     verified = Verified(store)
     try:
-        verified.prefetch(t.record_path() for t in outcome.ran)
+        verified.prefetch(
+            (t.record_path() for t in outcome.ran),
+            (
+                str(entry.get("path"))
+                for record in outcome.records.values()
+                for entry in (record.get("outputs") or {}).values()
+            ),
+        )
         for task in outcome.ran:
             record = outcome.records.get(task.task_id)
             if record is None or verified.listing(posixpath.dirname(task.record_path())) is None:

@@ -14,7 +14,9 @@ listing is simply incomplete; a changed or unknown version) is checked the usual
 
 The index is a cache of checks already made, never the authority: a lost or stale index
 costs reads, not correctness. Stores whose listings carry no version (a local directory,
-``memory://``) do not use one.
+``memory://``) do not use one. A folder is listed only when at least :data:`WORTH_LISTING`
+of its records are wanted at once: a plan of one task in a folder of 100,000 objects reads
+that task's few objects rather than a hundred pages of listing.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,6 +38,9 @@ __all__ = ["Verified"]
 log = logging.getLogger(__name__)
 
 _FORMAT = 1
+
+#: How many records of one folder a batch must want before the folder is listed.
+WORTH_LISTING = 10
 
 
 class Verified:
@@ -51,10 +57,12 @@ class Verified:
         self._changed: set[str] = set()
 
     def listing(self, folder: str) -> dict[str, Listed] | None:
-        """The versions in ``folder`` (listed once), or None when the store has none."""
+        """The versions in ``folder`` if it was listed (:meth:`prefetch`), else None."""
+        return self._listings.get(folder)
+
+    def _list(self, folder: str) -> None:
         if folder not in self._listings:
             self._listings[folder] = self.store.versions(folder)
-        return self._listings[folder]
 
     def _index(self, folder: str) -> dict[str, Any]:
         if folder not in self._indexes:
@@ -63,16 +71,38 @@ class Verified:
             self._indexes[folder] = entries if isinstance(entries, dict) else {}
         return self._indexes[folder]
 
-    def prefetch(self, record_paths: Iterable[str]) -> None:
-        """List, once each, the folders of ``record_paths`` and read their indexes."""
-        for folder in {posixpath.dirname(p) for p in record_paths}:
-            if self.listing(folder) is not None:
-                self._index(folder)
+    def prefetch(
+        self,
+        record_paths: Iterable[str],
+        outputs: Iterable[str] = (),
+        *,
+        least: int = WORTH_LISTING,
+    ) -> None:
+        """List, once each, the folders holding at least ``least`` of ``record_paths``, read
+        their indexes, then list the folders holding at least ``least`` of the outputs those
+        indexes name for them (or of ``outputs``, when given: records not indexed yet)."""
+        paths = list(record_paths)
+        wanted = Counter(posixpath.dirname(p) for p in paths)
+        for folder, count in wanted.items():
+            if count >= least:
+                self._list(folder)
+        named = list(outputs)
+        for path in paths:
+            folder = posixpath.dirname(path)
+            if self.listing(folder) is None:
+                continue
+            entry = self._index(folder).get(path)
+            if isinstance(entry, dict) and isinstance(entry.get("outputs"), dict):
+                named.extend(entry["outputs"])
+        for folder, count in Counter(posixpath.dirname(p) for p in named).items():
+            if count >= least:
+                self._list(folder)
 
     def lookup(self, record_path: str) -> bool | None:
         """False when the listing has no record at ``record_path`` (incomplete); True when
         the record and its outputs have the versions they had when checked whole; None when
-        only reading them can tell (or the store's listings carry no versions)."""
+        only reading them can tell (the folder was not listed, or the store's listings carry
+        no versions)."""
         folder = posixpath.dirname(record_path)
         listing = self.listing(folder)
         if listing is None:
