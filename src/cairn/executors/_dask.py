@@ -15,7 +15,11 @@ worker reads it back (:func:`cairn.executors._dask_worker.read_probe`); a worker
 fails the build with :class:`~cairn.ConfigError` before any ``run()``.
 
 Every ready task is submitted at once, up to ``max_submitted`` (or ``workers``, when given),
-so Dask schedules them and an adaptive cluster sees the whole queue and grows.
+so Dask schedules them and an adaptive cluster sees the whole queue and grows. Tasks go to
+the scheduler in batches (one ``client.map`` per batch) and their replies come back in
+batches (one ``gather`` for those finished together). A store travels to the workers
+without its secret storage options (:func:`cairn.storage.store.shareable_options`): the
+workers use the credentials of their own environment.
 
 A worker that dies while running a task is Dask's to handle: the scheduler runs the task
 again elsewhere up to ``distributed.scheduler.allowed-failures`` times, then reports
