@@ -146,8 +146,9 @@ def cli_cluster(directory: str, workers: int = 2) -> Iterator[str]:
         _stop(procs)
 
 
-def plan_on_s3(tasks: int, directory: str) -> float:
-    """Seconds to plan ``tasks`` complete tasks (given as that many roots) on moto's S3."""
+def plan_on_s3(tasks: int, directory: str) -> tuple[float, float]:
+    """Seconds to plan ``tasks`` complete tasks (given as that many roots) on moto's S3: the
+    first plan after the build that made them, and the best of three."""
     import s3fs
 
     with moto_s3(directory) as endpoint:
@@ -164,13 +165,13 @@ def plan_on_s3(tasks: int, directory: str) -> float:
             workers=8,
             summary=False,
         )
-        best = float("inf")
+        seconds = []
         for _ in range(3):
             started = time.perf_counter()
             plan = cairn.plan(roots, workspace=workspace, storage_options=options)
-            best = min(best, time.perf_counter() - started)
+            seconds.append(time.perf_counter() - started)
             assert not plan.to_run, "a complete task would run"
-        return best
+        return seconds[0], min(seconds)
 
 
 def dask_floor(address: str, tasks: int) -> float:
@@ -228,8 +229,11 @@ def main() -> None:
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="cairn-bench-cluster-") as directory:
         if not args.skip_s3:
-            seconds = plan_on_s3(n, directory)
-            print(f"plan of {n} complete tasks on S3 (moto): {seconds:.3f}s (target < 2 s)")
+            first, best = plan_on_s3(n, directory)
+            print(
+                f"plan of {n} complete tasks on S3 (moto): {best:.3f}s (target < 2 s; "
+                f"the first plan after the build: {first:.3f}s)"
+            )
         if not args.skip_dask:
             with cli_cluster(directory) as address:
                 floor = dask_floor(address, n)

@@ -312,3 +312,34 @@ def test_labels_are_trimmed_to_the_limit_in_order() -> None:
     assert trim_labels(labels, 100) == labels
     assert trim_labels(labels, 18) == {"a": "1" * 10, "b": "222..."}
     assert trim_labels({"k": "é"}, 100) == {"k": "\\xe9"}
+
+
+def test_a_pickled_store_leaves_its_secret_options_behind_unless_told_to_ship_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pickle
+
+    from cairn.storage.store import open_store
+
+    options = {
+        "key": "AKIA-not-shipped",
+        "secret": "s3cret-not-shipped",
+        "client_kwargs": {"region_name": "eu-west-1", "aws_session_token": "t0ken-not-shipped"},
+        "use_ssl": False,
+    }
+    monkeypatch.delenv("CAIRN_SHIP_CREDENTIALS", raising=False)
+    store = open_store(f"memory://cairn-{uuid.uuid4().hex[:8]}/ws", options)
+    shipped = pickle.dumps(store)  # what travels to a worker inside each task
+    for secret in (b"AKIA-not-shipped", b"s3cret-not-shipped", b"t0ken-not-shipped"):
+        assert secret not in shipped
+    arrived = pickle.loads(shipped)
+    assert arrived.url == store.url
+    assert arrived.storage_options == {
+        "client_kwargs": {"region_name": "eu-west-1"},
+        "use_ssl": False,
+    }
+    assert store.storage_options == options  # the client keeps them all
+
+    monkeypatch.setenv("CAIRN_SHIP_CREDENTIALS", "1")
+    opted = open_store(store.url, options)
+    assert pickle.loads(pickle.dumps(opted)).storage_options == options

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from _processes import run_cairn, run_python
+from _processes import run_cairn
 from _servers import MotoServer, RedisServer, free_port
 
 PACKAGE = Path(__file__).parent / "cluster_tasks"
@@ -89,10 +89,6 @@ class Cluster:
             stderr=subprocess.PIPE,
             text=True,
         )
-
-    def python(self, code: str, **env: str | None) -> subprocess.CompletedProcess[str]:
-        """Run ``code`` in a client process."""
-        return run_python("-c", code, env=self.client_env(**env), timeout=120)
 
     def runs(self, salt: str) -> dict[str, int]:
         """How many times each task id of test ``salt`` ran (Redis counters)."""

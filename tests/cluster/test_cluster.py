@@ -7,7 +7,6 @@ tasks themselves, so "exactly once" is counted across every process.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -25,37 +24,27 @@ import cairn
 from .conftest import Cluster
 
 
-def _root_ids(cluster: Cluster, salt: str, task: str = "Root", **params: Any) -> dict[str, Any]:
-    """The ids (as the client computes them) of every task under ``cluster_tasks.{task}``."""
-    code = (
-        "import json, sys, cairn, cluster_tasks as t\n"
-        f"root = t.{task}(salt={salt!r}, **json.loads(sys.argv[1]))\n"
-        "plan = cairn.plan(root, workspace='unused-local-dir')\n"
-        "print(json.dumps({e.task.label(): e.task.task_id for e in plan}))\n"
-    )
-    done = cluster.python(code.replace("sys.argv[1]", repr(json.dumps(params))))
-    assert done.returncode == 0, done.stderr
-    ids: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return ids
+@pytest.fixture
+def tasks(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``cluster_tasks`` imported here from the clients' copy, with a client's environment:
+    for computing ids and loading results as another client would."""
+    monkeypatch.syspath_prepend(str(cluster.client_path))
+    for name, value in cluster.env.items():
+        monkeypatch.setenv(name, value)
+    import cluster_tasks
+
+    return cluster_tasks
 
 
-def _load(cluster: Cluster, workspace: str, task: str, salt: str, **params: Any) -> Any:
-    """Build ``task`` inline in a client: everything is complete, so this only loads it."""
-    code = (
-        "import json, cairn, cluster_tasks as t\n"
-        f"task = t.{task}(salt={salt!r}, **{params!r})\n"
-        f"plan = cairn.plan(task, workspace={workspace!r})\n"
-        f"value = cairn.build(task, workspace={workspace!r}, summary=False)\n"
-        "print(json.dumps({'will_run': len(plan.to_run), 'value': value}))\n"
-    )
-    done = cluster.python(code)
-    assert done.returncode == 0, done.stderr
-    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return found
+def _load(task: cairn.Task[Any], workspace: str) -> dict[str, Any]:
+    """How many tasks a plan would run for ``task``, and its value (built inline)."""
+    plan = cairn.plan(task, workspace=workspace)
+    value = cairn.build(task, workspace=workspace, summary=False)
+    return {"will_run": len(plan.to_run), "value": value}
 
 
 def test_three_clients_building_one_graph_run_each_task_exactly_once(
-    cluster: Cluster, salt: str
+    cluster: Cluster, salt: str, tasks: Any
 ) -> None:
     workspace = cluster.bucket()
     args = [
@@ -77,17 +66,20 @@ def test_three_clients_building_one_graph_run_each_task_exactly_once(
     for client, (out, err) in zip(clients, outcomes, strict=True):
         assert client.returncode == 0, f"{out}\n{err}"
     runs = cluster.runs(salt)
-    ids = _root_ids(cluster, salt, seconds=0.2)
+    root = tasks.Root(salt=salt, seconds=0.2)
+    ids = {e.task.task_id for e in cairn.plan(root, workspace=workspace, rerun="all")}
     assert len(ids) == 17
-    assert runs == dict.fromkeys(ids.values(), 1)  # every task once, in all three clients
-    loaded = _load(cluster, workspace, "Root", salt, seconds=0.2)
+    assert runs == dict.fromkeys(ids, 1)  # every task once, in all three clients
+    loaded = _load(root, workspace)
     assert loaded["will_run"] == 0
     assert loaded["value"] == {
         f"m{k}": sum(((3 * k + j) % 12) ** 2 for j in range(5)) for k in range(4)
     }
 
 
-def test_a_worker_killed_mid_build_does_not_stop_the_build(cluster: Cluster, salt: str) -> None:
+def test_a_worker_killed_mid_build_does_not_stop_the_build(
+    cluster: Cluster, salt: str, tasks: Any
+) -> None:
     workspace = cluster.bucket()
     client = cluster.start_cairn(
         "run",
@@ -116,7 +108,7 @@ def test_a_worker_killed_mid_build_does_not_stop_the_build(cluster: Cluster, sal
     assert runs[victim_id] == 2  # killed once, then run again on a worker that lived
     others = [n for tid, n in runs.items() if tid != victim_id]
     assert len(others) == 6 and all(n >= 1 for n in others)
-    assert _load(cluster, workspace, "Fan", salt, n=6, seconds=1.5) == {
+    assert _load(tasks.Fan(salt=salt, n=6, seconds=1.5), workspace) == {
         "will_run": 0,
         "value": [i * i for i in range(6)],
     }
@@ -125,7 +117,7 @@ def test_a_worker_killed_mid_build_does_not_stop_the_build(cluster: Cluster, sal
 
 
 def test_dynamic_requirements_keep_the_clients_ids_when_workers_import_another_copy(
-    cluster: Cluster, salt: str
+    cluster: Cluster, salt: str, tasks: Any
 ) -> None:
     workspace = cluster.bucket()
     done = cluster.cairn(
@@ -139,16 +131,9 @@ def test_dynamic_requirements_keep_the_clients_ids_when_workers_import_another_c
         cluster.scheduler.replace("tcp://", "dask://"),
     )
     assert done.returncode == 0, done.stderr
-    code = (
-        "import json, cairn, cluster_tasks as t\n"
-        f"leaves = [t.Leaf(salt={salt!r}, i=i) for i in range(8)]\n"
-        "dyn = [t.Dynamic(salt=" + repr(salt) + ", first=2 * j) for j in range(3)]\n"
-        "top = t.Dynamics(salt=" + repr(salt) + ")\n"
-        "print(json.dumps([x.task_id for x in [*leaves, *dyn, top]]))\n"
-    )
-    listed = cluster.python(code)
-    assert listed.returncode == 0, listed.stderr
-    ids = json.loads(listed.stdout.strip().splitlines()[-1])
+    leaves = [tasks.Leaf(salt=salt, i=i) for i in range(8)]
+    dynamic = [tasks.Dynamic(salt=salt, first=2 * j) for j in range(3)]
+    ids = [t.task_id for t in [*leaves, *dynamic, tasks.Dynamics(salt=salt)]]
     assert len(set(ids)) == 12  # 8 leaves (0..7), 3 dynamic tasks, the top
     assert cluster.runs(salt) == dict.fromkeys(ids, 1)
     import s3fs
@@ -157,7 +142,7 @@ def test_dynamic_requirements_keep_the_clients_ids_when_workers_import_another_c
     records = [p for p in fs.find(workspace.removeprefix("s3://")) if p.endswith(".run.json")]
     recorded = sorted(Path(p).name.removesuffix(".run.json").rpartition("_")[2] for p in records)
     assert recorded == sorted(ids)  # no record under an id the client did not decide
-    assert _load(cluster, workspace, "Dynamics", salt) == {
+    assert _load(tasks.Dynamics(salt=salt), workspace) == {
         "will_run": 0,
         "value": [sum(i * i for i in range(2 * j, 2 * j + 4)) for j in range(3)],
     }
@@ -209,13 +194,11 @@ def test_a_local_workspace_the_workers_cannot_see_fails_before_any_run(
 
 
 def test_an_adaptive_cluster_grows_to_its_maximum_during_a_build(
-    cluster: Cluster, salt: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cluster: Cluster, salt: str, tasks: Any, tmp_path: Path
 ) -> None:
     import distributed
 
-    monkeypatch.syspath_prepend(str(cluster.client_path))
-    monkeypatch.setenv("CAIRN_TEST_REDIS", cluster.redis.url)
-    import cluster_tasks
+    cluster_tasks = tasks
 
     with (
         distributed.LocalCluster(
@@ -223,7 +206,7 @@ def test_an_adaptive_cluster_grows_to_its_maximum_during_a_build(
         ) as local,
         distributed.Client(local) as client,
     ):
-        local.adapt(minimum=0, maximum=2, interval="200ms", wait_count=50)
+        local.adapt(minimum=0, maximum=2, interval="200ms", wait_count=50, target_duration="1s")
         seen: list[int] = []
         stop = threading.Event()
 

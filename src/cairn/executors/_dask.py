@@ -15,7 +15,11 @@ worker reads it back (:func:`cairn.executors._dask_worker.read_probe`); a worker
 fails the build with :class:`~cairn.ConfigError` before any ``run()``.
 
 Every ready task is submitted at once, up to ``max_submitted`` (or ``workers``, when given),
-so Dask schedules them and an adaptive cluster sees the whole queue and grows.
+so Dask schedules them and an adaptive cluster sees the whole queue and grows. Tasks go to
+the scheduler in batches (one ``client.map`` per batch) and their replies come back in
+batches (one ``gather`` for those finished together). A store travels to the workers
+without its secret storage options (:func:`cairn.storage.store.shareable_options`): the
+workers use the credentials of their own environment.
 
 A worker that dies while running a task is Dask's to handle: the scheduler runs the task
 again elsewhere up to ``distributed.scheduler.allowed-failures`` times, then reports
@@ -44,6 +48,10 @@ __all__ = ["DEFAULT_MAX_SUBMITTED", "DaskExecutor"]
 #: How many tasks are submitted to the cluster at most at once (the rest wait in the
 #: build's own queue). Large enough that an adaptive cluster sees its whole backlog.
 DEFAULT_MAX_SUBMITTED = 10_000
+
+
+#: How many queued tasks are sent to the scheduler in one message at most.
+_BATCH = 250
 
 
 def _distributed() -> Any:
@@ -178,8 +186,11 @@ class DaskExecutor(RemoteExecutor):
         self._probed.add(store.url)
 
     def _start(self, job: Job) -> None:
-        """Queue ``job``; it is sent with the others queued when the build next waits."""
+        """Queue ``job``; it is sent with the others queued when the build next waits, or
+        as soon as a batch is full (so workers start while the rest is being packed)."""
         self._outbox.append(job)
+        if len(self._outbox) >= _BATCH:
+            self._flush()
 
     def _flush(self) -> None:
         """Send every queued job in one message to the scheduler (``client.map``), and

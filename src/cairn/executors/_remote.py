@@ -40,6 +40,7 @@ from types import FrameType
 from typing import Any, ClassVar, NoReturn
 
 import cloudpickle
+from cloudpickle.cloudpickle import _should_pickle_by_reference
 
 from cairn._errors import CairnError
 from cairn.executors import BaseExecutor
@@ -123,8 +124,8 @@ def _reduce_code(code: types.CodeType) -> tuple[Any, ...]:
 _CLOUDPICKLE_TABLE = cloudpickle.Pickler.dispatch_table
 
 
-class _Pickler(cloudpickle.Pickler):  # type: ignore[misc]
-    """cloudpickle that writes each task once, as a reference resolved after loading."""
+class _ByValue(cloudpickle.Pickler):  # type: ignore[misc]
+    """cloudpickle that keeps the file names of code pickled by value."""
 
     dispatch_table: ClassVar[Mapping[type, Any]] = collections.ChainMap(
         {types.CodeType: _reduce_code}, _CLOUDPICKLE_TABLE
@@ -132,8 +133,52 @@ class _Pickler(cloudpickle.Pickler):  # type: ignore[misc]
 
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+#: Task classes that arrived by value, by the bytes they arrived as (on a worker).
+_arrived: dict[bytes, type] = {}
+_arrived_lock = threading.Lock()
+
+
+def _class_by_value(blob: bytes) -> type:
+    """The task class pickled by value in ``blob``, loaded once per process."""
+    cls = _arrived.get(blob)
+    if cls is None:
+        with _arrived_lock:
+            cls = _arrived.get(blob)
+            if cls is None:
+                cls = _arrived[blob] = pickle.loads(blob)
+    return cls
+
+
+class _Pickler(_ByValue):
+    """cloudpickle that writes each task once, as a reference resolved after loading.
+
+    A task class that must travel by value (defined in ``__main__`` or a notebook) is
+    pickled once per executor (``blobs``) and loaded once per worker process, not with
+    every task.
+    """
+
+    def __init__(self, file: io.BytesIO, blobs: dict[type, bytes] | None = None) -> None:
+        super().__init__(file)
         self.index: dict[int, int] = {}
         self.tasks: list[Task[Any]] = []
+        self.blobs = blobs
+
+    def reducer_override(self, obj: Any) -> Any:
+        if (
+            self.blobs is not None
+            and isinstance(obj, type)
+            and issubclass(obj, Task)
+            and not _should_pickle_by_reference(obj)
+        ):
+            blob = self.blobs.get(obj)
+            if blob is None:
+                buffer = io.BytesIO()
+                _ByValue(buffer).dump(obj)
+                blob = self.blobs[obj] = buffer.getvalue()
+            return _class_by_value, (blob,)
+        return super().reducer_override(obj)
 
     def persistent_id(self, obj: Any) -> Any:
         if not isinstance(obj, Task):
@@ -158,10 +203,15 @@ class _Unpickler(pickle.Unpickler):
         return shell
 
 
-def pack(obj: Any, roots: Iterable[Task[Any]] = ()) -> bytes:
-    """Serialise ``obj``; tasks in ``roots`` travel whole, other tasks without their inputs."""
+def pack(
+    obj: Any, roots: Iterable[Task[Any]] = (), blobs: dict[type, bytes] | None = None
+) -> bytes:
+    """Serialise ``obj``; tasks in ``roots`` travel whole, other tasks without their inputs.
+
+    ``blobs`` caches the pickled task classes that travel by value, from one call to the next.
+    """
     buffer = io.BytesIO()
-    pickler = _Pickler(buffer)
+    pickler = _Pickler(buffer, blobs)
     whole = {id(t) for t in roots}
     pickler.dump(obj)
     done = 0
@@ -365,6 +415,8 @@ class RemoteExecutor(BaseExecutor):
         self._jobs: dict[cf.Future[Any], Job] = {}
         self._ids = itertools.count(1)
         self._tag = uuid.uuid4().hex[:8]  # job ids stay unique among executors on one cluster
+        self._settled: set[cf.Future[Any]] = set()  # done, not yet returned by wait()
+        self._blobs: dict[type, bytes] = {}  # task classes that travel by value, pickled
 
     def __enter__(self) -> RemoteExecutor:
         return self
@@ -379,7 +431,7 @@ class RemoteExecutor(BaseExecutor):
         name = describe(args)
         try:
             fingerprints = [(type(t), type(t).code_fingerprint()) for t in roots]
-            data = pack((fn, args, fingerprints), roots)
+            data = pack((fn, args, fingerprints), roots, self._blobs)
         except Exception as exc:
             future.set_exception(
                 CairnError(
@@ -402,11 +454,18 @@ class RemoteExecutor(BaseExecutor):
 
     def _forget(self, future: cf.Future[Any]) -> None:
         self._jobs.pop(future, None)
+        self._settled.add(future)
 
     def wait(self, futures: Collection[Any], timeout: float | None) -> set[Any]:
-        """Block until one of ``futures`` is done (or ``timeout``); return the done ones."""
+        """Block until one of ``futures`` is done (or ``timeout``); return the done ones.
+
+        Futures of this executor are known done as they complete (not by asking each of
+        them on every call, which a wide graph pays for with its width squared).
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
-        done = {f for f in futures if f.done()}
+        asked = set(futures)
+        foreign = [f for f in asked if f not in self._jobs and f not in self._settled]
+        done = self._take_done(asked, foreign)
         while not done:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
@@ -423,7 +482,17 @@ class RemoteExecutor(BaseExecutor):
                 # handling one event may make a later one stale (a broken pool resends jobs)
                 if not job.future.done() and handle is job.handle:
                     self._handle(job, handle)
-            done = {f for f in futures if f.done()}
+            done = self._take_done(asked, foreign)
+        return done
+
+    def _take_done(self, asked: set[Any], foreign: list[Any]) -> set[Any]:
+        """The futures of ``asked`` that are done, no longer kept as unreported."""
+        if len(self._settled) <= len(asked):
+            done = {f for f in self._settled if f in asked}
+        else:
+            done = {f for f in asked if f in self._settled}
+        self._settled -= done
+        done.update(f for f in foreign if f.done())
         return done
 
     def _settle(self, job: Job, data: bytes) -> None:

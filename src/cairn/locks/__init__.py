@@ -17,6 +17,7 @@ stops cleanly with that error.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -118,8 +119,11 @@ def lock_key(workspace: str, task_id: str) -> str:
     return f"{real_workspace(workspace)}::{task_id}"
 
 
+@functools.lru_cache(maxsize=64)
 def real_workspace(workspace: str) -> str:
-    """``workspace`` with symlinks resolved when it is a local path (a URL is kept)."""
+    """``workspace`` with symlinks resolved when it is a local path (a URL is kept).
+
+    Resolved once per process and workspace: a build takes one lock key per task."""
     return workspace if "://" in workspace else os.path.realpath(workspace)
 
 

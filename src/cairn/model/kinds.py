@@ -21,7 +21,7 @@ from cairn._errors import CorruptRecordError, OutputNotFoundError
 from cairn.identity.fingerprint import Fingerprint
 from cairn.model.options import option
 from cairn.storage.integrity import MISSING, output_problem
-from cairn.storage.records import read_run_record
+from cairn.storage.records import RunRecord, read_run_record
 from cairn.storage.store import Store, contained
 
 if TYPE_CHECKING:
@@ -55,13 +55,20 @@ class TaskKind:
         """True when ``task`` need not run: its run record is in ``store``, is a run record,
         and its outputs have the sizes it records (with ``deep``, the CRC-32s too). A corrupt
         record or output makes the task incomplete, with a warning: it runs again."""
+        return self.complete_record(task, store, deep=deep) is not None
+
+    def complete_record(
+        self, task: Task[Any], store: Store, *, deep: bool = False
+    ) -> RunRecord | None:
+        """The run record of ``task`` when it is complete (see :meth:`is_complete`), else
+        None."""
         try:  # one read, no separate existence check: a missing record is not-found
             record = read_run_record(store, task.record_path())
         except (OutputNotFoundError, FileNotFoundError):
-            return False
+            return None
         except CorruptRecordError as exc:
             log.warning("%s: %r will run again", exc, task)
-            return False
+            return None
         for key, entry in record.outputs.items():
             output = entry.get("path")
             if not isinstance(output, str) or contained(store, output) is None:
@@ -76,8 +83,8 @@ class TaskKind:
                     task,
                     problem,
                 )
-                return False
-        return True
+                return None
+        return record
 
     def will_run(
         self, task: Task[Any], store: Store, *, forced: bool, parent: Task[Any] | None

@@ -21,6 +21,7 @@ from cairn.model.task import Task
 from cairn.planning.explain import FORCED, NO_OUTPUT, Change, Explainer
 from cairn.storage import records
 from cairn.storage.store import Store
+from cairn.storage.verified import Verified
 
 __all__ = [
     "FORCED",
@@ -192,6 +193,8 @@ def make_plan(
         compute_ids(root)
     root_ids = {root.task_id for root in roots}
     full = strict_check or modification_time_check
+    verified = Verified(store)  # one listing per folder instead of reads per task
+    _prefetch(verified, roots)
     decided: dict[str, tuple[bool, bool, tuple[str, ...]]] = {}  # id -> will run, forced, deps
     order: list[Task[Any]] = []
     stack: list[tuple[Task[Any], bool, Task[Any] | None]] = [
@@ -206,17 +209,19 @@ def make_plan(
         if tid in decided:
             continue
         asked = rerun == "all" or (bool(rerun) and tid in root_ids)
-        will_run = type(task)._kind.will_run(task, store, forced=asked, parent=parent)
+        will_run = _will_run(task, store, verified, forced=asked, parent=parent)
         forced = asked and will_run
         if will_run:
             task._outputs()  # a bad output() (path, format) fails here, before anything runs
             _check_files(task)
         deps = task._dependencies() if will_run or full else []
+        _prefetch(verified, deps)
         decided[tid] = (will_run, forced, tuple(d.task_id for d in deps))
         stack.append((task, True, parent))
         for dep in reversed(deps):
             if dep.task_id not in decided:
                 stack.append((dep, False, task))
+    verified.save()
     notes = _reuse_checks(order, decided, store, modification_time_check) if full else {}
     running = {tid for tid, (will_run, _, _) in decided.items() if will_run}
     explainer = Explainer(store) if running else None
@@ -233,6 +238,36 @@ def make_plan(
         reason = "; ".join(map(str, changes)) if will_run else None
         entries.append(PlanEntry(task, will_run, reason, dep_ids, changes, forced))
     return Plan(entries, roots)
+
+
+def _prefetch(verified: Verified, tasks: list[Task[Any]]) -> None:
+    """List the folders of the records of ``tasks`` at once (kinds that keep one)."""
+    verified.prefetch(t.record_path() for t in tasks if type(t)._kind.keeps_record)
+
+
+def _will_run(
+    task: Task[Any],
+    store: Store,
+    verified: Verified,
+    *,
+    forced: bool,
+    parent: Task[Any] | None,
+) -> bool:
+    """Whether a plan runs ``task``: forced, or not complete. A kind that keeps a run record
+    is complete by its record, checked whole (outputs' sizes and checksums), unless the
+    store's listings show it and its outputs as they were when last checked so."""
+    kind = type(task)._kind
+    if forced or not kind.keeps_record:
+        return kind.will_run(task, store, forced=forced, parent=parent)
+    path = task.record_path()
+    known = verified.lookup(path)
+    if known is not None:
+        return not known
+    record = kind.complete_record(task, store, deep=True)
+    if record is None:
+        return True
+    verified.remember(path, record)
+    return False
 
 
 def _reuse_checks(

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import logging
 import math
+import posixpath
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cairn._errors import BuildError, ConfigError
+from cairn._errors import BuildError, CairnError, ConfigError
 from cairn._settings import ConfigArg, Settings, resolve
 from cairn.executors import Executor, get_executor
 from cairn.locks import Lock, get_lock
@@ -31,7 +32,9 @@ from cairn.running.events import Broadcast, Listener, Outcome
 from cairn.running.loop import Interrupted, run_plan
 from cairn.running.outputs import load_output
 from cairn.running.recorder import HistoryRecorder
+from cairn.storage.records import RunRecord
 from cairn.storage.store import Store, check_writable, open_store
+from cairn.storage.verified import Verified
 
 __all__ = [
     "ConfigArg",
@@ -362,8 +365,35 @@ def execute_plan(
         build_log.finish()
         raise
     _close(history, exe, executor, the_lock, lock, cancel=False)
+    _remember_written(store, outcome)
     build_log.finish(outcome)
     return outcome
+
+
+def _remember_written(store: Store, outcome: Outcome) -> None:
+    """Note the records this build wrote, with their outputs, as checked whole (their
+    checksums were computed as they were written), so the next plan on an object store
+    reads none of them (see :mod:`cairn.storage.verified`)."""
+    if not outcome.records:
+        return
+    verified = Verified(store)
+    try:
+        verified.prefetch(
+            (t.record_path() for t in outcome.ran),
+            (
+                str(entry.get("path"))
+                for record in outcome.records.values()
+                for entry in (record.get("outputs") or {}).values()
+            ),
+        )
+        for task in outcome.ran:
+            record = outcome.records.get(task.task_id)
+            if record is None or verified.listing(posixpath.dirname(task.record_path())) is None:
+                continue
+            verified.remember(task.record_path(), RunRecord.from_dict(record))
+        verified.save()
+    except CairnError as exc:  # only a cache: the next plan checks them whole instead
+        log.debug("could not note the records written: %s", exc)
 
 
 def _close(

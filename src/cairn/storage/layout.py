@@ -9,6 +9,7 @@
     .cairn/history/{family}.json                           a task family's history
     .cairn/builds/{build id}.plan.json                     a build's graph, as planned
     .cairn/builds/{build id}.events.jsonl                  what happened in it, one line each
+    .cairn/verified/{folder}.json                          records checked whole (by version)
 
 So the workspace mirrors the package structure of the code, and every file a task writes
 carries its id in its name (``_`` and 32 hex digits), which is how ``show`` finds a record
@@ -40,6 +41,7 @@ __all__ = [
     "records_in",
     "tagged",
     "task_dir",
+    "verified_path",
 ]
 
 #: How a run record's name ends.
@@ -120,3 +122,9 @@ def build_plan_path(build_id: str) -> str:
 def build_events_path(build_id: str) -> str:
     """Path of the event log of build ``build_id`` (JSON lines)."""
     return f"{BUILDS_DIR}/{_UNSAFE.sub('_', build_id)}.events.jsonl"
+
+
+def verified_path(folder: str) -> str:
+    """Path of the index of the records in ``folder`` that were checked whole, by version
+    (see :mod:`cairn.storage.verified`)."""
+    return f".cairn/verified/{_UNSAFE.sub('_', folder) or '_'}.json"

@@ -43,6 +43,7 @@ from cairn.identity.files import temporary_name
 
 __all__ = [
     "FsspecStore",
+    "Listed",
     "LocalStore",
     "Store",
     "Written",
@@ -212,6 +213,19 @@ class Store(Protocol):
         """True when a write costs no request to a service (a directory, memory): then a
         build logs its events here for viewers (``cairn ui``) unless told otherwise."""
 
+    def versions(self, folder: str) -> dict[str, Listed] | None:
+        """What one listing of ``folder`` (not its subfolders) says of each object in it:
+        ``{path: (size, version)}``, where the version changes whenever the object's
+        content does (an ETag). None when the store's listings carry no such version."""
+
+
+#: What a listing says of one object: its size, and a version that changes with its content.
+Listed = tuple[int, str]
+
+# Keys of an fsspec listing entry that change with the object's content: S3's ETag (an MD5
+# of the content, for an object written in one put), GCS's generation and hashes.
+_VERSION_KEYS = ("ETag", "etag", "generation", "md5Hash", "crc32c")
+
 
 class LocalStore:
     """A directory on local disk, accessed directly (no fsspec layer on the hot path)."""
@@ -307,6 +321,11 @@ class LocalStore:
             return os.path.getsize(self._full(path))
         except FileNotFoundError:
             raise OutputNotFoundError(f"{path!r} is not in the workspace {self.root}") from None
+
+    def versions(self, folder: str) -> dict[str, Listed] | None:
+        """None: a local file has no content version (and reading it is cheap)."""
+        del folder
+        return None
 
     def list(self, prefix: str = "") -> Iterator[str]:
         base = self._full(prefix) if prefix else self.root
@@ -515,6 +534,32 @@ class FsspecStore:
             return int(self.fs.size(full))
         except Exception as exc:
             raise self._error("stat", path, exc) from exc
+
+    def versions(self, folder: str) -> dict[str, Listed] | None:
+        """One listing of ``folder``: each object's size and version (S3's ETag, GCS's
+        generation). None when this file system's listings carry no version (``memory://``).
+
+        Raises:
+            StoreError: when the store cannot be listed.
+        """
+        full = self._full(folder) if folder else self.root
+        try:
+            self.fs.invalidate_cache(full)
+            entries = self.fs.ls(full, detail=True)
+        except FileNotFoundError:
+            return {}
+        except Exception as exc:
+            raise self._error("list", folder or ".", exc) from exc
+        cut = len(self.root) + 1 if self.root else 0
+        found: dict[str, Listed] = {}
+        for entry in entries:
+            if entry.get("type") != "file":
+                continue
+            version = next((entry[k] for k in _VERSION_KEYS if entry.get(k)), None)
+            if version is None:
+                return None
+            found[str(entry["name"])[cut:]] = (int(entry.get("size") or 0), str(version))
+        return found
 
     def list(self, prefix: str = "") -> Iterator[str]:
         base = self._full(prefix) if prefix else self.root
