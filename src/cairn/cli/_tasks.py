@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import pkgutil
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from cairn.cli._spelling import (
     option_names,
     unknown_option,
 )
+from cairn.inspect.show import find_record
 from cairn.model.params import (
     BoolParameter,
     EnumParameter,
@@ -36,15 +38,19 @@ from cairn.model.params import (
     TaskListParameter,
     TaskParameter,
 )
+from cairn.model.restore import Restorer
 from cairn.model.task import Task
 from cairn.pipeline import Node, Pipeline
 from cairn.pipeline._config_paths import parse_config_text
+from cairn.running.build import open_workspace
 from cairn.running.failures import location
+from cairn.storage.layout import FAILURE_SUFFIX
 
 __all__ = [
     "PipelineCommand",
     "PipelineSpec",
     "Spec",
+    "StoredTaskRef",
     "TaskCommand",
     "TaskGroup",
     "TaskSpec",
@@ -178,8 +184,21 @@ def _suggest_module(name: str) -> str:
 
 
 # --- task parameters as options -----------------------------------------------------------
+@dataclass(frozen=True)
+class StoredTaskRef:
+    """A task parameter given as a stored task's id (or its first digits): loaded from its
+    run record once the workspace is known (the options may follow the task)."""
+
+    prefix: str
+    option: str
+
+
+_ID_PREFIX = re.compile(r"[0-9a-fA-F]{4,32}")
+
+
 class _ParameterType(click.ParamType[Any]):
-    """Parses an option's text with the task parameter's own ``parse``."""
+    """Parses an option's text with the task parameter's own ``parse``; a task parameter
+    also takes a stored task's id prefix (:class:`StoredTaskRef`)."""
 
     def __init__(self, param: Parameter[Any]) -> None:
         self.param = param
@@ -188,6 +207,9 @@ class _ParameterType(click.ParamType[Any]):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
+        if isinstance(self.param, TaskParameter) and _ID_PREFIX.fullmatch(value.strip()):
+            option = param.opts[0] if param is not None and param.opts else self.param.name
+            return StoredTaskRef(value.strip().lower(), option)
         try:
             return self.param.parse(value)
         except CairnError as exc:
@@ -260,16 +282,16 @@ class TaskCommand(click.Command):
             else:
                 if isinstance(param, TaskParameter):
                     help_text = (
-                        "a task: module:Task, or JSON "
-                        '{"task": "module:Task", "params": {...}} (or set in Python code)  '
-                        + help_text
+                        "a task (or set in Python code): module:Task, a stored task's id (4+ "
+                        "hex digits, as 'cairn ls' lists them), or JSON "
+                        '{"task": "module:Task", "params": {...}}  ' + help_text
                     )
                 params.append(
                     click.Option(
                         [*flags, dest],
                         type=_ParameterType(param),
                         default=None,
-                        metavar="MODULE:TASK"
+                        metavar="MODULE:TASK|ID"
                         if isinstance(param, TaskParameter)
                         else _metavar(param),
                         help=help_text,
@@ -550,7 +572,45 @@ def config_at(config: Any, path: str) -> Any:
     return value
 
 
-def construct_roots(specs: Sequence[Spec], command: str) -> list[Task[Any]]:
+def _restore_refs(specs: Sequence[TaskSpec], workspace: str | None) -> None:
+    """Replace each :class:`StoredTaskRef` among the specs' values by the stored task its
+    record describes (``Task.from_id``).
+
+    Raises:
+        click.UsageError: for an id prefix that matches no record, several, or only a
+            failure record.
+    """
+    refs = [
+        (spec, name)
+        for spec in specs
+        for name, v in spec.values.items()
+        if isinstance(v, StoredTaskRef)
+    ]
+    if not refs:
+        return
+    store = open_workspace(workspace, None, _config())
+    restorer = Restorer(store)
+    for spec, name in refs:
+        ref: StoredTaskRef = spec.values[name]
+        try:
+            path, data = find_record(store, ref.prefix)
+            if path.endswith(FAILURE_SUFFIX):
+                raise CairnError(
+                    f"the task {data.get('task_id', ref.prefix)} failed when it last ran, so "
+                    "it has no output to use; give the id of a complete task ('cairn ls')"
+                )
+            spec.values[name] = restorer.restore(str(data["task_id"]))
+        except CairnError as exc:
+            raise click.UsageError(f"{ref.option} {ref.prefix}: {exc}") from None
+
+
+def construct_roots(
+    specs: Sequence[Spec], command: str, *, workspace: str | None = None
+) -> list[Task[Any]]:
+    """The root tasks the command line names, in order (a pipeline's: its final nodes).
+
+    ``workspace`` is the ``--workspace`` given, for task parameters given as stored ids.
+    """
     if not specs:
         raise click.UsageError(
             f"give at least one task to {command}, as module:Task (or a pipeline, module:pipeline)"
@@ -563,6 +623,7 @@ def construct_roots(specs: Sequence[Spec], command: str) -> list[Task[Any]]:
     pipelines = [spec for spec in specs if isinstance(spec, PipelineSpec)]
     from_pipelines, settings = _pipeline_roots(pipelines, settings)
     task_specs = [spec for spec in specs if isinstance(spec, TaskSpec)]
+    _restore_refs(task_specs, workspace)
     if settings:
         values = apply_settings(settings, values)
     for spec in task_specs:
