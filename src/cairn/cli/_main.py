@@ -3,6 +3,7 @@
 ::
 
     cairn run    module:Task [--param value ...] [options]    build what is not complete
+    cairn run    module:pipe [--config-path value ...]        the same for a cairn.Pipeline
     cairn plan   module:Task ...                              what would run, and why
     cairn status module:Task ...                              the tree, each task's state
     cairn show   TASK_ID | OUTPUT_PATH                        one run record
