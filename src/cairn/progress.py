@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from cairn.inspect.status import walk
 from cairn.model.labels import SiblingLabels
 
-__all__ = ["Reporter", "all_reused", "graph_size", "live_display_wanted", "summary_counts"]
+__all__ = ["Reporter", "live_display_wanted"]  # the summary helpers serve the faces only
 
 #: Running tasks listed by name at most; the rest are counted.
 MAX_SHOWN = 8
