@@ -23,9 +23,6 @@ import threading
 import time
 from typing import Any, TextIO
 
-from cairn.inspect.status import walk
-from cairn.model.labels import SiblingLabels
-
 __all__ = ["Reporter", "live_display_wanted"]  # the summary helpers serve the faces only
 
 #: Running tasks listed by name at most; the rest are counted.
@@ -68,6 +65,8 @@ def all_reused(outcome: Any) -> bool:
 def graph_size(plan: Any) -> int:
     """How many tasks the plan's roots reach, below complete tasks too (their ids are
     known already, so this asks no store)."""
+    from cairn.inspect.status import walk  # only when a build ran nothing
+
     return len(walk(plan.roots))
 
 
@@ -103,13 +102,15 @@ class Reporter:
         self._started = time.monotonic()
         self._live: Any = None
         self._console: Any = None
-        self._labels: SiblingLabels | None = None
+        self._labels: Any = None  # a SiblingLabels while the display is on
 
     # --- listener events ------------------------------------------------------------------
     def build_started(self, plan: Any) -> None:
         self._started = time.monotonic()
         self._total = len(plan.to_run)
         if self._live_wanted and self._total:
+            from cairn.model.labels import SiblingLabels
+
             self._labels = SiblingLabels(entry.task for entry in plan)
             self._start_live()
 
