@@ -129,3 +129,50 @@ def test_off_a_terminal_cairn_run_prints_plain_lines_only(tmp_path):
     assert done.stdout.count("✓ ") == 5
     again = run_cairn("run", "flow:Compare", cwd=tmp_path, env=env)
     assert again.stdout.startswith("all 5 task(s) reused in "), again.stdout
+
+
+PIPELINE = """
+import time
+
+import cairn
+
+
+def load(path):
+    return [1, 2, 3]
+
+
+def slow_total(raw, pause):
+    time.sleep(pause)
+    return sum(raw)
+
+
+def broken(raw):
+    time.sleep(0.3)
+    raise ValueError("no such column")
+
+
+pipe = cairn.Pipeline(
+    [
+        cairn.node(load, inputs=["config.path"], outputs="raw"),
+        cairn.node(slow_total, inputs=["raw", "config.pause"], outputs="total"),
+        cairn.node(broken, inputs=["raw"], outputs="checked"),
+    ],
+    config={"path": "a.csv", "pause": 20.0},
+)
+"""
+
+
+def test_a_pipeline_shows_running_nodes_by_name_and_counts_a_failure(tmp_path):
+    (tmp_path / "pipeflow.py").write_text(PIPELINE)
+    env = {"CAIRN_WORKSPACE": str(tmp_path / "ws"), "PYTHONPATH": str(tmp_path)}
+    argv = cairn_argv("run", "pipeflow:pipe", "-e", "threads", "-j", "2", "--pause", "6")
+    term = Terminal(argv, cwd=tmp_path, env=env)
+    screen = term.wait_for(lambda s: any(m[3] == "1" for m in HEADER.findall(s)))
+    header = HEADER.search(screen)
+    assert header is not None and header.group(1, 2, 3, 4) == ("1", "3", "1", "1"), screen
+    assert re.search(r"^  slow_total +\d+\.\ds$", screen, re.M), screen
+    assert "✗ broken(raw) -> checked" in screen and "ValueError: no such column" in screen
+    final = term.finish()
+    assert term.code == 1
+    assert not HEADER.search(final) and "  slow_total  " not in final, final
+    assert "3 task(s): 2 ran, 0 reused, 1 failed, 0 skipped" in final
