@@ -39,9 +39,7 @@ def live_display_wanted(progress: bool | None, stream: TextIO) -> bool:
     """Whether to show the live display on ``stream`` for the build's ``progress`` value."""
     if progress is not None:
         return bool(progress)
-    isatty = getattr(stream, "isatty", None)
-    on_terminal = bool(isatty and isatty())
-    return on_terminal and not _in_ci() and os.environ.get("TERM") != "dumb"
+    return _is_terminal(stream) and not _in_ci() and os.environ.get("TERM") != "dumb"
 
 
 def _is_terminal(stream: Any) -> bool:
