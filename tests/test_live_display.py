@@ -28,6 +28,8 @@ class LoadData(cairn.Task):
     path = cairn.Parameter(default="train.csv")
 
     def run(self):
+        if os.environ.get("MARK"):  # the task runs, in its worker
+            open(os.environ["MARK"], "w").close()
         time.sleep(PAUSE)
         return [1.0, 2.0, 3.0]
 
@@ -99,18 +101,20 @@ def test_ctrl_c_leaves_no_line_of_the_display_behind(tmp_path):
 
 
 def test_python_build_with_progress_erases_its_display_on_ctrl_c(tmp_path):
-    env = _project(tmp_path) | {"PAUSE": "20"}
+    mark = tmp_path / "running"
+    env = _project(tmp_path) | {"PAUSE": "20", "MARK": str(mark)}
     script = tmp_path / "go.py"
     script.write_text(
         "import cairn, flow\n"
         "if __name__ == '__main__':\n"
         "    try:\n"
-        "        cairn.build(flow.Compare(), executor='processes', workers=2)\n"
+        "        cairn.build(flow.Compare(), executor='processes', workers=1)\n"
         "    except KeyboardInterrupt:\n"
         "        print('stopped')\n"
     )
     term = Terminal([sys.executable, str(script)], cwd=tmp_path, env=env)
-    screen = term.wait_for(lambda s: "LoadData(path='train.csv')  1." in s)  # in its worker
+    # Ctrl-C once the worker runs the task (a worker still starting up takes Ctrl-C itself)
+    screen = term.wait_for(lambda s: mark.exists() and bool(HEADER.search(s)))
     assert _running_lines(screen) == ["LoadData(path='train.csv')"]
     assert HEADER.search(screen), screen
     term.ctrl_c()
@@ -176,3 +180,14 @@ def test_a_pipeline_shows_running_nodes_by_name_and_counts_a_failure(tmp_path):
     assert term.code == 1
     assert not HEADER.search(final) and "  slow_total  " not in final, final
     assert "3 task(s): 2 ran, 0 reused, 1 failed, 0 skipped" in final
+
+
+def test_on_a_narrow_terminal_a_long_label_is_cut_but_never_its_time(tmp_path):
+    env = _project(tmp_path) | {"PAUSE": "3"}
+    term = Terminal(cairn_argv("run", "flow:Compare"), cwd=tmp_path, env=env, columns=30)
+    screen = term.wait_for(lambda s: bool(re.search(r"^  LoadData\(pa.*…  \d+\.\ds$", s, re.M)))
+    assert all(len(line) <= 30 for line in screen.splitlines()), screen
+    assert re.search(r"^cairn done 0/5 · running 1 ·.*…$", screen, re.M), screen
+    term.ctrl_c()
+    term.ctrl_c()
+    term.finish()

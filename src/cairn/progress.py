@@ -213,7 +213,6 @@ class Reporter:
 
     def _render(self) -> Any:
         from rich.console import Group
-        from rich.table import Table
         from rich.text import Text
 
         now = time.monotonic()
@@ -231,12 +230,19 @@ class Reporter:
             " · ",
             (_duration(now - self._started), "dim"),
         )
-        rows = Table.grid(padding=(0, 2))
-        rows.add_column(no_wrap=True, overflow="ellipsis")  # a long label is cut, not the time
-        rows.add_column(no_wrap=True, justify="right", style="dim")
-        for name, since in running[:MAX_SHOWN]:
-            rows.add_row(Text("  " + name), _duration(now - since))
+        times = [_duration(now - since) for _, since in running[:MAX_SHOWN]]
+        width = self._console.width if self._console is not None else 80
+        # a long label is cut, never the time: it fits beside the longest time
+        room = max(width - 4 - max((len(t) for t in times), default=4), 8)
+        names = [n if len(n) <= room else n[: room - 1] + "…" for n, _ in running[:MAX_SHOWN]]
+        pad = max((len(n) for n in names), default=0)
+        lines = [
+            Text.assemble("  ", name.ljust(pad), "  ", (shown, "dim"))
+            for name, shown in zip(names, times, strict=True)
+        ]
         if len(running) > MAX_SHOWN:
-            rows.add_row(Text(f"  ... and {len(running) - MAX_SHOWN} more", style="dim"), "")
+            lines.append(Text(f"  ... and {len(running) - MAX_SHOWN} more", style="dim"))
         head.no_wrap, head.overflow = True, "ellipsis"
-        return Group(head, rows)
+        for line in lines:
+            line.no_wrap = True
+        return Group(head, *lines)
