@@ -28,6 +28,8 @@ class LoadData(cairn.Task):
     path = cairn.Parameter(default="train.csv")
 
     def run(self):
+        if os.environ.get("MARK"):  # the task runs, in its worker
+            open(os.environ["MARK"], "w").close()
         time.sleep(PAUSE)
         return [1.0, 2.0, 3.0]
 
@@ -99,18 +101,20 @@ def test_ctrl_c_leaves_no_line_of_the_display_behind(tmp_path):
 
 
 def test_python_build_with_progress_erases_its_display_on_ctrl_c(tmp_path):
-    env = _project(tmp_path) | {"PAUSE": "20"}
+    mark = tmp_path / "running"
+    env = _project(tmp_path) | {"PAUSE": "20", "MARK": str(mark)}
     script = tmp_path / "go.py"
     script.write_text(
         "import cairn, flow\n"
         "if __name__ == '__main__':\n"
         "    try:\n"
-        "        cairn.build(flow.Compare(), executor='processes', workers=2)\n"
+        "        cairn.build(flow.Compare(), executor='processes', workers=1)\n"
         "    except KeyboardInterrupt:\n"
         "        print('stopped')\n"
     )
     term = Terminal([sys.executable, str(script)], cwd=tmp_path, env=env)
-    screen = term.wait_for(lambda s: "LoadData(path='train.csv')  1." in s)  # in its worker
+    # Ctrl-C once the worker runs the task (a worker still starting up takes Ctrl-C itself)
+    screen = term.wait_for(lambda s: mark.exists() and bool(HEADER.search(s)))
     assert _running_lines(screen) == ["LoadData(path='train.csv')"]
     assert HEADER.search(screen), screen
     term.ctrl_c()
@@ -129,3 +133,61 @@ def test_off_a_terminal_cairn_run_prints_plain_lines_only(tmp_path):
     assert done.stdout.count("✓ ") == 5
     again = run_cairn("run", "flow:Compare", cwd=tmp_path, env=env)
     assert again.stdout.startswith("all 5 task(s) reused in "), again.stdout
+
+
+PIPELINE = """
+import time
+
+import cairn
+
+
+def load(path):
+    return [1, 2, 3]
+
+
+def slow_total(raw, pause):
+    time.sleep(pause)
+    return sum(raw)
+
+
+def broken(raw):
+    time.sleep(0.3)
+    raise ValueError("no such column")
+
+
+pipe = cairn.Pipeline(
+    [
+        cairn.node(load, inputs=["config.path"], outputs="raw"),
+        cairn.node(slow_total, inputs=["raw", "config.pause"], outputs="total"),
+        cairn.node(broken, inputs=["raw"], outputs="checked"),
+    ],
+    config={"path": "a.csv", "pause": 20.0},
+)
+"""
+
+
+def test_a_pipeline_shows_running_nodes_by_name_and_counts_a_failure(tmp_path):
+    (tmp_path / "pipeflow.py").write_text(PIPELINE)
+    env = {"CAIRN_WORKSPACE": str(tmp_path / "ws"), "PYTHONPATH": str(tmp_path)}
+    argv = cairn_argv("run", "pipeflow:pipe", "-e", "threads", "-j", "2", "--pause", "6")
+    term = Terminal(argv, cwd=tmp_path, env=env)
+    screen = term.wait_for(lambda s: any(m[3] == "1" for m in HEADER.findall(s)))
+    header = HEADER.search(screen)
+    assert header is not None and header.group(1, 2, 3, 4) == ("1", "3", "1", "1"), screen
+    assert re.search(r"^  slow_total +\d+\.\ds$", screen, re.M), screen
+    assert "✗ broken(raw) -> checked" in screen and "ValueError: no such column" in screen
+    final = term.finish()
+    assert term.code == 1
+    assert not HEADER.search(final) and "  slow_total  " not in final, final
+    assert "3 task(s): 2 ran, 0 reused, 1 failed, 0 skipped" in final
+
+
+def test_on_a_narrow_terminal_a_long_label_is_cut_but_never_its_time(tmp_path):
+    env = _project(tmp_path) | {"PAUSE": "3"}
+    term = Terminal(cairn_argv("run", "flow:Compare"), cwd=tmp_path, env=env, columns=30)
+    screen = term.wait_for(lambda s: bool(re.search(r"^  LoadData\(pa.*…  \d+\.\ds$", s, re.M)))
+    assert all(len(line) <= 30 for line in screen.splitlines()), screen
+    assert re.search(r"^cairn done 0/5 · running 1 ·.*…$", screen, re.M), screen
+    term.ctrl_c()
+    term.ctrl_c()
+    term.finish()

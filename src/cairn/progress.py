@@ -24,11 +24,9 @@ import time
 from typing import Any, TextIO
 
 from cairn._errors import BuildError
-from cairn.inspect.status import walk
-from cairn.model.labels import SiblingLabels
 from cairn.running.events import BaseListener
 
-__all__ = ["Reporter", "live_display_wanted"]
+__all__ = ["Reporter", "live_display_wanted"]  # the summary helpers serve the faces only
 
 #: Running tasks listed by name at most; the rest are counted.
 MAX_SHOWN = 8
@@ -44,9 +42,7 @@ def live_display_wanted(progress: bool | None, stream: TextIO) -> bool:
     """Whether to show the live display on ``stream`` for the build's ``progress`` value."""
     if progress is not None:
         return bool(progress)
-    isatty = getattr(stream, "isatty", None)
-    on_terminal = bool(isatty and isatty())
-    return on_terminal and not _in_ci() and os.environ.get("TERM") != "dumb"
+    return _is_terminal(stream) and not _in_ci() and os.environ.get("TERM") != "dumb"
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -70,6 +66,8 @@ def all_reused(outcome: Any) -> bool:
 def graph_size(plan: Any) -> int:
     """How many tasks the plan's roots reach, below complete tasks too (their ids are
     known already, so this asks no store)."""
+    from cairn.inspect.status import walk  # only when a build ran nothing
+
     return len(walk(plan.roots))
 
 
@@ -109,13 +107,15 @@ class Reporter(BaseListener):
         self._started = time.monotonic()
         self._live: Any = None
         self._console: Any = None
-        self._labels: SiblingLabels | None = None
+        self._labels: Any = None  # a SiblingLabels while the display is on
 
     # --- listener events ------------------------------------------------------------------
     def build_started(self, plan: Any) -> None:
         self._started = time.monotonic()
         self._total = len(plan.to_run)
         if self._live_wanted and self._total:
+            from cairn.model.labels import SiblingLabels
+
             self._labels = SiblingLabels(entry.task for entry in plan)
             self._start_live()
 
@@ -224,7 +224,6 @@ class Reporter(BaseListener):
 
     def _render(self) -> Any:
         from rich.console import Group
-        from rich.table import Table
         from rich.text import Text
 
         now = time.monotonic()
@@ -242,12 +241,19 @@ class Reporter(BaseListener):
             " · ",
             (_duration(now - self._started), "dim"),
         )
-        rows = Table.grid(padding=(0, 2))
-        rows.add_column(no_wrap=True, overflow="ellipsis")  # a long label is cut, not the time
-        rows.add_column(no_wrap=True, justify="right", style="dim")
-        for name, since in running[:MAX_SHOWN]:
-            rows.add_row(Text("  " + name), _duration(now - since))
+        times = [_duration(now - since) for _, since in running[:MAX_SHOWN]]
+        width = self._console.width if self._console is not None else 80
+        # a long label is cut, never the time: it fits beside the longest time
+        room = max(width - 4 - max((len(t) for t in times), default=4), 8)
+        names = [n if len(n) <= room else n[: room - 1] + "…" for n, _ in running[:MAX_SHOWN]]
+        pad = max((len(n) for n in names), default=0)
+        lines = [
+            Text.assemble("  ", name.ljust(pad), "  ", (shown, "dim"))
+            for name, shown in zip(names, times, strict=True)
+        ]
         if len(running) > MAX_SHOWN:
-            rows.add_row(Text(f"  ... and {len(running) - MAX_SHOWN} more", style="dim"), "")
+            lines.append(Text(f"  ... and {len(running) - MAX_SHOWN} more", style="dim"))
         head.no_wrap, head.overflow = True, "ellipsis"
-        return Group(head, rows)
+        for line in lines:
+            line.no_wrap = True
+        return Group(head, *lines)

@@ -3,6 +3,7 @@
 ::
 
     cairn run    module:Task [--param value ...] [options]    build what is not complete
+    cairn run    module:pipe [--config-path value ...]        the same for a cairn.Pipeline
     cairn plan   module:Task ...                              what would run, and why
     cairn status module:Task ...                              the tree, each task's state
     cairn show   TASK_ID | OUTPUT_PATH                        one run record
@@ -269,7 +270,7 @@ def _run(specs: list[Spec], **group: Any) -> int:
     progress = BuildOutput(state.out)
     rerun: Any = "all" if opts.get("rerun_all") else bool(opts.get("rerun"))
     with config.active():
-        roots = construct_roots(specs, "run")
+        roots = construct_roots(specs, "run", workspace=opts.get("workspace"))
         try:
             _build.build(
                 roots,
@@ -318,7 +319,7 @@ def _plan(specs: list[Spec], **group: Any) -> int:
     opts = merge_options(group, specs)
     rerun: Any = "all" if opts.get("rerun_all") else bool(opts.get("rerun"))
     with state.config.active():
-        roots = construct_roots(specs, "plan")
+        roots = construct_roots(specs, "plan", workspace=opts.get("workspace"))
         result = _build.plan(
             roots,
             workspace=opts.get("workspace"),
@@ -342,7 +343,7 @@ def _status_command(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     with state.config.active():
-        roots = construct_roots(specs, "status")
+        roots = construct_roots(specs, "status", workspace=opts.get("workspace"))
         result = _status.status(
             roots,
             workspace=opts.get("workspace"),
@@ -363,7 +364,7 @@ def _gc_command(specs: list[Spec], **group: Any) -> int:
     state = _state()
     opts = merge_options(group, specs)
     with state.config.active():
-        roots = construct_roots(specs, "gc")
+        roots = construct_roots(specs, "gc", workspace=opts.get("workspace"))
         result = _gc.gc(
             roots,
             workspace=opts.get("workspace"),
@@ -399,7 +400,7 @@ def _graph(specs: list[Spec], **group: Any) -> int:
     if output is None and fmt in ("svg", "png", "html"):
         raise click.UsageError(f"--format {fmt} writes a file: give it with -o FILE")
     with state.config.active():
-        roots = construct_roots(specs, "graph")
+        roots = construct_roots(specs, "graph", workspace=opts.get("workspace"))
         picture = graph(
             roots,
             workspace=opts.get("workspace"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import json
 import os
 import pkgutil
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ import click
 
 from cairn._config import Config, active_values, using_values
 from cairn._errors import CairnError
+from cairn.cli._pipelines import PipelineCommand, PipelineSpec, nodes_as_pipeline, pipeline_roots
 from cairn.cli._settings import Setting, apply_settings, extract_settings, unknown_families
 from cairn.cli._spelling import (
     explicit_booleans,
@@ -29,6 +29,7 @@ from cairn.cli._spelling import (
     option_names,
     unknown_option,
 )
+from cairn.cli._stored_ids import ID_PREFIX, StoredTaskRef, restore_refs
 from cairn.model.params import (
     BoolParameter,
     EnumParameter,
@@ -38,12 +39,9 @@ from cairn.model.params import (
 )
 from cairn.model.task import Task
 from cairn.pipeline import Node, Pipeline
-from cairn.pipeline._config_paths import parse_config_text
 from cairn.running.failures import location
 
 __all__ = [
-    "PipelineCommand",
-    "PipelineSpec",
     "Spec",
     "TaskCommand",
     "TaskGroup",
@@ -129,24 +127,11 @@ def resolve(spec: str) -> type[Task[Any]] | Pipeline:
     if isinstance(found, Pipeline) or (isinstance(found, type) and issubclass(found, Task)):
         return found
     if isinstance(found, list | tuple) and found and all(isinstance(n, Node) for n in found):
-        return _nodes_as_pipeline(f"{module_name}:{attr}", found, pipelines)
+        return nodes_as_pipeline(f"{module_name}:{attr}", found, pipelines)
     raise click.UsageError(
         f"{module_name}:{attr} is a {type(found).__name__}, not a cairn.Task subclass or a "
         "cairn.Pipeline"
     )
-
-
-def _nodes_as_pipeline(spec: str, nodes: Sequence[Node], pipelines: list[str]) -> Pipeline:
-    named = f" (pipelines in that module: {', '.join(pipelines)})" if pipelines else ""
-    try:
-        pipe = Pipeline(nodes)
-        pipe.final_tasks()  # compiles: a node that reads config fails here
-    except CairnError as exc:
-        raise click.UsageError(
-            f"{spec} is a list of nodes, which cannot run alone: {exc}. Name the "
-            f"cairn.Pipeline made from them, with its config{named}"
-        ) from None
-    return pipe
 
 
 def _import_failed(module_name: str, exc: BaseException) -> str:
@@ -179,7 +164,8 @@ def _suggest_module(name: str) -> str:
 
 # --- task parameters as options -----------------------------------------------------------
 class _ParameterType(click.ParamType[Any]):
-    """Parses an option's text with the task parameter's own ``parse``."""
+    """Parses an option's text with the task parameter's own ``parse``; a task parameter
+    also takes a stored task's id prefix (:class:`StoredTaskRef`)."""
 
     def __init__(self, param: Parameter[Any]) -> None:
         self.param = param
@@ -188,6 +174,9 @@ class _ParameterType(click.ParamType[Any]):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
+        if isinstance(self.param, TaskParameter) and ID_PREFIX.fullmatch(value.strip()):
+            option = param.opts[0] if param is not None and param.opts else self.param.name
+            return StoredTaskRef(value.strip().lower(), option)
         try:
             return self.param.parse(value)
         except CairnError as exc:
@@ -260,16 +249,16 @@ class TaskCommand(click.Command):
             else:
                 if isinstance(param, TaskParameter):
                     help_text = (
-                        "a task: module:Task, or JSON "
-                        '{"task": "module:Task", "params": {...}} (or set in Python code)  '
-                        + help_text
+                        "a task (or set in Python code): module:Task, a stored task's id (4+ "
+                        "hex digits, as 'cairn ls' lists them), or JSON "
+                        '{"task": "module:Task", "params": {...}}  ' + help_text
                     )
                 params.append(
                     click.Option(
                         [*flags, dest],
                         type=_ParameterType(param),
                         default=None,
-                        metavar="MODULE:TASK"
+                        metavar="MODULE:TASK|ID"
                         if isinstance(param, TaskParameter)
                         else _metavar(param),
                         help=help_text,
@@ -344,123 +333,6 @@ class TaskSpec:
     options: dict[str, Any]
 
 
-class _ConfigType(click.ParamType[Any]):
-    """Parses an option's text as the type of the config value it replaces."""
-
-    def __init__(self, path: str, current: Any) -> None:
-        self.path, self.current = path, current
-        self.name = type(current).__name__ if current is not None else "json"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if not isinstance(value, str):
-            return value
-        try:
-            return parse_config_text(self.path, value, self.current)
-        except CairnError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-def _config_flags(path: str) -> list[str]:
-    """``model.lr`` -> ``--model.lr`` and ``--model-lr``; ``min_count`` -> ``--min-count``,
-    ``--min_count``."""
-    dashed = path.replace("_", "-")
-    return list(dict.fromkeys([f"--{dashed}", f"--{path}", f"--{dashed.replace('.', '-')}"]))
-
-
-class PipelineCommand(click.Command):
-    """The options of one pipeline on the command line: its config values, then the
-    command's options."""
-
-    def __init__(self, spec: str, pipe: Pipeline, options: list[click.Option]) -> None:
-        self.pipeline = pipe
-        self.spec = spec
-        self.config_dests: dict[str, str] = {}
-        params: list[click.Parameter] = []
-        taken: set[str] = set()
-        for i, (path, value) in enumerate(pipe.settings.items()):
-            dest = f"config__{i}"
-            self.config_dests[dest] = path
-            flags = [f for f in _config_flags(path) if f not in taken]
-            taken.update(flags)
-            kind = type(value).__name__ if value is not None else "JSON"
-            shown = json.dumps(value) if not isinstance(value, str) else repr(value)
-            params.append(
-                click.Option(
-                    [*flags, dest],
-                    type=_ConfigType(path, value),
-                    default=None,
-                    metavar="JSON" if kind in ("list", "dict", "JSON") else kind.upper(),
-                    help=f"config.{path}  [{kind}; config: {shown}]",
-                )
-            )
-        for option in options:
-            if not taken.intersection(option.opts + option.secondary_opts):
-                params.append(option)
-        names = ", ".join(n.name for n in pipe.nodes)
-        super().__init__(
-            spec,
-            params=params,
-            callback=self._collect,
-            help=f"The pipeline {spec}: {len(pipe.nodes)} node(s), {names}.",
-            epilog="Config values: command line (--path value or --set path=value) > the "
-            "pipeline's config.",
-        )
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.NoSuchOption as exc:
-            flags = [_config_flags(path)[0] for path in self.config_dests.values()]
-            others = [o for p in self.get_params(ctx) for o in p.opts if o not in flags]
-            close = difflib.get_close_matches(exc.option_name, flags + others, n=1, cutoff=0.5)
-            hint = f" Did you mean {close[0]}?" if close else ""
-            listing = ", ".join(flags) or "none"
-            raise click.UsageError(
-                f"No such option {exc.option_name!r}.{hint} The config values of {self.spec} "
-                f"are: {listing}.",
-                ctx,
-            ) from None
-
-    def _collect(self, **values: Any) -> PipelineSpec:
-        ctx = click.get_current_context()
-        config = {
-            self.config_dests[k]: v
-            for k, v in values.items()
-            if k in self.config_dests and v is not None
-        }
-        options = {
-            k: v
-            for k, v in values.items()
-            if k not in self.config_dests
-            and ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE
-        }
-        return PipelineSpec(self.spec, self.pipeline, config, options)
-
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        mine: list[tuple[str, str]] = []
-        others: list[tuple[str, str]] = []
-        for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)
-            if record is not None:
-                (mine if param.name in self.config_dests else others).append(record)
-        with formatter.section(f"Config values of {self.spec}"):
-            if mine:
-                formatter.write_dl(mine)
-            else:
-                formatter.write_text("(none)")
-        if others:
-            with formatter.section("Options"):
-                formatter.write_dl(others)
-
-
-@dataclass
-class PipelineSpec:
-    name: str
-    pipeline: Pipeline
-    config: dict[str, Any]
-    options: dict[str, Any]
-
-
 class TaskGroup(click.Group):
     """A command whose arguments are tasks, each ``module:Task`` followed by its parameters."""
 
@@ -512,45 +384,13 @@ def merge_options(group_options: dict[str, Any], specs: Sequence[Spec]) -> dict[
     return merged
 
 
-def _pipeline_roots(
-    specs: Sequence[PipelineSpec], settings: list[Setting]
-) -> tuple[list[list[Task[Any]]], list[Setting]]:
-    """The roots of each pipeline, its config changed by its options and by the ``--set``
-    settings that name a path in its config; and the settings left for tasks."""
-    used: set[int] = set()
-    roots: list[list[Task[Any]]] = []
-    for spec in specs:
-        pipe = spec.pipeline
-        leaves = pipe.settings
-        tops = {path.split(".")[0] for path in leaves}
-        changes: dict[str, Any] = {}
-        for i, setting in enumerate(settings):
-            path = setting.target.removeprefix("config.")
-            if path.split(".")[0] not in tops:
-                continue
-            used.add(i)
-            current = leaves.get(path, config_at(pipe.config, path))
-            try:
-                changes[path] = parse_config_text(path, setting.text, current)
-            except CairnError as exc:
-                raise click.UsageError(f"{setting.spelled}: {exc}") from None
-        changes.update(spec.config)
-        try:
-            roots.append(pipe.configured(changes).final_tasks())
-        except CairnError as exc:
-            raise click.UsageError(f"{spec.name}: {exc}") from None
-    return roots, [s for i, s in enumerate(settings) if i not in used]
+def construct_roots(
+    specs: Sequence[Spec], command: str, *, workspace: str | None = None
+) -> list[Task[Any]]:
+    """The root tasks the command line names, in order (a pipeline's: its final nodes).
 
-
-def config_at(config: Any, path: str) -> Any:
-    """The value at dotted ``path`` in a config, or None where it does not exist."""
-    value = config
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
-    return value
-
-
-def construct_roots(specs: Sequence[Spec], command: str) -> list[Task[Any]]:
+    ``workspace`` is the ``--workspace`` given, for task parameters given as stored ids.
+    """
     if not specs:
         raise click.UsageError(
             f"give at least one task to {command}, as module:Task (or a pipeline, module:pipeline)"
@@ -561,8 +401,9 @@ def construct_roots(specs: Sequence[Spec], command: str) -> list[Task[Any]]:
         click.echo(warning, err=True)
     settings: list[Setting] = list(ctx.meta.get(SETTINGS_KEY) or [])
     pipelines = [spec for spec in specs if isinstance(spec, PipelineSpec)]
-    from_pipelines, settings = _pipeline_roots(pipelines, settings)
+    from_pipelines, settings = pipeline_roots(pipelines, settings)
     task_specs = [spec for spec in specs if isinstance(spec, TaskSpec)]
+    restore_refs([spec.values for spec in task_specs], workspace, _config())
     if settings:
         values = apply_settings(settings, values)
     for spec in task_specs:
