@@ -332,7 +332,8 @@ def execute_plan(
     events = listener if listener is not None else Broadcast()
     if the_plan.to_run:
         check_writable(store)  # a read-only, full or missing store fails before any run()
-    build_log = BuildLog(store, enabled=build_log_wanted(store))  # for viewers (cairn ui)
+    # for viewers (cairn ui): a build that runs something logs its plan and events
+    build_log = BuildLog(store, enabled=bool(the_plan.to_run) and build_log_wanted(store))
     events = Broadcast([events, build_log])
     the_lock = get_lock(lock, store.url)
     try:
