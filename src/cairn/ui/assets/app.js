@@ -52,9 +52,9 @@
     }
     return typeof value === "string" ? value : JSON.stringify(value);
   }
-  function stateBadge(state) {
+  function stateBadge(state, text) {
     return el("span", { "class": "state state-" + String(state).replace(/ /g, "-"),
-      text: state });
+      text: text || state });
   }
   function taskLink(id, text) {
     return el("a", { href: "#/task/" + id, text: text || id.slice(0, 12) });
@@ -388,7 +388,7 @@
     var counts = {};
     nodes.forEach(function (n) { counts[n.state] = (counts[n.state] || 0) + 1; });
     return Object.keys(counts).sort().map(function (s) {
-      return stateBadge(s + ": " + counts[s]);
+      return stateBadge(s, s + ": " + counts[s]);
     });
   }
   function drawGraph(title, data, extra) {
