@@ -409,7 +409,8 @@
     });
     graph.controls(controls);
     window.cairnGraph = graph;
-    window.cairnRenderMs = performance.now() - t0;
+    window.cairnRenderMs = performance.now() - t0;  // drawing, once the data is here
+    window.cairnReadyMs = performance.now();  // since the page started loading
     return { graph: graph, status: status, nodes: data.nodes };
   }
   function storedGraph(id) {
