@@ -165,9 +165,20 @@
   }
   function family(name, params) {
     return api("/api/family/" + encodeURIComponent(name)).then(function (data) {
-      var columns = data.columns.filter(function (c) { return !HIDDEN[c]; });
+      var every = data.columns.filter(function (c) { return !HIDDEN[c]; });
       var state = { sort: params.sort || null, desc: params.desc === "1",
-        filter: params.where || "", picked: [] };
+        filter: params.where || "", picked: [], ids: false };
+      var columns = [];
+      function pick() {  // upstream ids and empty columns only when asked for
+        columns = every.filter(function (c) {
+          if (state.ids) { return true; }
+          if (/\.task(_id)?$/.test(c)) { return false; }
+          return data.rows.some(function (r) { return r[c] !== null && r[c] !== undefined; });
+        });
+      }
+      pick();
+      var ids = el("input", { type: "checkbox", id: "show-ids" });
+      ids.addEventListener("change", function () { state.ids = ids.checked; pick(); draw(); });
       var count = el("span", { "class": "muted", id: "count" });
       var input = el("input", { type: "text", id: "filter", value: state.filter,
         placeholder: "filter: lr < 0.1, state = failed, or any text" });
@@ -232,7 +243,8 @@
       input.addEventListener("input", function () { state.filter = input.value; draw(); });
       draw();
       show([el("h1", { text: name }),
-        el("div", { "class": "toolbar" }, [input, compare, count]), table]);
+        el("div", { "class": "toolbar" }, [input, compare, count,
+          el("label", {}, [ids, " upstream ids and empty columns"])]), table]);
     });
   }
 
