@@ -307,7 +307,7 @@
           }
           return [k, v];
         }))];
-      var metrics = r.metrics || {};
+      var metrics = r.metrics || (t.failure || {}).metrics || {};
       if (Object.keys(metrics).length) {
         left.push(el("h2", { text: "Metrics" }));
         left.push(kvTable(Object.keys(metrics).map(function (k) { return [k, metrics[k]]; })));
