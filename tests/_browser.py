@@ -90,9 +90,12 @@ class Browser:
             self.events.append(reply)
 
     def navigate(self, url: str) -> None:
+        """Go to ``url``; wait for the load, unless only the fragment changed (then the page
+        stays and only its hash changes, as for a user following a link)."""
         seen = len(self.events)
-        self.call("Page.navigate", session=True, url=url)
-        self.wait_for("Page.loadEventFired", after=seen)
+        result = self.call("Page.navigate", session=True, url=url)
+        if result.get("loaderId"):
+            self.wait_for("Page.loadEventFired", after=seen)
 
     def wait_for(self, method: str, timeout: float = 30, after: int = 0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -122,7 +125,8 @@ class Browser:
         return result["result"].get("value")
 
     def until(self, expression: str, timeout: float = 30) -> Any:
-        """Evaluate ``expression`` until it is truthy; return its value."""
+        """Evaluate ``expression`` until it is truthy; return its value (an element comes
+        back as an empty dict, which is falsy: ask ``!!element``)."""
         deadline = time.monotonic() + timeout
         while True:
             value = self.evaluate(expression)
@@ -145,10 +149,12 @@ class Browser:
             )
 
     def click_selector(self, selector: str) -> None:
-        """Click the middle of the first element ``selector`` matches, as a user does."""
+        """Scroll to the first element ``selector`` matches and click its middle, as a user
+        does."""
         box = self.evaluate(
             f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) "
-            "return null; const b = e.getBoundingClientRect(); "
+            "return null; e.scrollIntoView({block: 'center', inline: 'center'}); "
+            "const b = e.getBoundingClientRect(); "
             "return [b.x + b.width / 2, b.y + b.height / 2]; })()"
         )
         if box is None:

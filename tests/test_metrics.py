@@ -68,3 +68,11 @@ def test_a_metric_that_is_not_a_finite_number_fails_the_task_saying_so(workspace
 def test_log_metric_outside_run_says_it_exists_only_while_running():
     with pytest.raises(cairn.CairnError, match="only while the task runs"):
         Scored().log_metric("auc", 0.5)
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_metrics_logged_on_other_threads_and_processes_reach_the_record(workspace, executor):
+    tasks = [Scored(lr=lr) for lr in (0.1, 0.2, 0.3)]
+    cairn.build(tasks, executor=executor, workers=2)
+    for task in tasks:
+        assert cairn.show(task)["metrics"]["auc"] == pytest.approx(1.0 - task.lr)

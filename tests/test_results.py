@@ -183,3 +183,19 @@ def test_cli_results_with_a_bad_expression_or_column_exits_2_naming_the_columns(
     unknown = run_cairn("results", "Fit", "--sort", "aucc", cwd=cwd, env=env)
     assert unknown.returncode == 2
     assert "Did you mean 'auc'" in unknown.stderr
+
+
+class Diverges(cairn.Task):
+    lr = cairn.FloatParameter()
+
+    def run(self):
+        self.log_metric("loss", 12.5)
+        raise FloatingPointError("the loss diverged")
+
+
+def test_metrics_logged_before_a_failure_are_kept_in_its_row(workspace):
+    with pytest.raises(cairn.BuildError):
+        cairn.build(Diverges(lr=3.0))
+    (row,) = cairn.results(Diverges).to_dict("records")
+    assert row["state"] == "failed" and row["loss"] == 12.5
+    assert "the loss diverged" in row["error"]

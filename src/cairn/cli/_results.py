@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from cairn._errors import CairnError, suggest
-from cairn._render import format_duration, format_time, human_bytes
+from cairn._render import format_seconds, format_time, human_bytes
 
 __all__ = ["filter_frame", "results_command", "sort_frame"]
 
@@ -69,7 +69,7 @@ def _text(column: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if column == "duration_s":
-        return format_duration(float(value))
+        return format_seconds(float(value))
     if column == "output_bytes":
         return human_bytes(int(value))
     if column == "start":
@@ -81,11 +81,21 @@ def _text(column: str, value: Any) -> str:
     return str(value)
 
 
-def _table(frame: Any) -> Any:
+def _shown(frame: Any, every: bool) -> list[str]:
+    """The columns the terminal shows: not the family and record path, nor (unless
+    ``every``) the ids of upstream tasks or columns with no value at all."""
+    columns = [str(c) for c in frame.columns if c not in _HIDDEN]
+    if every:
+        return columns
+    upstream = re.compile(r"\.task(_id)?$")
+    return [c for c in columns if not upstream.search(c) and frame[c].notna().any()]
+
+
+def _table(frame: Any, every: bool = False) -> Any:
     from rich.table import Table
 
     table = Table()
-    shown = [str(c) for c in frame.columns if c not in _HIDDEN]
+    shown = _shown(frame, every)
     for column in shown:
         table.add_column(column, overflow="fold")
     for row in frame.to_dict("records"):
@@ -100,6 +110,8 @@ def _table(frame: Any) -> Any:
 @click.option("--sort", "sort", metavar="COLUMN", help="Sort by this column (e.g. a metric).")
 @click.option("--desc", is_flag=True, help="Sort descending (largest first).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per run.")
+@click.option("--all-columns", "every", is_flag=True,
+              help="Also show upstream task ids and empty columns.")  # fmt: skip
 def results_command(  # noqa: PLR0917 - one argument per option, as click calls it
     family: str | None,
     workspace: str | None,
@@ -107,11 +119,13 @@ def results_command(  # noqa: PLR0917 - one argument per option, as click calls 
     sort: str | None,
     desc: bool,
     as_json: bool,
+    every: bool,
 ) -> int:
     """The stored runs of FAMILY ("pkg.module.Train" or "Train"; all when left out), one row
     per run: id, state, every parameter (task parameters flattened: data.path), metrics,
     start, duration and output size. --where filters with a pandas query expression,
-    --sort orders by a column.
+    --sort orders by a column. The ids of upstream tasks and empty columns are left out of
+    the table unless --all-columns; --json prints everything.
     """
     from rich.text import Text
 
@@ -129,7 +143,7 @@ def results_command(  # noqa: PLR0917 - one argument per option, as click calls 
             row["start"] = row["start"].isoformat() if hasattr(row["start"], "isoformat") else None
             click.echo(json.dumps(row, default=str))
         return 0
-    state.out.print(_table(frame))
+    state.out.print(_table(frame, every))
     what = f"run(s) of {family}" if family else "run(s)"
     shown = f"{len(frame)} of {total}" if len(frame) != total else str(total)
     state.out.print(Text(f"{shown} {what} in {frame.attrs.get('workspace', '')}"))

@@ -476,6 +476,7 @@ _SCRIPT = """
   }
   window.cairnShow = show;
   window.cairnGraph = graph;
+  window.cairnReadyMs = performance.now();  // since the page started loading
   if (location.hash.length > 1) { show(location.hash.slice(1)); }
 })();
 """

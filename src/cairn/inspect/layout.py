@@ -98,34 +98,67 @@ def _value_text(value: Any) -> str:
 
 
 def _is_ref(value: Any) -> bool:
-    return isinstance(value, dict | list) and "task_id" in json.dumps(value, default=str)
+    return isinstance(value, dict) and set(value) == {"task", "task_id"}
 
 
-def _plain_first(keys: Sequence[str], params: Mapping[str, Any]) -> list[str]:
-    """Plain values first (``lr=0.05``), upstream tasks (``data=Load#ab12cd``) after: what
-    tells two boxes apart survives when the text is cut."""
-    return sorted(keys, key=lambda k: _is_ref(params.get(k)))
+def _flat(params: Mapping[str, Any], by_id: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``params`` with each upstream task's own parameters under ``name.param`` (found in
+    ``by_id``, the graph's other nodes), the task itself kept under ``name``. A stack, no
+    recursion; at most 6 levels deep."""
+    out: dict[str, Any] = {}
+    stack: list[tuple[str, Any, int]] = [(k, v, 0) for k, v in reversed(list(params.items()))]
+    while stack:
+        key, value, depth = stack.pop()
+        out[key] = value
+        if _is_ref(value) and depth < 6:
+            inner = by_id.get(str(value["task_id"]))
+            if inner:
+                stack.extend((f"{key}.{k}", v, depth + 1) for k, v in reversed(list(inner.items())))
+    return out
+
+
+def _short_keys(keys: Sequence[str]) -> dict[str, str]:
+    """Each dotted key as its shortest ending that no other key shares: ``features.kind``
+    -> ``kind``."""
+    out = {}
+    for key in keys:
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):
+            tail = ".".join(parts[-n:])
+            if not any(o != key and (o == tail or o.endswith("." + tail)) for o in keys):
+                out[key] = tail
+                break
+        else:
+            out[key] = key
+    return out
 
 
 def node_details(nodes: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """For each node (``id``, ``name``, ``params``), the text under its name: for tasks of
-    a class that appears once, its parameters; for several, the parameters in which they
-    differ (``lr=0.05``), or their ids when none do."""
+    """For each node (``id``, ``name``, ``params``), the text under its name. For a class
+    that appears once: its parameters, plain values first (``min_count=5, data=Load#ab12``).
+    For several: what tells them apart, the parameters in which they differ, looking
+    through upstream tasks (``lr=0.05, kind=rich`` when their ``features`` tasks differ in
+    ``kind``); their ids when nothing does."""
+    by_id = {str(n["id"]): dict(n.get("params") or {}) for n in nodes}
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for node in nodes:
         groups.setdefault(str(node["name"]), []).append(node)
     out: dict[str, str] = {}
     for group in groups.values():
-        params = [dict(n.get("params") or {}) for n in group]
         if len(group) == 1:
-            only = params[0]
-            out[str(group[0]["id"])] = ", ".join(
-                f"{k}={_value_text(only[k])}" for k in _plain_first(list(only), only)
-            )
+            only = by_id[str(group[0]["id"])]
+            order = sorted(only, key=lambda k: _is_ref(only[k]) or isinstance(only[k], list))
+            out[str(group[0]["id"])] = ", ".join(f"{k}={_value_text(only[k])}" for k in order)
             continue
-        differ = _plain_first(varying_names(params), params[0])
-        for node, p in zip(group, params, strict=True):
-            text = ", ".join(f"{k}={_value_text(p.get(k))}" for k in differ)
+        flats = [_flat(by_id[str(n["id"])], by_id) for n in group]
+        differ = varying_names(flats)
+        shown = [  # a task is named only when nothing inside it tells the boxes apart
+            k for k in differ if not any(o.startswith(k + ".") for o in differ)
+        ]
+        shown.sort(key=lambda k: (any(_is_ref(f.get(k)) for f in flats), k.count(".")))
+        names = _short_keys(shown)
+        for node, flat in zip(group, flats, strict=True):
+            text = ", ".join(f"{names[k]}={_value_text(flat.get(k))}" for k in shown)
             out[str(node["id"])] = text or f"#{str(node['id'])[:8]}"
     return out
 

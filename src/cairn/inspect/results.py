@@ -221,7 +221,10 @@ def run_rows(store: Store, runs: list[StoredRun]) -> list[dict[str, Any]]:
         }
         row.update(flatten_params(run.params, upstream.of))
         record = run.record
-        metrics = record.metrics if record is not None else {}
+        if record is not None:
+            metrics = record.metrics
+        else:
+            metrics = run.failure.metrics if run.failure is not None else {}
         for name, value in metrics.items():
             row["metrics." + name if name in row or name in _TAIL_COLUMNS else name] = value
         if record is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 from cairn._errors import CairnError, OutputNotFoundError
@@ -23,8 +24,10 @@ from cairn.storage.layout import failure_path, id_in_name, record_id, records_in
 from cairn.storage.records import RunRecord, read_record_or_none
 from cairn.storage.store import Store
 
-__all__ = ["PREVIEW_LIMIT", "WorkspaceView", "apply_events"]
+__all__ = ["LISTING_SECONDS", "PREVIEW_LIMIT", "WorkspaceView", "apply_events"]
 
+#: Seconds one listing of the store's records serves lookups for.
+LISTING_SECONDS = 2.0
 #: Outputs larger than this (bytes) are not loaded for a preview.
 PREVIEW_LIMIT = 64 << 20
 _IMAGES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
@@ -67,6 +70,7 @@ class WorkspaceView:
         self.store = store
         self._records: dict[str, RunRecord | None] = {}
         self._lock = threading.Lock()
+        self._listing: tuple[float, dict[str, str]] = (-LISTING_SECONDS, {})
 
     # --- records ------------------------------------------------------------------------
     def forget(self, task_id: str) -> None:
@@ -84,10 +88,27 @@ class WorkspaceView:
             self._records[path] = found
         return found
 
+    def _paths(self, fresh: bool = False) -> dict[str, str]:
+        """Record path by task id, from one listing of the store reused for
+        :data:`LISTING_SECONDS` (a page asks for many tasks at once); ``fresh`` lists again."""
+        with self._lock:
+            stamp, paths = self._listing
+            if not fresh and time.monotonic() - stamp < LISTING_SECONDS:
+                return paths
+        paths = {record_id(p) or "": p for p in records_in(self.store)}
+        with self._lock:
+            self._listing = (time.monotonic(), paths)
+        return paths
+
     def _path_of(self, task_id: str) -> str | None:
         if len(task_id) < 4:
             return None
-        matches = [p for p in records_in(self.store) if (record_id(p) or "").startswith(task_id)]
+        paths = self._paths()
+        if task_id in paths:
+            return paths[task_id]
+        if not any(tid.startswith(task_id) for tid in paths):  # maybe it has just finished
+            paths = self._paths(fresh=True)
+        matches = [p for tid, p in paths.items() if tid.startswith(task_id)]
         return matches[0] if len(matches) == 1 else None
 
     def runs(self, what: Any = None) -> list[StoredRun]:
@@ -220,7 +241,7 @@ class WorkspaceView:
 
     def _downstream(self, task_id: str) -> list[dict[str, Any]]:
         out = []
-        for path in records_in(self.store):
+        for path in self._paths().values():
             record = self._record(path)
             if record is not None and task_id in (record.get("dependencies") or ()):
                 family = str(record.get("family", ""))

@@ -72,8 +72,10 @@ def failure_for(
     attempt: int,
     duration: float | None = None,
     log_lines: list[str] | None = None,
+    metrics: dict[str, float] | None = None,
 ) -> FailureRecord:
-    """The failure record of ``task``'s attempt ``attempt`` that raised ``error``."""
+    """The failure record of ``task``'s attempt ``attempt`` that raised ``error`` (with the
+    metrics it logged before)."""
     return FailureRecord(
         task_id=task.task_id,
         family=type(task).family,
@@ -90,6 +92,7 @@ def failure_for(
         duration_s=None if duration is None else round(duration, 6),
         host=socket.gethostname(),
         pid=os.getpid(),
+        metrics=dict(metrics or {}),
     )
 
 

@@ -232,7 +232,12 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
             )
     except Exception as error:
         failed = failure_for(
-            task, error, attempt=attempt, duration=time.perf_counter() - t0, log_lines=log
+            task,
+            error,
+            attempt=attempt,
+            duration=time.perf_counter() - t0,
+            log_lines=log,
+            metrics=ctx.metrics,
         )
         record_failure(store, task, failed)
         raise

@@ -7,7 +7,8 @@ attempt fails and deleted when the task succeeds, so ``status``, ``show``, ``ls`
     {"cairn_failure": 1, "task_id": ..., "family": ..., "label": "Train(lr=0.1)",
      "params": {...}, "error": "KeyError", "message": "'b'", "location": "pkg/t.py:12",
      "traceback": "...", "user_traceback": "...", "log": [...], "attempt": 1,
-     "duration_s": 0.2, "host": ..., "pid": ..., "failed_at": "2024-...Z"}
+     "duration_s": 0.2, "host": ..., "pid": ..., "failed_at": "2024-...Z",
+     "metrics": {"loss": 0.7}}
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class FailureRecord:
     duration_s: float | None = None
     host: str = ""
     pid: int | None = None
+    #: the metrics ``run()`` logged before it failed
+    metrics: dict[str, float] = field(default_factory=dict)
     path: str = ""  # where it was read from; not stored
 
     @property
@@ -82,6 +85,11 @@ class FailureRecord:
                 duration_s=data.get("duration_s"),
                 host=str(data.get("host", "")),
                 pid=data.get("pid"),
+                metrics={
+                    str(k): v
+                    for k, v in (data.get("metrics") or {}).items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)
+                },
                 path=path,
             )
         except (TypeError, ValueError):

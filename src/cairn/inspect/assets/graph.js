@@ -113,7 +113,12 @@
     var fitW = (pane.w - 2 * MARGIN - (cols - 1) * gapX) / cols;
     var w = Math.max(150, Math.min(W, fitW));
     var width = cols * w + (cols - 1) * gapX + 2 * MARGIN;
-    return { w: w, scale: Math.min(pane.w / width, pane.h / h) };
+    var scale = Math.min(pane.w / width, pane.h / h);
+    if (w < W && scale < 0.6) {  // too small to read anyway: keep whole boxes (no cutting)
+      w = W;
+      scale = Math.min(pane.w / (cols * W + (cols - 1) * gapX + 2 * MARGIN), pane.h / h);
+    }
+    return { w: w, scale: scale };
   };
 
   /* Boxes `w` wide; texts that no longer fit are cut with an ellipsis (kept whole in

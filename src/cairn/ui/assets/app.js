@@ -52,9 +52,9 @@
     }
     return typeof value === "string" ? value : JSON.stringify(value);
   }
-  function stateBadge(state) {
+  function stateBadge(state, text) {
     return el("span", { "class": "state state-" + String(state).replace(/ /g, "-"),
-      text: state });
+      text: text || state });
   }
   function taskLink(id, text) {
     return el("a", { href: "#/task/" + id, text: text || id.slice(0, 12) });
@@ -165,9 +165,20 @@
   }
   function family(name, params) {
     return api("/api/family/" + encodeURIComponent(name)).then(function (data) {
-      var columns = data.columns.filter(function (c) { return !HIDDEN[c]; });
+      var every = data.columns.filter(function (c) { return !HIDDEN[c]; });
       var state = { sort: params.sort || null, desc: params.desc === "1",
-        filter: params.where || "", picked: [] };
+        filter: params.where || "", picked: [], ids: false };
+      var columns = [];
+      function pick() {  // upstream ids and empty columns only when asked for
+        columns = every.filter(function (c) {
+          if (state.ids) { return true; }
+          if (/\.task(_id)?$/.test(c)) { return false; }
+          return data.rows.some(function (r) { return r[c] !== null && r[c] !== undefined; });
+        });
+      }
+      pick();
+      var ids = el("input", { type: "checkbox", id: "show-ids" });
+      ids.addEventListener("change", function () { state.ids = ids.checked; pick(); draw(); });
       var count = el("span", { "class": "muted", id: "count" });
       var input = el("input", { type: "text", id: "filter", value: state.filter,
         placeholder: "filter: lr < 0.1, state = failed, or any text" });
@@ -232,7 +243,8 @@
       input.addEventListener("input", function () { state.filter = input.value; draw(); });
       draw();
       show([el("h1", { text: name }),
-        el("div", { "class": "toolbar" }, [input, compare, count]), table]);
+        el("div", { "class": "toolbar" }, [input, compare, count,
+          el("label", {}, [ids, " upstream ids and empty columns"])]), table]);
     });
   }
 
@@ -295,7 +307,7 @@
           }
           return [k, v];
         }))];
-      var metrics = r.metrics || {};
+      var metrics = r.metrics || (t.failure || {}).metrics || {};
       if (Object.keys(metrics).length) {
         left.push(el("h2", { text: "Metrics" }));
         left.push(kvTable(Object.keys(metrics).map(function (k) { return [k, metrics[k]]; })));
@@ -388,7 +400,7 @@
     var counts = {};
     nodes.forEach(function (n) { counts[n.state] = (counts[n.state] || 0) + 1; });
     return Object.keys(counts).sort().map(function (s) {
-      return stateBadge(s + ": " + counts[s]);
+      return stateBadge(s, s + ": " + counts[s]);
     });
   }
   function drawGraph(title, data, extra) {
@@ -409,7 +421,8 @@
     });
     graph.controls(controls);
     window.cairnGraph = graph;
-    window.cairnRenderMs = performance.now() - t0;
+    window.cairnRenderMs = performance.now() - t0;  // drawing, once the data is here
+    window.cairnReadyMs = performance.now();  // since the page started loading
     return { graph: graph, status: status, nodes: data.nodes };
   }
   function storedGraph(id) {
