@@ -26,6 +26,12 @@ __all__ = ["compute_ids", "flatten", "map_structure", "materialize"]
 def compute_ids(root: Task[Any]) -> None:
     """Compute the ids of ``root`` and everything it needs, children first, iteratively.
 
+    ``requires()`` usually makes new task objects, so one task is often reached as several
+    equal objects (a lattice where each task needs two of the layer below reaches the
+    bottom by 2**depth paths). An object equal to one whose id is known (same class, same
+    parameter values) takes that id and its requirements instead of being walked again, so
+    the work is linear in the number of distinct tasks.
+
     Raises:
         DependencyCycleError: when requirements form a cycle, naming the tasks in it.
     """
@@ -33,6 +39,7 @@ def compute_ids(root: Task[Any]) -> None:
         return
     on_path: dict[str, Task[Any]] = {}
     parent: dict[str, Task[Any] | None] = {root._vkey: None}
+    known: dict[tuple[type, str], Task[Any]] = {}
     stack: list[tuple[Task[Any], bool]] = [(root, False)]
     while stack:
         task, expanded = stack.pop()
@@ -42,6 +49,12 @@ def compute_ids(root: Task[Any]) -> None:
         if expanded:
             task._id = task._make_id()
             del on_path[key]
+            if _values_decide_everything(type(task)):
+                known[(type(task), key)] = task
+            continue
+        twin = known.get((type(task), key))
+        if twin is not None:
+            _adopt(task, twin)
             continue
         if key in on_path:  # reached again below itself: a cycle
             continue
@@ -55,6 +68,24 @@ def compute_ids(root: Task[Any]) -> None:
                 _raise_cycle(task, child, parent)
             parent[ckey] = task
             stack.append((child, False))
+
+
+def _values_decide_everything(cls: type) -> bool:
+    """True when a task's significant parameter values (its value key) decide all it is: no
+    insignificant parameter that ``requires()`` could read."""
+    found: bool | None = cls.__dict__.get("_cairn_values_decide")
+    if found is None:
+        found = all(p.significant for p in cls._params.values())  # type: ignore[attr-defined]
+        cls._cairn_values_decide = found  # type: ignore[attr-defined]
+    return found
+
+
+def _adopt(task: Task[Any], twin: Task[Any]) -> None:
+    """Give ``task`` the id and requirements of ``twin``, an equal task already walked."""
+    task._id = twin._id
+    for name in ("_req_cache", "_deps_cache"):
+        if name in twin.__dict__:
+            task.__dict__[name] = twin.__dict__[name]
 
 
 def _children(task: Task[Any]) -> list[Task[Any]]:
