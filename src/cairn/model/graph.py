@@ -83,9 +83,10 @@ def _values_decide_everything(cls: type) -> bool:
 def _adopt(task: Task[Any], twin: Task[Any]) -> None:
     """Give ``task`` the id and requirements of ``twin``, an equal task already walked."""
     task._id = twin._id
-    for name in ("_req_cache", "_deps_cache"):
-        if name in twin.__dict__:
-            task.__dict__[name] = twin.__dict__[name]
+    deps = getattr(twin, "_deps_cache", None)
+    if deps is not None:  # requires() of an equal task returns equal tasks: share them
+        setattr(task, "_req_cache", getattr(twin, "_req_cache", None))  # noqa: B010
+        setattr(task, "_deps_cache", deps)  # noqa: B010
 
 
 def _children(task: Task[Any]) -> list[Task[Any]]:
