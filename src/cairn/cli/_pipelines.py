@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from cairn._errors import CairnError
-from cairn.cli._settings import Setting
+from cairn.cli._settings import Setting, split_given
 from cairn.model.task import Task
 from cairn.pipeline import Node, Pipeline
 from cairn.pipeline._config_paths import parse_config_text
@@ -116,18 +116,7 @@ class PipelineCommand(click.Command):
             ) from None
 
     def _collect(self, **values: Any) -> PipelineSpec:
-        ctx = click.get_current_context()
-        config = {
-            self.config_dests[k]: v
-            for k, v in values.items()
-            if k in self.config_dests and v is not None
-        }
-        options = {
-            k: v
-            for k, v in values.items()
-            if k not in self.config_dests
-            and ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE
-        }
+        config, options = split_given(values, self.config_dests)
         return PipelineSpec(self.spec, self.pipeline, config, options)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

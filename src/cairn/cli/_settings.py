@@ -167,3 +167,18 @@ def unknown_families(values: ParameterValues | None) -> list[str]:
             f"command, so its values are not used{hint}"
         )
     return out
+
+
+def split_given(
+    values: dict[str, Any], dests: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a command's parsed ``values`` into what its own options set (renamed through
+    ``dests``, left out when not given) and the common options typed on the command line."""
+    ctx = click.get_current_context()
+    own = {dests[k]: v for k, v in values.items() if k in dests and v is not None}
+    options = {
+        k: v
+        for k, v in values.items()
+        if k not in dests and ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE
+    }
+    return own, options

@@ -21,7 +21,13 @@ import click
 from cairn._config import Config, active_values, using_values
 from cairn._errors import CairnError
 from cairn.cli._pipelines import PipelineCommand, PipelineSpec, nodes_as_pipeline, pipeline_roots
-from cairn.cli._settings import Setting, apply_settings, extract_settings, unknown_families
+from cairn.cli._settings import (
+    Setting,
+    apply_settings,
+    extract_settings,
+    split_given,
+    unknown_families,
+)
 from cairn.cli._spelling import (
     explicit_booleans,
     missing_required,
@@ -294,18 +300,7 @@ class TaskCommand(click.Command):
         }
 
     def _collect(self, **values: Any) -> TaskSpec:
-        ctx = click.get_current_context()
-        task_values = {
-            self.param_dests[k]: v
-            for k, v in values.items()
-            if k in self.param_dests and v is not None
-        }
-        options = {
-            k: v
-            for k, v in values.items()
-            if k not in self.param_dests
-            and ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE
-        }
+        task_values, options = split_given(values, self.param_dests)
         return TaskSpec(self.task_class, task_values, options)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
