@@ -35,7 +35,7 @@ from cairn._errors import (
     WorkerLostError,
 )
 from cairn.executors import Executor
-from cairn.locks import Lease, Lock, lock_key
+from cairn.locks import Lease, Lock, lock_key_prefix
 from cairn.model.graph import compute_ids
 from cairn.model.options import OPTIONS, option
 from cairn.model.task import Task
@@ -162,6 +162,7 @@ def run_plan(
         if entry.will_run and entry.forced:
             store.delete(entry.task.record_path())
     exclusive = lock.exclusive
+    key_prefix = lock_key_prefix(workspace)
     running: dict[Any, str] = {}  # future -> task id
     leases: dict[str, Lease] = {}  # task id -> lease held while it runs
     waiting: dict[str, float] = {}  # task id -> when it first found its lock held
@@ -273,7 +274,7 @@ def run_plan(
         nonlocal starting
         entry = entries[tid]
         task = entry.task
-        key = lock_key(workspace, tid)
+        key = key_prefix + tid
         lease = lock.acquire(key)
         if lease is None:
             first = waiting.setdefault(tid, time.monotonic())
