@@ -22,7 +22,7 @@ import heapq
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -45,6 +45,7 @@ from cairn.running.events import Broadcast, Listener
 from cairn.running.failures import failure_for, record_failure
 from cairn.running.runner import Pending, execute
 from cairn.running.sigint import SigintGuard
+from cairn.storage.records import read_record
 from cairn.storage.store import Store
 
 __all__ = [
@@ -69,7 +70,7 @@ class Outcome:
     reused: list[Task[Any]] = field(default_factory=list)
     failed: dict[Task[Any], BaseException] = field(default_factory=dict)
     skipped: list[Task[Any]] = field(default_factory=list)
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     seconds: float = 0.0
     #: How many times each task that ran was started (by task id).
     attempts: dict[str, int] = field(default_factory=dict)
@@ -79,6 +80,34 @@ class Outcome:
     cancelled: list[Task[Any]] = field(default_factory=list)
     #: Tasks that would have run but were not started because of Ctrl-C.
     not_started: list[Task[Any]] = field(default_factory=list)
+
+
+class StoredRecords(Mapping[str, dict[str, Any]]):
+    """The run records of the tasks a build ran, by task id, read from the store when
+    asked for: a build keeps none in memory (at a million tasks they would take gigabytes).
+    """
+
+    def __init__(self, store: Store, ran: list[Task[Any]]) -> None:
+        self._store = store
+        self._ran = ran
+
+    def _tasks(self) -> dict[str, Task[Any]]:
+        return {t.task_id: t for t in self._ran}
+
+    def __getitem__(self, task_id: str) -> dict[str, Any]:
+        task = self._tasks().get(task_id)
+        if task is None:
+            raise KeyError(task_id)
+        return read_record(self._store, task.record_path())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tasks())
+
+    def __len__(self) -> int:
+        return len(self._ran)
+
+    def __repr__(self) -> str:
+        return f"<run records of {len(self)} task(s) in {self._store!r}>"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -142,6 +171,7 @@ def run_plan(
     else:
         events = Broadcast([listener] if listener is not None else [])
     outcome = Outcome()
+    outcome.records = StoredRecords(store, outcome.ran)
     entries = {e.task.task_id: e for e in plan.entries if e.will_run}
     policies = {tid: retry_policy(e.task, retries, retry_delay) for tid, e in entries.items()}
     pending: dict[str, int] = {}
@@ -265,8 +295,6 @@ def run_plan(
             defer(tid, record.tasks)
             return
         outcome.ran.append(task)
-        if isinstance(record, dict):
-            outcome.records[tid] = record
         events.task_succeeded(task, record)
         finish(tid)
 
