@@ -62,7 +62,8 @@ __all__ = [
     "worker_pid",
 ]
 
-#: Task attributes a task that is not itself being run does not need on the worker.
+#: Task attributes a task that is not itself being run does not need on the worker (sent
+#: as None: not computed yet).
 _SLIM = frozenset({"_req_cache", "_deps_cache"})
 
 
@@ -222,7 +223,7 @@ def pack(
         else:
             if task._id is not None:  # (a task without an id travels to get one made there)
                 task._outputs()  # computed here: the worker never calls output() without inputs
-            state = {k: v for k, v in task.__dict__.items() if k not in _SLIM}
+            state = {k: None if k in _SLIM else v for k, v in task.__dict__.items()}
         pickler.dump((done, state))
         done += 1
     pickler.dump(None)

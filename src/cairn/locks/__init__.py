@@ -116,7 +116,13 @@ def lock_key(workspace: str, task_id: str) -> str:
     A local workspace is named by its real path (symlinks resolved), so runners that reach the
     same folder through different paths take the same lock.
     """
-    return f"{real_workspace(workspace)}::{task_id}"
+    return lock_key_prefix(workspace) + task_id
+
+
+def lock_key_prefix(workspace: str) -> str:
+    """What every lock key of ``workspace`` starts with (resolve it once per build, not per
+    task: resolving a path costs a system call per component)."""
+    return f"{real_workspace(workspace)}::"
 
 
 @functools.lru_cache(maxsize=64)

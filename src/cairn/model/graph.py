@@ -83,10 +83,9 @@ def _values_decide_everything(cls: type) -> bool:
 def _adopt(task: Task[Any], twin: Task[Any]) -> None:
     """Give ``task`` the id and requirements of ``twin``, an equal task already walked."""
     task._id = twin._id
-    deps = getattr(twin, "_deps_cache", None)
-    if deps is not None:  # requires() of an equal task returns equal tasks: share them
-        setattr(task, "_req_cache", getattr(twin, "_req_cache", None))  # noqa: B010
-        setattr(task, "_deps_cache", deps)  # noqa: B010
+    if twin._deps_cache is not None:  # requires() of equal tasks gives equal tasks: share
+        task._req_cache = twin._req_cache
+        task._deps_cache = twin._deps_cache
 
 
 def _children(task: Task[Any]) -> list[Task[Any]]:

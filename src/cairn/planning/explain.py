@@ -162,6 +162,10 @@ def _short(task: Task[Any]) -> str:
     return family.rpartition(":")[2] if ":" in family else type(task).__name__
 
 
+#: The reason of every task with no history: one shared tuple, not one per task.
+_NEW = (Change("new"),)
+
+
 class Explainer:
     """Explains tasks of one plan against one store; reads each history file once."""
 
@@ -187,7 +191,7 @@ class Explainer:
         """The reasons ``task`` (not complete) will run; ``will_run`` holds the ids that will."""
         history = self._history(type(task)._kind.history_family(task))
         if not history:
-            return (Change("new"),)
+            return _NEW
         entry = history.get(task._vkey)
         exact = entry is not None
         if entry is None:

@@ -375,7 +375,7 @@ def _remember_written(store: Store, outcome: Outcome) -> None:
     """Note the records this build wrote, with their outputs, as checked whole (their
     checksums were computed as they were written), so the next plan on an object store
     reads none of them (see :mod:`cairn.storage.verified`)."""
-    if not outcome.records:
+    if store.writes_are_local or not outcome.records:  # the index serves object stores
         return
     verified = Verified(store)
     try:

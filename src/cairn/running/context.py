@@ -118,7 +118,7 @@ def _forget_ids(tasks: list[Task[Any]]) -> None:
         seen.add(id(task))
         task._id = None
         for name in _ID_CACHES:
-            task.__dict__.pop(name, None)
+            setattr(task, name, None)
         for value in task._values.values():
             stack.extend(iter_tasks(value))
 

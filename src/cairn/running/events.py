@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,7 +45,7 @@ class Outcome:
     reused: list[Task[Any]] = field(default_factory=list)
     failed: dict[Task[Any], BaseException] = field(default_factory=dict)
     skipped: list[Task[Any]] = field(default_factory=list)
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     seconds: float = 0.0
     #: How many times each task that ran was started (by task id).
     attempts: dict[str, int] = field(default_factory=dict)

@@ -22,7 +22,7 @@ import heapq
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -34,7 +34,7 @@ from cairn._errors import (
     WorkerLostError,
 )
 from cairn.executors import Executor
-from cairn.locks import Lease, Lock, lock_key
+from cairn.locks import Lease, Lock, lock_key_prefix
 from cairn.model.graph import compute_ids
 from cairn.model.options import OPTIONS, option
 from cairn.model.task import Task
@@ -44,6 +44,7 @@ from cairn.running.events import Broadcast, Listener, Outcome
 from cairn.running.failures import failure_for, record_failure
 from cairn.running.runner import Pending, execute
 from cairn.running.sigint import SigintGuard
+from cairn.storage.records import read_record
 from cairn.storage.store import Store
 
 __all__ = [
@@ -56,6 +57,44 @@ __all__ = [
 ]
 
 log = logging.getLogger("cairn")
+
+
+class StoredRecords(Mapping[str, dict[str, Any]]):
+    """The run records of the tasks a build ran, by task id, read from the store when
+    asked for: a build keeps none in memory (at a million tasks they would take gigabytes).
+    """
+
+    def __init__(self, store: Store, ran: list[Task[Any]], *, keep: bool = False) -> None:
+        self._store = store
+        self._ran = ran
+        #: Records kept in memory as they come (``keep``: on object stores, where reading one
+        #: back is a request; a build there is far from a million tasks).
+        self._kept: dict[str, dict[str, Any]] | None = {} if keep else None
+
+    def remember(self, task_id: str, record: dict[str, Any]) -> None:
+        """Keep ``record`` in memory, when this mapping keeps records."""
+        if self._kept is not None:
+            self._kept[task_id] = record
+
+    def _tasks(self) -> dict[str, Task[Any]]:
+        return {t.task_id: t for t in self._ran}
+
+    def __getitem__(self, task_id: str) -> dict[str, Any]:
+        if self._kept is not None and task_id in self._kept:
+            return self._kept[task_id]
+        task = self._tasks().get(task_id)
+        if task is None:
+            raise KeyError(task_id)
+        return read_record(self._store, task.record_path())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tasks())
+
+    def __len__(self) -> int:
+        return len(self._ran)
+
+    def __repr__(self) -> str:
+        return f"<run records of {len(self)} task(s) in {self._store!r}>"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -122,6 +161,8 @@ def run_plan(
     else:
         events = Broadcast([listener] if listener is not None else [])
     outcome = Outcome() if outcome is None else outcome
+    stored = StoredRecords(store, outcome.ran, keep=not store.writes_are_local)
+    outcome.records = stored
     entries = {e.task.task_id: e for e in plan.entries if e.will_run}
     policies = {tid: retry_policy(e.task, retries, retry_delay) for tid, e in entries.items()}
     pending: dict[str, int] = {}
@@ -142,6 +183,7 @@ def run_plan(
         if entry.will_run and entry.forced:
             store.delete(entry.task.record_path())
     exclusive = lock.exclusive
+    key_prefix = lock_key_prefix(workspace)
     running: dict[Any, str] = {}  # future -> task id
     leases: dict[str, Lease] = {}  # task id -> lease held while it runs
     waiting: dict[str, float] = {}  # task id -> when it first found its lock held
@@ -245,7 +287,7 @@ def run_plan(
             return
         outcome.ran.append(task)
         if isinstance(record, dict):
-            outcome.records[tid] = record
+            stored.remember(tid, record)
         events.task_succeeded(task, record)
         finish(tid)
 
@@ -253,7 +295,7 @@ def run_plan(
         nonlocal starting
         entry = entries[tid]
         task = entry.task
-        key = lock_key(workspace, tid)
+        key = key_prefix + tid
         lease = lock.acquire(key)
         if lease is None:
             first = waiting.setdefault(tid, time.monotonic())

@@ -454,10 +454,22 @@ class FsspecStore:
             )
         return StoreError(f"cannot {action} {where}: {type(exc).__name__}: {exc}. {_ADVICE}")
 
+    @functools.cached_property
+    def _own_isfile(self) -> bool:
+        """True when the file system answers ``isfile`` itself rather than through ``info``
+        (fsspec's memory file system does, in constant time, where its ``info`` and
+        ``exists`` look at every object first: a build of N tasks would take N^2 steps)."""
+        import fsspec.spec
+
+        return type(self.fs).isfile is not fsspec.spec.AbstractFileSystem.isfile
+
     def exists(self, path: str) -> bool:
+        # every path cairn asks about is a file: an object, never a directory
         full = self._full(path)
         try:
             self.fs.invalidate_cache(full)
+            if self._own_isfile:
+                return bool(self.fs.isfile(full))
             return bool(self.fs.exists(full))
         except Exception as exc:
             raise self._error("check", path, exc) from exc
