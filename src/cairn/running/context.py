@@ -30,7 +30,7 @@ from cairn.model.runtime import delegated_requirements, set_runtime
 from cairn.model.targets import Target
 from cairn.model.task import Task
 from cairn.running.outputs import load_output
-from cairn.storage.store import LocalStore, Store, Written
+from cairn.storage.store import LocalStore, Staged, Store, Written
 
 __all__ = [
     "LOGGER_PREFIX",
@@ -58,6 +58,9 @@ class RunContext:
 
     store: Store
     written: dict[str, Written]
+    #: each dumped output, staged (not visible) until the runner publishes it with the
+    #: run record
+    staged: dict[str, Staged] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
     #: tells whether a task is complete in ``store`` (set by whoever runs the task)
     complete: Callable[[Any], bool] | None = None
@@ -309,7 +312,7 @@ class _Runtime:
         keeps = ctx.store.keeps_labels
         labels = task.labels(custom_labels) if keeps else None
         try:
-            ctx.written[target.path] = target.dump(ctx.store, obj, labels)
+            staged = target.stage(ctx.store, obj, labels)
         except FormatError as exc:
             raise FormatError(f"{task!r} could not write {target.path}: {exc}") from exc
         except StoreError as exc:
@@ -323,6 +326,8 @@ class _Runtime:
                 "format (for a .pkl target: drop locks, open files, connections and "
                 "generators from it), or dump it to another format"
             ) from exc
+        ctx.staged[target.path] = staged
+        ctx.written[target.path] = staged.written
         ctx.types[target.path] = type_name(obj)
 
     def random(self, task: Task[Any]) -> _random.Random:

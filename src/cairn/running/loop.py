@@ -128,7 +128,8 @@ def run_plan(
 ) -> Outcome:
     """Run every task of ``plan`` that will run; return what happened.
 
-    ``job(task, store, attempt=n)`` runs one task (by default :func:`cairn.running.runner.execute`).
+    ``job(task, store, attempt=n, since=plan.made)`` runs one task (by default
+    :func:`cairn.running.runner.execute`).
 
     Raises:
         Interrupted: on Ctrl-C, after running tasks finished or were cancelled.
@@ -300,7 +301,7 @@ def run_plan(
         attempt = attempts[tid] = attempts.get(tid, 0) + 1
         events.task_started(task)
         starting = tid
-        call = partial(job, attempt=attempt)
+        call = partial(job, attempt=attempt, since=plan.made)
         if tid in dynamic:  # the ids of what run() asked for, decided here, travel along
             call = partial(with_requirements, call, tuple(dynamic[tid].values()))
         with guard.interruptible():  # an inline executor runs the task right here

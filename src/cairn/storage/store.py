@@ -21,8 +21,8 @@ import os
 import posixpath
 import threading
 import zlib
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
 from cairn._errors import (
@@ -33,10 +33,12 @@ from cairn._errors import (
     TargetError,
 )
 from cairn.identity.files import temporary_name
+from cairn.storage.commit import commit_lock
 
 __all__ = [
     "FsspecStore",
     "LocalStore",
+    "Staged",
     "Store",
     "Written",
     "check_relative",
@@ -163,6 +165,24 @@ class _ChecksumWriter(io.RawIOBase):
 Writer = Callable[[BinaryIO], None]
 
 
+@dataclass(frozen=True)
+class Staged:
+    """An output written but not yet visible at ``path``: :meth:`Store.publish` makes it
+    so, :meth:`Store.discard` drops it. ``written`` is the size and checksum of exactly the
+    bytes that publishing puts at ``path``.
+
+    A local store keeps the bytes in a ``temporary`` file beside ``path`` (published by a
+    rename); an object store keeps them in memory (``data``, published by one put, with the
+    object's ``metadata``).
+    """
+
+    path: str
+    written: Written
+    temporary: str | None = None
+    data: bytes | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
 class Store(Protocol):
     """What cairn needs of a place to keep outputs and records."""
 
@@ -185,6 +205,27 @@ class Store(Protocol):
 
     def write_bytes(self, path: str, data: bytes) -> Written:
         """Atomically store ``data`` at ``path``."""
+
+    def stage(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Staged:
+        """Write what ``writer`` writes where nobody reads it yet; :meth:`publish` puts it
+        at ``path``. A task's outputs are staged while it runs and published with its run
+        record, so the record describes exactly the bytes published."""
+
+    def publish(self, staged: Sequence[Staged]) -> None:
+        """Put each staged output at its path (atomically, one by one)."""
+
+    def discard(self, staged: Iterable[Staged]) -> None:
+        """Drop staged outputs that were not published (those that were are left alone)."""
+
+    def committing(self, path: str) -> contextlib.AbstractContextManager[None]:
+        """Hold, while in the block, the right to publish the task whose record is ``path``.
+
+        A local store takes a lock file in the workspace (so runners that reach it through
+        different paths, symlinks included, exclude each other); an object store has no
+        such thing and returns a no-op context.
+        """
 
     def delete(self, path: str) -> None:
         """Remove ``path`` if it exists."""
@@ -250,25 +291,55 @@ class LocalStore:
     def write(
         self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
     ) -> Written:
+        staged = self.stage(path, writer)
+        try:
+            self.publish([staged])
+        except BaseException:
+            self.discard([staged])
+            raise
+        return staged.written
+
+    def stage(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Staged:
         full = self._full(path)
-        directory = os.path.dirname(full)
-        self._ensure_dir(directory)
+        self._ensure_dir(os.path.dirname(full))
         tmp = temporary_name(full)
         try:
             with open(tmp, "wb") as raw:
                 stream = _ChecksumWriter(raw)
                 writer(stream)  # type: ignore[arg-type]
-            os.replace(tmp, full)
         except BaseException as exc:
             with contextlib.suppress(OSError):  # its error must not hide the write's
                 os.unlink(tmp)
             if isinstance(exc, OSError) and not isinstance(exc, CairnError):
-                raise StoreError(
-                    f"cannot write {path!r} in the workspace {self.root}: {exc}; check that "
-                    "the workspace is writable and its disk is not full"
-                ) from exc
+                raise self._write_error(path, exc) from exc
             raise
-        return stream.written()
+        return Staged(path, stream.written(), temporary=tmp)
+
+    def publish(self, staged: Sequence[Staged]) -> None:
+        for each in staged:
+            if each.temporary is None:
+                raise StoreError(f"{each.path!r} was not staged in the workspace {self.root}")
+            try:
+                os.replace(each.temporary, self._full(each.path))
+            except OSError as exc:
+                raise self._write_error(each.path, exc) from exc
+
+    def discard(self, staged: Iterable[Staged]) -> None:
+        for each in staged:
+            if each.temporary is not None:
+                with contextlib.suppress(OSError):  # published (renamed away) or gone
+                    os.unlink(each.temporary)
+
+    def committing(self, path: str) -> contextlib.AbstractContextManager[None]:
+        return commit_lock(self.root, path)
+
+    def _write_error(self, path: str, exc: OSError) -> StoreError:
+        return StoreError(
+            f"cannot write {path!r} in the workspace {self.root}: {exc}; check that "
+            "the workspace is writable and its disk is not full"
+        )
 
     def write_bytes(self, path: str, data: bytes) -> Written:
         def writer(file: BinaryIO) -> None:
@@ -397,19 +468,40 @@ class FsspecStore:
     def write(
         self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
     ) -> Written:
+        staged = self.stage(path, writer, labels=labels)
+        self.publish([staged])
+        return staged.written
+
+    def stage(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Staged:
         buffer = io.BytesIO()
         stream = _ChecksumWriter(buffer)
         writer(stream)  # type: ignore[arg-type]
-        try:
-            self.fs.pipe_file(self._full(path), buffer.getvalue(), **self._metadata(labels))
-        except FileNotFoundError as exc:
-            raise StoreError(
-                f"cannot write {path!r}: the workspace {self.url} does not exist ({exc}). "
-                "Create it (the bucket, container or directory) first, or fix the URL."
-            ) from exc
-        except Exception as exc:
-            raise self._error("write", path, exc) from exc
-        return stream.written()
+        return Staged(
+            path, stream.written(), data=buffer.getvalue(), metadata=self._metadata(labels)
+        )
+
+    def publish(self, staged: Sequence[Staged]) -> None:
+        for each in staged:
+            if each.data is None:
+                raise StoreError(f"{each.path!r} was not staged in the workspace {self.url}")
+            try:
+                self.fs.pipe_file(self._full(each.path), each.data, **each.metadata)
+            except FileNotFoundError as exc:
+                raise StoreError(
+                    f"cannot write {each.path!r}: the workspace {self.url} does not exist "
+                    f"({exc}). Create it (the bucket, container or directory) first, or fix "
+                    "the URL."
+                ) from exc
+            except Exception as exc:
+                raise self._error("write", each.path, exc) from exc
+
+    def discard(self, staged: Iterable[Staged]) -> None:
+        """Nothing to do: staged objects are only in memory."""
+
+    def committing(self, path: str) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def write_bytes(self, path: str, data: bytes) -> Written:
         def writer(file: BinaryIO) -> None:
