@@ -316,7 +316,7 @@ class _Runtime:
         except FormatError as exc:
             raise FormatError(f"{task!r} could not write {target.path}: {exc}") from exc
         except StoreError as exc:
-            raise StoreError(f"{task!r} could not write {target.path}: {exc}") from exc
+            raise type(exc)(f"{task!r} could not write {target.path}: {exc}") from exc
         except CairnError:
             raise
         except Exception as exc:

@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import Any
 
+from cairn._errors import StoreUnreachableError
 from cairn.model.task import Task
 from cairn.planning.entries import entry_for
 from cairn.storage.history import write_history
@@ -101,6 +102,9 @@ class HistoryRecorder:
             for family_name, entries in pending.items():
                 try:
                     write_history(self.store, family_name, entries)
+                except StoreUnreachableError as exc:  # the others would only wait to fail
+                    _warn(self.store, family_name, exc)
+                    return
                 except Exception as exc:  # reported, never raised
                     _warn(self.store, family_name, exc)
 

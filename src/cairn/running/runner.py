@@ -235,7 +235,7 @@ def execute(
             try:
                 write_run_record(store, record_path, done)
             except StoreError as exc:
-                raise StoreError(f"could not write the run record of {task!r}: {exc}") from exc
+                raise type(exc)(f"could not write the run record of {task!r}: {exc}") from exc
     finally:
         if not published:  # failed, pending, kept another runner's result, or killed
             store.discard(ctx.staged.values())

@@ -30,6 +30,7 @@ from cairn._errors import (
     MissingExtraError,
     OutputNotFoundError,
     StoreError,
+    StoreUnreachableError,
     TargetError,
 )
 from cairn.identity.files import temporary_name
@@ -43,6 +44,7 @@ __all__ = [
     "Written",
     "check_relative",
     "check_writable",
+    "unreachable",
     "contained",
     "crc32_function",
     "open_store",
@@ -443,6 +445,13 @@ class FsspecStore:
             return exc
         if isinstance(exc, FileNotFoundError):
             return OutputNotFoundError(f"{where} does not exist ({exc})")
+        if unreachable(exc):
+            return StoreUnreachableError(
+                f"the store did not answer when cairn tried to {action} {where} "
+                f"({type(exc).__name__}: {exc}). Check that the endpoint is up and reachable "
+                "from here (network, VPN, proxy) and the workspace URL and storage_options; "
+                "when it answers again, build again to resume"
+            )
         if isinstance(exc, PermissionError):
             return StoreError(
                 f"permission denied to {action} {where} ({exc}). Check the credentials "
@@ -596,6 +605,42 @@ def trim_labels(labels: Mapping[str, str], limit: int) -> dict[str, str]:
     return out
 
 
+#: Exceptions of file-system libraries (botocore, aiohttp, urllib3, google-auth) that mean
+#: the endpoint did not answer, by class name: matching names keeps those libraries unimported.
+_UNREACHABLE_NAMES = frozenset(
+    {
+        "ConnectionError",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "ClientConnectorError",
+        "ClientOSError",
+        "ServerDisconnectedError",
+        "ServerTimeoutError",
+        "NewConnectionError",
+        "MaxRetryError",
+        "TransportError",
+    }
+)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` (or an exception it was raised from) says the store did not
+    answer: a refused, reset or timed-out connection."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        if any(cls.__name__ in _UNREACHABLE_NAMES for cls in type(current).__mro__):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def check_writable(store: Store) -> None:
     """Write a small object to ``store`` and delete it again, before anything runs.
 
@@ -610,7 +655,8 @@ def check_writable(store: Store) -> None:
         store.write_bytes(path, b"cairn checks that the workspace is writable\n")
         store.delete(path)
     except CairnError as exc:
-        raise StoreError(
+        kind = type(exc) if isinstance(exc, StoreError) else StoreError
+        raise kind(
             f"the workspace {store.url} cannot be written, so nothing was run: {exc}"
         ) from exc
 
