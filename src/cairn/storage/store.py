@@ -47,7 +47,9 @@ __all__ = [
     "unreachable",
     "contained",
     "crc32_function",
+    "is_temporary",
     "open_store",
+    "stale_temporaries",
 ]
 
 
@@ -371,7 +373,7 @@ class LocalStore:
         for directory, _dirs, files in os.walk(base):
             rel_dir = os.path.relpath(directory, self.root)
             for name in files:
-                if name.endswith(".tmp") and name.startswith("."):
+                if is_temporary(name):
                     continue
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
                 yield rel.replace(os.sep, "/")
@@ -639,6 +641,32 @@ def unreachable(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def is_temporary(name: str) -> bool:
+    """True for the file name of an atomic write in progress: ``.{name}.{token}.tmp``."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def stale_temporaries(store: Store, older_than: float) -> list[str]:
+    """Temporary files of atomic writes last changed before ``older_than`` (a
+    ``time.time()``), workspace-relative: left by writes killed before they finished.
+
+    Only a local store makes temporary files; any other has none.
+    """
+    if not isinstance(store, LocalStore):
+        return []
+    root = os.path.realpath(store.root)
+    found: list[str] = []
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            if not is_temporary(name):
+                continue
+            full = os.path.join(directory, name)
+            with contextlib.suppress(OSError):
+                if os.lstat(full).st_mtime < older_than:
+                    found.append(os.path.relpath(full, root).replace(os.sep, "/"))
+    return sorted(found)
 
 
 def check_writable(store: Store) -> None:
