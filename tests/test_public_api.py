@@ -57,6 +57,7 @@ EXPECTED = {
     "SerializableParameter",
     "Status",
     "StoreError",
+    "StoreUnreachableError",
     "StoredTask",
     "Target",
     "TargetError",

@@ -150,7 +150,9 @@ def test_task_killed_mid_run_leaves_nothing_that_reads_as_complete(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
-    assert list(ws.rglob("*.pkl"))  # the output was written...
+    # the output was written, staged under a temporary name until the record is written...
+    assert list(ws.rglob(".Slow_*.pkl.*.tmp"))
+    assert not list(ws.rglob("Slow_*.pkl"))
     assert not list(ws.rglob("*.run.json"))  # ...but no record, so it is not complete
     out = subprocess.run(
         [sys.executable, str(script), str(ws), "plan"],

@@ -30,6 +30,7 @@ from cairn._errors import (
     RequirementError,
     SchemaError,
     StoreError,
+    StoreUnreachableError,
     TargetError,
     WorkerLostError,
 )
@@ -166,6 +167,7 @@ __all__ = [
     "SerializableParameter",
     "Status",
     "StoreError",
+    "StoreUnreachableError",
     "StoredTask",
     "Target",
     "TargetError",

@@ -15,6 +15,7 @@
     ├── SchemaError               dumped frame does not match the declared schema
     ├── EmptyDumpError            empty frame dumped where fail_on_empty_dump is set
     ├── StoreError                the store cannot be reached or read
+    │   └── StoreUnreachableError the store stopped answering (network, endpoint down)
     ├── LockError                 a lock cannot be taken or the lock service failed
     ├── ConfigError               unreadable or inconsistent configuration
     ├── PipelineError             pipeline nodes that do not fit together
@@ -52,6 +53,7 @@ __all__ = [
     "RequirementError",
     "SchemaError",
     "StoreError",
+    "StoreUnreachableError",
     "TargetError",
     "WorkerLostError",
     "suggest",
@@ -118,6 +120,11 @@ class EmptyDumpError(CairnError, ValueError):
 
 class StoreError(CairnError, OSError):
     """The store could not be reached, read or written."""
+
+
+class StoreUnreachableError(StoreError):
+    """The store did not answer at all (connection refused or reset, timed out): a build
+    that meets it starts no new task, lets running ones end, and raises it."""
 
 
 class CorruptRecordError(CairnError, ValueError):

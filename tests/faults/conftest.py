@@ -12,3 +12,30 @@ Files:
 
 Keep cases fast: small graphs and short timeouts.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The closing note: how many fault cases were tried, held (passed) and skipped."""
+    counts: dict[str, int] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            path = Path(str(getattr(report, "fspath", "") or "")).resolve()
+            if _HERE in path.parents and getattr(report, "when", "call") in ("call", "setup"):
+                if outcome == "passed" and report.when != "call":
+                    continue
+                counts[outcome] = counts.get(outcome, 0) + 1
+    tried = counts.get("passed", 0) + counts.get("failed", 0) + counts.get("error", 0)
+    if tried or counts.get("skipped"):
+        terminalreporter.write_line(
+            f"fault suite: {tried} case(s) tried, {counts.get('passed', 0)} held, "
+            f"{counts.get('failed', 0) + counts.get('error', 0)} broke, "
+            f"{counts.get('skipped', 0)} skipped"
+        )

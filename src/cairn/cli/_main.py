@@ -182,6 +182,18 @@ def _status_options() -> list[click.Option]:
     return [_workspace(), _lock()]
 
 
+def _verify_options() -> list[click.Option]:
+    return [
+        _workspace(),
+        click.Option(
+            ["--repair"],
+            is_flag=True,
+            default=False,
+            help="Remove broken records and stale temporary files.",
+        ),
+    ]
+
+
 def _gc_options() -> list[click.Option]:
     return [
         _workspace(),
@@ -460,18 +472,34 @@ cli.add_command(results_command)
 cli.add_command(ui_command)
 
 
-@cli.command(short_help="Check every run record against its outputs.")
-@click.option("--workspace", "-w", metavar="DIR|URL", help="Where outputs live.")
-@click.option("--repair", is_flag=True, help="Remove broken records and stale temporary files.")
-def verify(workspace: str | None, repair: bool) -> int:
-    """Check every run record against its outputs (size and CRC-32); report broken entries,
-    orphaned outputs and stale temporary files. --repair removes the records of broken
-    entries and the stale temporary files, so the next build reruns exactly those tasks.
+@cli.group(
+    cls=TaskGroup,
+    options=_verify_options,
+    short_help="Check run records against their outputs.",
+)
+def verify(**_: Any) -> None:
+    """Check run records against their outputs (size and CRC-32): every record of the
+    workspace, or with tasks (module:Task --param value, as run takes them) only those of
+    the graph below them. Reports broken entries, and for the whole workspace orphaned
+    outputs and stale temporary files. --repair removes the records of broken entries and
+    the stale temporary files, so the next build reruns exactly those tasks.
 
     Exit code 0 when clean, 1 when problems were found (even if repaired), 2 for bad input.
     """
+
+
+@verify.result_callback()
+def _verify_command(specs: list[Spec], **group: Any) -> int:
     state = _state()
-    result = _verify.verify(workspace=workspace, repair=repair, config=state.config)
+    opts = merge_options(group, specs)
+    with state.config.active():
+        roots = construct_roots(specs, "verify") if specs else None
+        result = _verify.verify(
+            roots,
+            workspace=opts.get("workspace"),
+            repair=bool(opts.get("repair")),
+            config=state.config,
+        )
     click.echo(str(result))
     return EXIT_OK if result.clean else EXIT_FAILED
 

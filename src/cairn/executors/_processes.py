@@ -60,7 +60,7 @@ class _Pool:
             workers,
             mp_context=context,
             initializer=init_process_worker,
-            initargs=(self.job_dir,),
+            initargs=(self.job_dir, os.getpid()),
         )
         self.jobs: dict[str, Job] = {}
         #: Whether any job came back from this pool (its workers started fine).

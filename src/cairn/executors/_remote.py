@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import contextlib
 import ctypes
 import io
 import itertools
@@ -28,6 +29,7 @@ import linecache
 import os
 import pickle
 import queue
+import select
 import signal
 import threading
 import time
@@ -269,12 +271,63 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     _exit_cancelled()
 
 
-def init_process_worker(job_dir: str) -> None:
-    """Set up a process-pool worker: Ctrl-C is the parent's to handle; SIGTERM cancels."""
+def init_process_worker(job_dir: str, parent: int | None = None) -> None:
+    """Set up a process-pool worker: Ctrl-C is the parent's to handle; SIGTERM cancels.
+
+    With ``parent`` (the pid of the process that runs the build), the worker ends when that
+    process does, however it ends (SIGKILL included): a thread waits for it to exit, then
+    cancels the task running here (its writes clean up after themselves) and exits.
+    """
     global _job_dir
     _job_dir = job_dir
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if parent is not None:
+        threading.Thread(
+            target=_end_with, args=(parent,), name="cairn-parent-watch", daemon=True
+        ).start()
+
+
+#: Seconds a worker whose parent died gives its running task to unwind before it exits.
+ORPHAN_GRACE = 3.0
+#: Seconds between two looks at the parent where the system cannot signal its exit.
+PARENT_POLL = 0.5
+
+
+def _end_with(parent: int) -> None:
+    """Wait until process ``parent`` exits, then cancel what runs here and exit."""
+    _wait_for_exit(parent)
+    with contextlib.suppress(OSError):
+        os.kill(os.getpid(), signal.SIGTERM)  # unwinds a running task, or exits when idle
+    time.sleep(ORPHAN_GRACE)
+    os._exit(CANCELLED_EXIT)
+
+
+def _wait_for_exit(pid: int) -> None:
+    """Return once process ``pid`` has exited: at once on Linux (a pidfd becomes readable),
+    else within :data:`PARENT_POLL` seconds."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is not None:
+        try:
+            fd = opener(pid)
+        except ProcessLookupError:
+            return
+        except OSError:
+            pass
+        else:
+            try:
+                select.select([fd], [], [])
+            finally:
+                os.close(fd)
+            return
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass  # alive, another user's: a recycled pid, or ours under another uid
+        time.sleep(PARENT_POLL)
 
 
 def worker_pid() -> int:

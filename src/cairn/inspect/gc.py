@@ -3,7 +3,9 @@
 Everything reachable from the given roots is kept: their run records and their outputs, and
 those of every task below them. Deleted are the run records of other tasks, the outputs
 those records list, and files whose name carries the id of a task that is not kept
-(leftovers of runs killed before writing their record). Other files are left alone.
+(leftovers of runs killed before writing their record), and temporary files of writes
+killed before they finished (``.name.<token>.tmp``, older than ``stale_after``). Other files
+are left alone.
 
 Each task's record is deleted before its outputs, so a gc interrupted at any moment leaves
 no record that points at a deleted output.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +29,7 @@ from cairn.planning.plan import as_roots
 from cairn.running.build import open_workspace
 from cairn.storage.layout import id_in_name, record_id
 from cairn.storage.records import read_record_or_none
-from cairn.storage.store import LocalStore, Store, contained
+from cairn.storage.store import LocalStore, Store, contained, stale_temporaries
 
 __all__ = ["GcResult", "gc"]
 
@@ -93,10 +96,13 @@ def gc(
     *,
     workspace: str | None = None,
     dry_run: bool = False,
+    stale_after: float = 3600.0,
     storage_options: dict[str, Any] | None = None,
     config: ConfigArg = None,
 ) -> GcResult:
-    """Delete what the workspace holds that no task reachable from ``tasks`` needs.
+    """Delete what the workspace holds that no task reachable from ``tasks`` needs, and the
+    temporary files of writes killed before they finished (older than ``stale_after``
+    seconds: a younger one may belong to a write still running).
 
     Returns what was deleted (with ``dry_run=True``, what would be; nothing is deleted).
     """
@@ -129,6 +135,8 @@ def gc(
         if tid is not None and tid not in keep_ids and path not in protected and path not in listed:
             doomed.append(path)
             listed.add(path)
+
+    doomed.extend(stale_temporaries(store, time.time() - stale_after))
 
     deleted: list[tuple[str, int]] = []
     seen: set[str] = set()

@@ -1,4 +1,5 @@
-"""Verify a workspace: every run record against the outputs it lists.
+"""Verify a workspace: every run record against the outputs it lists (or only the records
+of the graph below some root tasks).
 
 Reports broken entries (a record whose output is missing, of another size or checksum, a
 record that does not parse, or a record of a task that needs a broken one), orphans (files
@@ -11,19 +12,20 @@ next build reruns exactly those tasks; orphans are only reported
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from cairn._errors import CorruptRecordError
 from cairn._settings import ConfigArg
+from cairn.inspect.status import walk
+from cairn.model.graph import compute_ids
+from cairn.planning.plan import as_roots
 from cairn.running.build import open_workspace
 from cairn.storage.integrity import output_problem
 from cairn.storage.layout import id_in_name, record_id, records_in
 from cairn.storage.records import read_run_record
-from cairn.storage.store import LocalStore, Store, contained
+from cairn.storage.store import Store, contained, stale_temporaries
 
 __all__ = ["VerifyResult", "verify"]
 
@@ -39,6 +41,8 @@ class VerifyResult:
     orphaned: tuple[str, ...] = ()
     stale: tuple[str, ...] = ()
     repaired: tuple[str, ...] = ()
+    #: tasks of the graph verified (``verify(tasks)``) that have no run record yet
+    missing: tuple[str, ...] = ()
 
     @property
     def clean(self) -> bool:
@@ -53,6 +57,7 @@ class VerifyResult:
             f"stale: {path} (temporary file of a write that never finished)" for path in self.stale
         ]
         lines += [f"removed: {path}" for path in self.repaired]
+        lines += [f"not built: {task}" for task in self.missing]
         lines.append("clean" if self.clean else self._summary())
         return "\n".join(lines)
 
@@ -88,24 +93,8 @@ def _record_problem(
     return None
 
 
-def _stale_temporaries(store: Store, older_than: float) -> list[str]:
-    """Temporary files of atomic writes (local stores only make them) older than the cut."""
-    if not isinstance(store, LocalStore):
-        return []
-    root = os.path.realpath(store.root)
-    found: list[str] = []
-    for directory, _dirs, files in os.walk(root):
-        for name in files:
-            if not (name.startswith(".") and name.endswith(".tmp")):
-                continue
-            full = os.path.join(directory, name)
-            with contextlib.suppress(OSError):
-                if os.lstat(full).st_mtime < older_than:
-                    found.append(os.path.relpath(full, root).replace(os.sep, "/"))
-    return sorted(found)
-
-
 def verify(
+    tasks: Any = None,
     *,
     workspace: str | None = None,
     repair: bool = False,
@@ -113,13 +102,27 @@ def verify(
     storage_options: dict[str, Any] | None = None,
     config: ConfigArg = None,
 ) -> VerifyResult:
-    """Check every run record of the workspace against its outputs (size and CRC-32).
+    """Check run records against their outputs (size and CRC-32): every record of the
+    workspace, or with ``tasks`` (a task or a list, as :func:`cairn.build` takes) only the
+    records of the graph below them.
 
     ``repair`` removes the records of broken entries and stale temporary files (older than
-    ``stale_after`` seconds), so the next build reruns exactly those tasks.
+    ``stale_after`` seconds), so the next build reruns exactly those tasks. Orphans and
+    stale temporary files are looked for in the whole workspace only (no ``tasks``); tasks
+    of the graph that were never built are listed as ``missing`` and do not make it unclean.
     """
     store = open_workspace(workspace, storage_options, config)
-    records = records_in(store)
+    missing: tuple[str, ...] = ()
+    if tasks is None:
+        records = records_in(store)
+    else:
+        roots, _ = as_roots(tasks)
+        for root in roots:
+            compute_ids(root)
+        graph = [t for t in walk(roots) if type(t)._kind.keeps_record]
+        paths = {t.record_path(): t for t in graph}
+        records = [p for p in paths if store.exists(p)]
+        missing = tuple(repr(paths[p]) for p in paths if p not in set(records))
     listed: set[str] = set()
     broken: dict[str, str] = {}
     needs: dict[str, list[str]] = {}
@@ -137,17 +140,20 @@ def verify(
             if path not in broken and hit is not None:
                 broken[path] = f"it needs {broken_ids[hit]}, which is broken"
                 changed = True
-    ids = {record_id(path) for path in records}
-    orphaned = tuple(
-        path
-        for path in store.list()
-        if not path.startswith(".cairn/")
-        and record_id(path) is None
-        and path not in listed
-        and id_in_name(path) is not None
-        and id_in_name(path) not in ids
-    )
-    stale = tuple(_stale_temporaries(store, time.time() - stale_after))
+    orphaned: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
+    if tasks is None:
+        ids = {record_id(path) for path in records}
+        orphaned = tuple(
+            path
+            for path in store.list()
+            if not path.startswith(".cairn/")
+            and record_id(path) is None
+            and path not in listed
+            and id_in_name(path) is not None
+            and id_in_name(path) not in ids
+        )
+        stale = tuple(stale_temporaries(store, time.time() - stale_after))
     repaired: list[str] = []
     if repair:
         for path in [*broken, *stale]:
@@ -155,4 +161,4 @@ def verify(
             if inside is not None:
                 store.delete(inside)
                 repaired.append(inside)
-    return VerifyResult(store.url, len(records), broken, orphaned, stale, tuple(repaired))
+    return VerifyResult(store.url, len(records), broken, orphaned, stale, tuple(repaired), missing)

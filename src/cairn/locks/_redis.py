@@ -34,6 +34,9 @@ log = logging.getLogger("cairn.locks")
 
 #: Lease time-to-live in seconds when neither the URL nor the caller sets one.
 DEFAULT_TTL = 30.0
+#: The longest a call to Redis waits for an answer (a quarter of the time-to-live when
+#: that is shorter), unless the URL sets ``socket_timeout``.
+MAX_SOCKET_TIMEOUT = 5.0
 
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -101,7 +104,7 @@ def _split_ttl(url: str) -> tuple[str, float | None]:
 class _RedisLease:
     """One held key; released once (later calls do nothing)."""
 
-    __slots__ = ("key", "lost", "owner", "released", "token")
+    __slots__ = ("acquired", "key", "lost", "owner", "released", "token")
 
     def __init__(self, owner: RedisLock, key: str, token: str) -> None:
         self.owner = owner
@@ -109,6 +112,7 @@ class _RedisLease:
         self.token = token
         self.released = False
         self.lost = False
+        self.acquired = time.monotonic()
 
     def release(self) -> None:
         if self.released:
@@ -160,9 +164,16 @@ class RedisLock:
         self.where = redact(url)
         self.prefix = prefix
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        # a server that stops answering (paused, or a network that drops packets) makes a
+        # call fail after this long instead of blocking the build until it answers again;
+        # socket_timeout in the URL wins
+        timeout = min(MAX_SOCKET_TIMEOUT, max(0.1, self.ttl / 4))
         try:
             self._client: Any = redis.Redis.from_url(
-                clean_url, retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 3)
+                clean_url,
+                retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 2),
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
             )
             self._client.ping()
         except (*self._errors, ValueError, TypeError) as exc:
@@ -182,6 +193,8 @@ class RedisLock:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._renewer: threading.Thread | None = None
+        #: when renewals last failed for want of an answer (monotonic), None if never
+        self._unreachable: float | None = None
 
     def __repr__(self) -> str:
         return f"RedisLock({self.where!r}, ttl={self.ttl:g})"
@@ -239,6 +252,7 @@ class RedisLock:
         try:
             deleted = pipe.execute()
         except self._errors as exc:
+            self._unreachable = time.monotonic()
             log.warning("could not give back %d lease(s): %s", len(leases), _describe(exc))
             return  # they expire after the time-to-live
         for lease, ok in zip(leases, deleted, strict=True):
@@ -247,6 +261,17 @@ class RedisLock:
                 self._warn_lost(lease)
 
     def _warn_lost(self, lease: _RedisLease) -> None:
+        if self._unreachable is not None and self._unreachable >= lease.acquired:
+            log.warning(
+                "the lease %s ended while the Redis lock server at %s did not answer (for "
+                "longer than the %gs time-to-live, so it could not be renewed); another "
+                "runner may have started the task since. Outputs are written atomically, so "
+                "nothing is corrupted.",
+                lease.key,
+                self.where,
+                self.ttl,
+            )
+            return
         log.warning(
             "the lease %s expired while its task ran (longer than the %gs time-to-live "
             "without renewal); another runner may have run the task too. Outputs are written "
@@ -278,6 +303,7 @@ class RedisLock:
                     self._renew(keys=[lease.key], args=[lease.token, self._ttl_ms], client=pipe)
                 renewed = pipe.execute()
             except self._errors as exc:
+                self._unreachable = time.monotonic()
                 log.warning("could not renew leases: %s", self._lost_connection(exc))
                 continue
             for lease, ok in zip(leases, renewed, strict=True):

@@ -15,7 +15,7 @@ from cairn.formats import Format, as_format, extension_of
 from cairn.formats import get as format_for
 from cairn.formats._frames import kind_of_request, kind_of_type_name
 from cairn.storage import layout
-from cairn.storage.store import Store, Written, check_relative
+from cairn.storage.store import Staged, Store, Written, check_relative
 
 __all__ = ["Target", "as_outputs", "model_format", "unique_path"]
 
@@ -70,6 +70,10 @@ class Target:
         store supports it.
         """
         return store.write(self.path, lambda file: self.format.dump(obj, file), labels=labels)
+
+    def stage(self, store: Store, obj: Any, labels: Mapping[str, str] | None = None) -> Staged:
+        """Write ``obj`` where nobody reads it yet; ``store.publish`` puts it at the path."""
+        return store.stage(self.path, lambda file: self.format.dump(obj, file), labels=labels)
 
 
 def _extension(path: str) -> str:

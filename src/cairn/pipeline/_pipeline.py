@@ -338,7 +338,7 @@ class Pipeline:
         tasks = self._compile()
         position = {id(tasks[i]): pos for pos, i in enumerate(self._order)}
         entries = sorted(the_plan.entries, key=lambda e: position[id(e.task)])
-        return Plan(entries, the_plan.roots)
+        return Plan(entries, the_plan.roots, the_plan.made)
 
     # --- running --------------------------------------------------------------------------
     def plan(

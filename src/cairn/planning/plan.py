@@ -9,6 +9,7 @@ tasks that will run: a complete task's inputs are not needed.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -81,9 +82,14 @@ class Plan(Sequence[PlanEntry]):
     ``str(plan)`` is a readable table; :meth:`to_dicts` gives the same as data.
     """
 
-    def __init__(self, entries: list[PlanEntry], roots: list[Task[Any]]) -> None:
+    def __init__(
+        self, entries: list[PlanEntry], roots: list[Task[Any]], made: str | None = None
+    ) -> None:
         self.entries = entries
         self.roots = roots
+        #: when planning began (UTC, ISO 8601): a run record that ends later was written by
+        #: another runner meanwhile
+        self.made = made if made is not None else _now()
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -169,6 +175,10 @@ def _check_files(task: Task[Any]) -> None:
                 )
 
 
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
+
+
 def make_plan(
     roots: list[Task[Any]],
     store: Store,
@@ -189,6 +199,7 @@ def make_plan(
     """
     if rerun not in (True, False, "all"):
         raise CairnError(f"rerun must be True, False or 'all', not {rerun!r}")
+    made = _now()
     for root in roots:
         compute_ids(root)
     root_ids = {root.task_id for root in roots}
@@ -237,7 +248,7 @@ def make_plan(
             changes = explainer.explain(task, running)
         reason = "; ".join(map(str, changes)) if will_run else None
         entries.append(PlanEntry(task, will_run, reason, dep_ids, changes, forced))
-    return Plan(entries, roots)
+    return Plan(entries, roots, made)
 
 
 def _prefetch(verified: Verified, tasks: list[Task[Any]]) -> None:

@@ -32,7 +32,7 @@ from cairn.model.runtime import delegated_requirements, set_runtime
 from cairn.model.targets import Target
 from cairn.model.task import Task
 from cairn.running.outputs import load_output
-from cairn.storage.store import Store, Written, open_store
+from cairn.storage.store import Staged, Store, Written, open_store
 
 __all__ = [
     "LOGGER_PREFIX",
@@ -60,6 +60,9 @@ class RunContext:
 
     store: Store
     written: dict[str, Written]
+    #: each dumped output, staged (not visible) until the runner publishes it with the
+    #: run record
+    staged: dict[str, Staged] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
     #: tells whether a task is complete in ``store`` (set by whoever runs the task)
     complete: Callable[[Any], bool] | None = None
@@ -317,11 +320,11 @@ class _Runtime:
         keeps = ctx.store.keeps_labels
         labels = task.labels(custom_labels) if keeps else None
         try:
-            ctx.written[target.path] = target.dump(ctx.store, obj, labels)
+            staged = target.stage(ctx.store, obj, labels)
         except FormatError as exc:
             raise FormatError(f"{task!r} could not write {target.path}: {exc}") from exc
         except StoreError as exc:
-            raise StoreError(f"{task!r} could not write {target.path}: {exc}") from exc
+            raise type(exc)(f"{task!r} could not write {target.path}: {exc}") from exc
         except CairnError:
             raise
         except Exception as exc:
@@ -331,6 +334,8 @@ class _Runtime:
                 "format (for a .pkl target: drop locks, open files, connections and "
                 "generators from it), or dump it to another format"
             ) from exc
+        ctx.staged[target.path] = staged
+        ctx.written[target.path] = staged.written
         ctx.types[target.path] = type_name(obj)
 
     def random(self, task: Task[Any]) -> _random.Random:

@@ -31,6 +31,7 @@ from cairn._errors import (
     ConfigError,
     DependencyCycleError,
     LockError,
+    StoreUnreachableError,
     WorkerLostError,
 )
 from cairn.executors import Executor
@@ -145,7 +146,8 @@ def run_plan(
 ) -> Outcome:
     """Run every task of ``plan`` that will run; return what happened.
 
-    ``job(task, store, attempt=n)`` runs one task (by default :func:`cairn.running.runner.execute`).
+    ``job(task, store, attempt=n, since=plan.made)`` runs one task (by default
+    :func:`cairn.running.runner.execute`).
     ``outcome``, when given, is filled in place, so a caller knows what finished also when
     an error (the store, the lock service) ends the loop.
 
@@ -194,6 +196,7 @@ def run_plan(
     starting: str | None = None  # the task being submitted (inline: running) right now
     dynamic: dict[str, dict[str, Task[Any]]] = {}  # task id -> what its run() asked for
     guard = SigintGuard()
+    unreachable: StoreUnreachableError | None = None  # the store stopped answering
 
     def defer(tid: str, wanted: tuple[Task[Any], ...]) -> None:
         """``tid`` asked for tasks while running: plan and schedule them, then run it again."""
@@ -242,7 +245,10 @@ def run_plan(
             _release_quietly(lease)
 
     def fail(tid: str, error: BaseException) -> None:
+        nonlocal unreachable
         task = entries[tid].task
+        if unreachable is None and isinstance(error, StoreUnreachableError):
+            unreachable = error  # no new task starts: each would only wait for it to fail
         if attempts.get(tid, 1) > 1 and isinstance(error, Exception):
             error.add_note(f"(failed on all {attempts[tid]} attempts)")
         outcome.failed[task] = error
@@ -266,6 +272,8 @@ def run_plan(
         error = future.exception()
         if error is not None:
             allowed, delay = policies[tid]
+            if isinstance(error, StoreUnreachableError):
+                may_retry = False
             if may_retry and attempts[tid] <= allowed:
                 log.info(
                     "%r failed on attempt %d (%s: %s); retrying in %gs",
@@ -322,7 +330,7 @@ def run_plan(
         attempt = attempts[tid] = attempts.get(tid, 0) + 1
         events.task_started(task)
         starting = tid
-        call = partial(job, attempt=attempt)
+        call = partial(job, attempt=attempt, since=plan.made)
         if tid in dynamic:  # the ids of what run() asked for, decided here, travel along
             call = partial(with_requirements, call, tuple(dynamic[tid].values()))
         with guard.interruptible():  # an inline executor runs the task right here
@@ -369,6 +377,12 @@ def run_plan(
         try:
             try:
                 while ready or running or waiting or delayed:
+                    if unreachable is not None:  # let what runs end; start nothing more
+                        ready.clear()
+                        waiting.clear()
+                        delayed.clear()
+                        if not running:
+                            break
                     now = time.monotonic()
                     while delayed and delayed[0][0] <= now:
                         ready.append(heapq.heappop(delayed)[1])
@@ -408,7 +422,24 @@ def run_plan(
                 outcome.seconds = time.perf_counter() - started
     if outcome.interrupted:
         raise Interrupted(outcome)
+    if unreachable is not None:
+        raise _stopped(unreachable, outcome, entries) from unreachable
     return outcome
+
+
+def _stopped(
+    error: StoreUnreachableError, outcome: Outcome, entries: dict[str, Any]
+) -> StoreUnreachableError:
+    """The error a build stopped by an unreachable store raises: what finished, what not."""
+    accounted = {t.task_id for t in (*outcome.ran, *outcome.failed, *outcome.skipped)}
+    accounted.update(t.task_id for t in outcome.reused)
+    outcome.not_started = [e.task for tid, e in entries.items() if tid not in accounted]
+    return StoreUnreachableError(
+        f"the build stopped because the store stopped answering: {error}. "
+        f"{len(outcome.ran)} task(s) finished and are stored, {len(outcome.failed)} failed, "
+        f"{len(outcome.not_started) + len(outcome.skipped)} were not started. Nothing stored "
+        "is corrupted; when the store answers again, build again to resume"
+    )
 
 
 def _release_quietly(lease: Lease) -> None:

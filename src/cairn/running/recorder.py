@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from cairn._errors import StoreUnreachableError
 from cairn.model.task import Task
 from cairn.planning.entries import entry_for
 from cairn.running.events import BaseListener
@@ -93,6 +94,9 @@ class HistoryRecorder(BaseListener):
             for family_name, entries in pending.items():
                 try:
                     write_history(self.store, family_name, entries)
+                except StoreUnreachableError as exc:  # the others would only wait to fail
+                    _warn(self.store, family_name, exc)
+                    return
                 except Exception as exc:  # reported, never raised
                     _warn(self.store, family_name, exc)
 

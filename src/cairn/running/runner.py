@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from cairn._errors import CairnError, StoreError
+from cairn._errors import CairnError, CorruptRecordError, OutputNotFoundError, StoreError
 from cairn.identity.environment import imported_packages, static_environment
 from cairn.model.graph import map_structure
 from cairn.model.options import option
@@ -41,10 +41,12 @@ from cairn.running.context import (
 )
 from cairn.running.failures import clear_failure, failure_for, record_failure
 from cairn.storage.history import ensure_manifest
-from cairn.storage.records import RECORD_VERSION, write_run_record
+from cairn.storage.records import RECORD_VERSION, read_record, write_run_record
 from cairn.storage.store import Store
 
 __all__ = ["Pending", "execute", "record_for", "seed_for"]
+
+log = logging.getLogger(__name__)
 
 _log_sink: ContextVar[list[str] | None] = ContextVar("cairn_log_sink", default=None)
 _install_lock = threading.Lock()
@@ -193,8 +195,16 @@ class Pending:
     tasks: tuple[Task[Any], ...]
 
 
-def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any] | Pending:
+def execute(
+    task: Task[Any], store: Store, *, attempt: int = 1, since: str | None = None
+) -> dict[str, Any] | Pending:
     """Run ``task`` against ``store`` and write its run record; return the record.
+
+    Outputs are staged while ``run()`` runs and published with the record, under the
+    store's commit lock for the task, so a record always describes the bytes beside it.
+    When another runner finished the task after ``since`` (when the build planned; default:
+    when this run started) and its outputs are intact, its record is kept and returned and
+    this run's outputs are dropped: every runner then uses one result.
 
     When ``run()`` asks (``self.require``) for tasks that are not complete, nothing is
     written and :class:`Pending` names them: build them, then execute the task again.
@@ -204,9 +214,42 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
     _install_capture()
     seed = seed_for(task)
     ctx = RunContext(store=store, written={}, complete=lambda t: is_complete(t, store), seed=seed)
+    published = False
+    try:
+        done = _run(task, store, ctx, seed, attempt)
+        if isinstance(done, Pending):
+            return done
+        staged = list(ctx.staged.values())
+        record_path = task.record_path()
+        with store.committing(record_path):
+            theirs = _finished_elsewhere(task, store, since or done["start"])
+            if theirs is not None:
+                log.info(
+                    "%r was finished by another runner while this one ran it; its result "
+                    "is kept and this run's is dropped",
+                    task,
+                )
+                return theirs
+            store.publish(staged)
+            published = True
+            try:
+                write_run_record(store, record_path, done)
+            except StoreError as exc:
+                raise type(exc)(f"could not write the run record of {task!r}: {exc}") from exc
+    finally:
+        if not published:  # failed, pending, kept another runner's result, or killed
+            store.discard(ctx.staged.values())
+    clear_failure(store, task)
+    return done
+
+
+def _run(
+    task: Task[Any], store: Store, ctx: RunContext, seed: int, attempt: int
+) -> dict[str, Any] | Pending:
+    """Run ``task`` with ``ctx`` current; return its record (not yet written) or Pending."""
     token = run_context(ctx)
-    log: list[str] = []
-    log_token = _log_sink.set(log)
+    log_lines: list[str] = []
+    log_token = _log_sink.set(log_lines)
     started = _now()
     t0 = time.perf_counter()
     try:
@@ -236,7 +279,7 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
             error,
             attempt=attempt,
             duration=time.perf_counter() - t0,
-            log_lines=log,
+            log_lines=log_lines,
             metrics=ctx.metrics,
         )
         record_failure(store, task, failed)
@@ -245,14 +288,24 @@ def execute(task: Task[Any], store: Store, *, attempt: int = 1) -> dict[str, Any
         _log_sink.reset(log_token)
         reset_context(token)
     duration = time.perf_counter() - t0
-    record = record_for(task, ctx, started=started, duration=duration, seed=seed, log=log)
+    record = record_for(task, ctx, started=started, duration=duration, seed=seed, log=log_lines)
     record["attempt"] = attempt
-    try:
-        write_run_record(store, task.record_path(), record)
-    except StoreError as exc:
-        raise StoreError(f"could not write the run record of {task!r}: {exc}") from exc
-    clear_failure(store, task)
     return record
+
+
+def _finished_elsewhere(task: Task[Any], store: Store, since: str) -> dict[str, Any] | None:
+    """The run record another runner wrote for ``task`` after ``since``, when its outputs
+    are intact; else None (no record, or an older one this run replaces)."""
+    try:
+        theirs = read_record(store, task.record_path())
+    except (OutputNotFoundError, CorruptRecordError, StoreError):
+        return None
+    end = theirs.get("end")
+    if not isinstance(end, str) or end < since:
+        return None  # from before this run: a forced or corrupt rerun replaces it
+    if not type(task)._kind.is_complete(task, store, deep=True):
+        return None
+    return theirs
 
 
 def record_for(

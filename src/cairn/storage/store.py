@@ -28,8 +28,8 @@ import os
 import posixpath
 import threading
 import zlib
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
 from cairn._errors import (
@@ -37,22 +37,28 @@ from cairn._errors import (
     MissingExtraError,
     OutputNotFoundError,
     StoreError,
+    StoreUnreachableError,
     TargetError,
 )
 from cairn.identity.files import temporary_name
+from cairn.storage.commit import commit_lock
 
 __all__ = [
     "FsspecStore",
     "Listed",
     "LocalStore",
+    "Staged",
     "Store",
     "Written",
     "check_relative",
     "check_writable",
+    "unreachable",
     "contained",
     "crc32_function",
+    "is_temporary",
     "open_store",
     "shareable_options",
+    "stale_temporaries",
 ]
 
 
@@ -172,6 +178,24 @@ class _ChecksumWriter(io.RawIOBase):
 Writer = Callable[[BinaryIO], None]
 
 
+@dataclass(frozen=True)
+class Staged:
+    """An output written but not yet visible at ``path``: :meth:`Store.publish` makes it
+    so, :meth:`Store.discard` drops it. ``written`` is the size and checksum of exactly the
+    bytes that publishing puts at ``path``.
+
+    A local store keeps the bytes in a ``temporary`` file beside ``path`` (published by a
+    rename); an object store keeps them in memory (``data``, published by one put, with the
+    object's ``metadata``).
+    """
+
+    path: str
+    written: Written
+    temporary: str | None = None
+    data: bytes | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
 class Store(Protocol):
     """What cairn needs of a place to keep outputs and records."""
 
@@ -194,6 +218,27 @@ class Store(Protocol):
 
     def write_bytes(self, path: str, data: bytes) -> Written:
         """Atomically store ``data`` at ``path``."""
+
+    def stage(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Staged:
+        """Write what ``writer`` writes where nobody reads it yet; :meth:`publish` puts it
+        at ``path``. A task's outputs are staged while it runs and published with its run
+        record, so the record describes exactly the bytes published."""
+
+    def publish(self, staged: Sequence[Staged]) -> None:
+        """Put each staged output at its path (atomically, one by one)."""
+
+    def discard(self, staged: Iterable[Staged]) -> None:
+        """Drop staged outputs that were not published (those that were are left alone)."""
+
+    def committing(self, path: str) -> contextlib.AbstractContextManager[None]:
+        """Hold, while in the block, the right to publish the task whose record is ``path``.
+
+        A local store takes a lock file in the workspace (so runners that reach it through
+        different paths, symlinks included, exclude each other); an object store has no
+        such thing and returns a no-op context.
+        """
 
     def delete(self, path: str) -> None:
         """Remove ``path`` if it exists."""
@@ -279,25 +324,55 @@ class LocalStore:
     def write(
         self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
     ) -> Written:
+        staged = self.stage(path, writer)
+        try:
+            self.publish([staged])
+        except BaseException:
+            self.discard([staged])
+            raise
+        return staged.written
+
+    def stage(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Staged:
         full = self._full(path)
-        directory = os.path.dirname(full)
-        self._ensure_dir(directory)
+        self._ensure_dir(os.path.dirname(full))
         tmp = temporary_name(full)
         try:
             with open(tmp, "wb") as raw:
                 stream = _ChecksumWriter(raw)
                 writer(stream)  # type: ignore[arg-type]
-            os.replace(tmp, full)
         except BaseException as exc:
             with contextlib.suppress(OSError):  # its error must not hide the write's
                 os.unlink(tmp)
             if isinstance(exc, OSError) and not isinstance(exc, CairnError):
-                raise StoreError(
-                    f"cannot write {path!r} in the workspace {self.root}: {exc}; check that "
-                    "the workspace is writable and its disk is not full"
-                ) from exc
+                raise self._write_error(path, exc) from exc
             raise
-        return stream.written()
+        return Staged(path, stream.written(), temporary=tmp)
+
+    def publish(self, staged: Sequence[Staged]) -> None:
+        for each in staged:
+            if each.temporary is None:
+                raise StoreError(f"{each.path!r} was not staged in the workspace {self.root}")
+            try:
+                os.replace(each.temporary, self._full(each.path))
+            except OSError as exc:
+                raise self._write_error(each.path, exc) from exc
+
+    def discard(self, staged: Iterable[Staged]) -> None:
+        for each in staged:
+            if each.temporary is not None:
+                with contextlib.suppress(OSError):  # published (renamed away) or gone
+                    os.unlink(each.temporary)
+
+    def committing(self, path: str) -> contextlib.AbstractContextManager[None]:
+        return commit_lock(self.root, path)
+
+    def _write_error(self, path: str, exc: OSError) -> StoreError:
+        return StoreError(
+            f"cannot write {path!r} in the workspace {self.root}: {exc}; check that "
+            "the workspace is writable and its disk is not full"
+        )
 
     def write_bytes(self, path: str, data: bytes) -> Written:
         def writer(file: BinaryIO) -> None:
@@ -332,7 +407,7 @@ class LocalStore:
         for directory, _dirs, files in os.walk(base):
             rel_dir = os.path.relpath(directory, self.root)
             for name in files:
-                if name.endswith(".tmp") and name.startswith("."):
+                if is_temporary(name):
                     continue
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
                 yield rel.replace(os.sep, "/")
@@ -446,6 +521,13 @@ class FsspecStore:
             return exc
         if isinstance(exc, FileNotFoundError):
             return OutputNotFoundError(f"{where} does not exist ({exc})")
+        if unreachable(exc):
+            return StoreUnreachableError(
+                f"the store did not answer when cairn tried to {action} {where} "
+                f"({type(exc).__name__}: {exc}). Check that the endpoint is up and reachable "
+                "from here (network, VPN, proxy) and the workspace URL and storage_options; "
+                "when it answers again, build again to resume"
+            )
         if isinstance(exc, PermissionError):
             return StoreError(
                 f"permission denied to {action} {where} ({exc}). Check the credentials "
@@ -483,19 +565,40 @@ class FsspecStore:
     def write(
         self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
     ) -> Written:
+        staged = self.stage(path, writer, labels=labels)
+        self.publish([staged])
+        return staged.written
+
+    def stage(
+        self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
+    ) -> Staged:
         buffer = io.BytesIO()
         stream = _ChecksumWriter(buffer)
         writer(stream)  # type: ignore[arg-type]
-        try:
-            self.fs.pipe_file(self._full(path), buffer.getvalue(), **self._metadata(labels))
-        except FileNotFoundError as exc:
-            raise StoreError(
-                f"cannot write {path!r}: the workspace {self.url} does not exist ({exc}). "
-                "Create it (the bucket, container or directory) first, or fix the URL."
-            ) from exc
-        except Exception as exc:
-            raise self._error("write", path, exc) from exc
-        return stream.written()
+        return Staged(
+            path, stream.written(), data=buffer.getvalue(), metadata=self._metadata(labels)
+        )
+
+    def publish(self, staged: Sequence[Staged]) -> None:
+        for each in staged:
+            if each.data is None:
+                raise StoreError(f"{each.path!r} was not staged in the workspace {self.url}")
+            try:
+                self.fs.pipe_file(self._full(each.path), each.data, **each.metadata)
+            except FileNotFoundError as exc:
+                raise StoreError(
+                    f"cannot write {each.path!r}: the workspace {self.url} does not exist "
+                    f"({exc}). Create it (the bucket, container or directory) first, or fix "
+                    "the URL."
+                ) from exc
+            except Exception as exc:
+                raise self._error("write", each.path, exc) from exc
+
+    def discard(self, staged: Iterable[Staged]) -> None:
+        """Nothing to do: staged objects are only in memory."""
+
+    def committing(self, path: str) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def write_bytes(self, path: str, data: bytes) -> Written:
         def writer(file: BinaryIO) -> None:
@@ -630,6 +733,68 @@ def trim_labels(labels: Mapping[str, str], limit: int) -> dict[str, str]:
     return out
 
 
+#: Exceptions of file-system libraries (botocore, aiohttp, urllib3, google-auth) that mean
+#: the endpoint did not answer, by class name: matching names keeps those libraries unimported.
+_UNREACHABLE_NAMES = frozenset(
+    {
+        "ConnectionError",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "ClientConnectorError",
+        "ClientOSError",
+        "ServerDisconnectedError",
+        "ServerTimeoutError",
+        "NewConnectionError",
+        "MaxRetryError",
+        "TransportError",
+    }
+)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` (or an exception it was raised from) says the store did not
+    answer: a refused, reset or timed-out connection."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        if any(cls.__name__ in _UNREACHABLE_NAMES for cls in type(current).__mro__):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def is_temporary(name: str) -> bool:
+    """True for the file name of an atomic write in progress: ``.{name}.{token}.tmp``."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def stale_temporaries(store: Store, older_than: float) -> list[str]:
+    """Temporary files of atomic writes last changed before ``older_than`` (a
+    ``time.time()``), workspace-relative: left by writes killed before they finished.
+
+    Only a local store makes temporary files; any other has none.
+    """
+    if not isinstance(store, LocalStore):
+        return []
+    root = os.path.realpath(store.root)
+    found: list[str] = []
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            if not is_temporary(name):
+                continue
+            full = os.path.join(directory, name)
+            with contextlib.suppress(OSError):
+                if os.lstat(full).st_mtime < older_than:
+                    found.append(os.path.relpath(full, root).replace(os.sep, "/"))
+    return sorted(found)
+
+
 def check_writable(store: Store) -> None:
     """Write one small object to ``store`` before anything runs.
 
@@ -644,7 +809,8 @@ def check_writable(store: Store) -> None:
     try:
         store.write_bytes(".cairn/writable", b"cairn checks that the workspace is writable\n")
     except CairnError as exc:
-        raise StoreError(
+        kind = type(exc) if isinstance(exc, StoreError) else StoreError
+        raise kind(
             f"the workspace {store.url} cannot be written, so nothing was run: {exc}"
         ) from exc
 
