@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from cairn._errors import CairnError
-from cairn.cli._settings import Setting, split_given
+from cairn.cli._settings import Setting, format_own_options, split_given
 from cairn.model.task import Task
 from cairn.pipeline import Node, Pipeline
 from cairn.pipeline._config_paths import parse_config_text
@@ -120,20 +120,9 @@ class PipelineCommand(click.Command):
         return PipelineSpec(self.spec, self.pipeline, config, options)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        mine: list[tuple[str, str]] = []
-        others: list[tuple[str, str]] = []
-        for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)
-            if record is not None:
-                (mine if param.name in self.config_dests else others).append(record)
-        with formatter.section(f"Config values of {self.spec}"):
-            if mine:
-                formatter.write_dl(mine)
-            else:
-                formatter.write_text("(none)")
-        if others:
-            with formatter.section("Options"):
-                formatter.write_dl(others)
+        format_own_options(
+            self, ctx, formatter, dests=self.config_dests, title=f"Config values of {self.spec}"
+        )
 
 
 @dataclass

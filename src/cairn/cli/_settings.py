@@ -182,3 +182,31 @@ def split_given(
         if k not in dests and ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE
     }
     return own, options
+
+
+def format_own_options(
+    command: click.Command,
+    ctx: click.Context,
+    formatter: click.HelpFormatter,
+    *,
+    dests: dict[str, str],
+    title: str,
+    extra: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Write a command's help: its own options (those in ``dests``, then ``extra`` rows)
+    under ``title``, the common options after them."""
+    mine: list[tuple[str, str]] = []
+    others: list[tuple[str, str]] = []
+    for param in command.get_params(ctx):
+        record = param.get_help_record(ctx)
+        if record is not None:
+            (mine if param.name in dests else others).append(record)
+    mine.extend(extra)
+    with formatter.section(title):
+        if mine:
+            formatter.write_dl(mine)
+        else:
+            formatter.write_text("(none)")
+    if others:
+        with formatter.section("Options"):
+            formatter.write_dl(others)

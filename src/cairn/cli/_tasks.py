@@ -25,6 +25,7 @@ from cairn.cli._settings import (
     Setting,
     apply_settings,
     extract_settings,
+    format_own_options,
     split_given,
     unknown_families,
 )
@@ -304,21 +305,14 @@ class TaskCommand(click.Command):
         return TaskSpec(self.task_class, task_values, options)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        mine: list[tuple[str, str]] = []
-        others: list[tuple[str, str]] = []
-        for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)
-            if record is not None:
-                (mine if param.name in self.param_dests else others).append(record)
-        mine.extend((name, note) for name, note in self.fixed)
-        with formatter.section(f"Parameters of {self.task_class.family}"):
-            if mine:
-                formatter.write_dl(mine)
-            else:
-                formatter.write_text("(none)")
-        if others:
-            with formatter.section("Options"):
-                formatter.write_dl(others)
+        format_own_options(
+            self,
+            ctx,
+            formatter,
+            dests=self.param_dests,
+            title=f"Parameters of {self.task_class.family}",
+            extra=self.fixed,
+        )
 
 
 @dataclass
