@@ -5,6 +5,11 @@ the event log every :data:`FLUSH_SECONDS` while there is something new, and at t
 (:mod:`cairn.storage.builds` owns the files). The scheduling thread only appends a small
 dict per event, so a build pays nothing per task for being watched; a viewer in another
 process (``cairn ui``) reads the one event file to follow it live.
+
+Each event is encoded once; a flush writes the lines encoded so far in one atomic write.
+The file grows with the build, so the writer waits at least :data:`BACKOFF` times as long
+as its last write took: the log costs a bounded share of a build of any size, and a build of
+a million tasks stays linear.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 from cairn._errors import CairnError
 from cairn.model.task import Task
 from cairn.planning.plan import Plan
-from cairn.storage.builds import prune_builds, write_build_events, write_build_plan
+from cairn.storage.builds import encode_event, prune_builds, write_build_lines, write_build_plan
 from cairn.storage.store import Store
 
 __all__ = ["ENV", "FLUSH_SECONDS", "BuildLog", "build_log_wanted", "new_build_id", "plan_graph"]
@@ -29,6 +34,8 @@ log = logging.getLogger("cairn")
 
 #: Seconds between two writes of the event log while a build runs.
 FLUSH_SECONDS = 0.25
+#: The writer waits at least this many times as long as its last write took.
+BACKOFF = 10
 #: The environment variable that turns build logs on (``1``) or off (``0``) for every store.
 ENV = "CAIRN_BUILD_LOG"
 
@@ -77,7 +84,7 @@ class BuildLog:
         self.enabled = enabled
         self.build_id = build_id or new_build_id()
         self._events: list[dict[str, Any]] = []
-        self._written = 0
+        self._lines: list[bytes] = []  # the events encoded so far, in order
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -147,25 +154,27 @@ class BuildLog:
         except (OSError, CairnError) as exc:
             self._give_up(exc)
             return
+        wait = FLUSH_SECONDS
         while True:
-            stopped = self._stop.wait(FLUSH_SECONDS)
+            stopped = self._stop.wait(wait)
+            started = time.monotonic()
             self._flush()
             if stopped or self._broken:
                 return
+            wait = max(FLUSH_SECONDS, BACKOFF * (time.monotonic() - started))
 
     def _flush(self) -> None:
         if self._broken:
             return
         with self._lock:
-            if len(self._events) == self._written:
+            if not self._events:
                 return
-            events = list(self._events)
+            new, self._events = self._events, []
+        self._lines.extend(encode_event(e) for e in new)
         try:
-            write_build_events(self.store, self.build_id, events)
+            write_build_lines(self.store, self.build_id, self._lines)
         except (OSError, CairnError) as exc:
             self._give_up(exc)
-            return
-        self._written = len(events)
 
     def _give_up(self, exc: BaseException) -> None:
         self._broken = True

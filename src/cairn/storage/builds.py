@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from cairn.storage.layout import BUILDS_DIR, build_events_path, build_plan_path
@@ -20,10 +21,11 @@ from cairn.storage.store import Store
 __all__ = [
     "KEEP",
     "build_ids",
+    "encode_event",
     "prune_builds",
     "read_build_events",
     "read_build_plan",
-    "write_build_events",
+    "write_build_lines",
     "write_build_plan",
 ]
 
@@ -51,10 +53,14 @@ def read_build_plan(store: Store, build_id: str) -> dict[str, Any] | None:
     return read_json(store, build_plan_path(build_id))
 
 
-def write_build_events(store: Store, build_id: str, events: list[dict[str, Any]]) -> None:
-    """Store the whole event log of build ``build_id`` (one atomic write)."""
-    text = "".join(json.dumps(e, default=str) + "\n" for e in events)
-    store.write_bytes(build_events_path(build_id), text.encode())
+def encode_event(event: dict[str, Any]) -> bytes:
+    """One line of an event log: ``event`` as JSON, with its newline."""
+    return json.dumps(event, default=str).encode() + b"\n"
+
+
+def write_build_lines(store: Store, build_id: str, lines: Sequence[bytes]) -> None:
+    """Store the event log of build ``build_id``, lines already encoded (one atomic write)."""
+    store.write_bytes(build_events_path(build_id), b"".join(lines))
 
 
 def read_build_events(store: Store, build_id: str, skip: int = 0) -> list[dict[str, Any]]:
