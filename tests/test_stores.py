@@ -343,3 +343,17 @@ def test_a_pickled_store_leaves_its_secret_options_behind_unless_told_to_ship_th
     monkeypatch.setenv("CAIRN_SHIP_CREDENTIALS", "1")
     opted = open_store(store.url, options)
     assert pickle.loads(pickle.dumps(opted)).storage_options == options
+
+
+def test_a_local_folder_removed_while_the_store_is_open_is_made_again(tmp_path: Path) -> None:
+    import shutil
+
+    from cairn.storage.store import LocalStore
+
+    store = LocalStore(str(tmp_path / "ws"))
+    store.write_bytes("family/a.json", b"1")
+    shutil.rmtree(tmp_path / "ws" / "family")  # say, by a clean-up in another process
+    written = store.write_bytes("family/b.json", b"22")
+    assert (tmp_path / "ws" / "family" / "b.json").read_bytes() == b"22"
+    assert written.size == 2
+    assert not list((tmp_path / "ws").rglob("*.tmp"))

@@ -38,21 +38,33 @@ _lock = threading.Lock()
 
 
 _counter = itertools.count()
+_token: tuple[int, str] = (-1, "")  # (process id, random bits drawn in that process)
+
+
+def _process_token() -> str:
+    """``{pid}-{random}``, drawn again in a process whose id changed (a forked worker)."""
+    global _token
+    pid = os.getpid()
+    if _token[0] != pid:
+        _token = (pid, f"{pid:x}-{os.urandom(4).hex()}")
+    return _token[1]
 
 
 def temporary_name(path: str) -> str:
     """A hidden name beside ``path`` for writing it atomically (write, then rename).
 
     Unique per process and per write: the process id is read at every call (a module-level
-    token would be shared by every worker forked from one parent), and a counter and random
-    bits tell apart writes in one process, on any thread.
+    token would be shared by every worker forked from one parent), random bits drawn once
+    per process tell apart processes that reuse an id, and a counter tells apart writes in
+    one process, on any thread.
     """
     directory, base = os.path.split(path)
-    token = f"{os.getpid():x}-{next(_counter):x}-{os.urandom(4).hex()}"
+    token = f"{_process_token()}-{next(_counter):x}"
     # a name near the file system's limit (255 bytes) keeps a shortened base: still unique
     room = 255 - len(token) - 6
-    while len(base.encode("utf-8", "surrogatepass")) > room:
-        base = base[: max(0, min(len(base) - 1, room))]
+    if len(base) * 4 > room:  # it may be too long (a character is at most 4 bytes)
+        while len(base.encode("utf-8", "surrogatepass")) > room:
+            base = base[: max(0, min(len(base) - 1, room))]
     return os.path.join(directory, f".{base}.{token}.tmp")
 
 

@@ -296,8 +296,11 @@ def _run(
 def _finished_elsewhere(task: Task[Any], store: Store, since: str) -> dict[str, Any] | None:
     """The run record another runner wrote for ``task`` after ``since``, when its outputs
     are intact; else None (no record, or an older one this run replaces)."""
+    path = task.record_path()
     try:
-        theirs = read_record(store, task.record_path())
+        if not store.exists(path):  # the usual answer, and cheaper to get than a failed read
+            return None
+        theirs = read_record(store, path)
     except (OutputNotFoundError, CorruptRecordError, StoreError):
         return None
     end = theirs.get("end")

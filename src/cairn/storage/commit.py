@@ -53,8 +53,11 @@ def commit_lock(root: str, path: str) -> Iterator[None]:
         return
     file = lock_file(root, path)
     try:
-        os.makedirs(os.path.dirname(file), exist_ok=True)
-        fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # the first commit in this workspace: make the folder
+            os.makedirs(os.path.dirname(file), exist_ok=True)
+            fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise StoreError(
             f"cannot open the commit lock {file} in the workspace {root}: {exc}; check that "

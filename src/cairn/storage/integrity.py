@@ -16,6 +16,7 @@ from cairn.storage.store import Store, crc32_function
 __all__ = ["MISSING", "check_size", "checksum_of", "output_problem", "verify_file"]
 
 _CHUNK = 8 << 20
+_FIRST = 64 << 10
 
 #: What :func:`check_size` and :func:`output_problem` say of an output that is not there.
 MISSING = "it is missing"
@@ -31,10 +32,12 @@ def checksum_of(file: BinaryIO) -> tuple[int, str]:
             return len(view), f"crc32:{update(view, 0):08x}"
         finally:
             view.release()
-    first = file.read(_CHUNK)  # a small file is read whole, without a large buffer
+    # A small file is read whole in one call. The first read asks for little: a read of
+    # _CHUNK would allocate (and map, then unmap) 8 MiB for a file of a few bytes.
+    first = file.read(_FIRST)
     crc = update(first, 0)
     size = len(first)
-    if size < _CHUNK:
+    if size < _FIRST:
         return size, f"crc32:{crc:08x}"
     buffer = bytearray(_CHUNK)  # a large one through one reused buffer
     view = memoryview(buffer)

@@ -324,7 +324,9 @@ class LocalStore:
     def write(
         self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
     ) -> Written:
-        staged = self.stage(path, writer)
+        return self._publish_one(self.stage(path, writer))
+
+    def _publish_one(self, staged: Staged) -> Written:
         try:
             self.publish([staged])
         except BaseException:
@@ -335,20 +337,35 @@ class LocalStore:
     def stage(
         self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
     ) -> Staged:
-        full = self._full(path)
-        self._ensure_dir(os.path.dirname(full))
+        def fill(raw: BinaryIO) -> Written:
+            stream = _ChecksumWriter(raw)
+            writer(stream)  # type: ignore[arg-type]
+            return stream.written()
+
+        return self._stage(path, fill)
+
+    def _stage(self, path: str, fill: Callable[[BinaryIO], Written]) -> Staged:
+        """Write a temporary file beside ``path`` with ``fill``, which says what it wrote."""
+        full = os.path.join(self.root, path)
+        directory = os.path.dirname(full)
+        self._ensure_dir(directory)
         tmp = temporary_name(full)
         try:
-            with open(tmp, "wb") as raw:
-                stream = _ChecksumWriter(raw)
-                writer(stream)  # type: ignore[arg-type]
+            try:
+                raw = open(tmp, "wb")  # noqa: SIM115 - closed below
+            except FileNotFoundError:  # its folder was removed since this store made it
+                self._made.discard(directory)
+                self._ensure_dir(directory)
+                raw = open(tmp, "wb")  # noqa: SIM115
+            with raw:
+                written = fill(raw)
         except BaseException as exc:
             with contextlib.suppress(OSError):  # its error must not hide the write's
                 os.unlink(tmp)
             if isinstance(exc, OSError) and not isinstance(exc, CairnError):
                 raise self._write_error(path, exc) from exc
             raise
-        return Staged(path, stream.written(), temporary=tmp)
+        return Staged(path, written, temporary=tmp)
 
     def publish(self, staged: Sequence[Staged]) -> None:
         for each in staged:
@@ -375,10 +392,11 @@ class LocalStore:
         )
 
     def write_bytes(self, path: str, data: bytes) -> Written:
-        def writer(file: BinaryIO) -> None:
-            file.write(data)
+        def fill(raw: BinaryIO) -> Written:  # the bytes are at hand: no checksumming stream
+            raw.write(data)
+            return Written(len(data), f"crc32:{crc32_function()(data, 0):08x}")
 
-        return self.write(path, writer)
+        return self._publish_one(self._stage(path, fill))
 
     def delete(self, path: str) -> None:
         try:
