@@ -143,6 +143,12 @@ def crc32_function() -> Callable[[Any, int], int]:
     return crc32
 
 
+#: Flags of a new temporary file (it must not exist: its name is unique to this write).
+_CREATE = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
 class _ChecksumWriter(io.RawIOBase):
     """A write-only, non-seekable stream that counts bytes and computes CRC-32."""
 
@@ -337,28 +343,33 @@ class LocalStore:
     def stage(
         self, path: str, writer: Writer, *, labels: Mapping[str, str] | None = None
     ) -> Staged:
-        def fill(raw: BinaryIO) -> Written:
-            stream = _ChecksumWriter(raw)
-            writer(stream)  # type: ignore[arg-type]
+        def fill(fd: int) -> Written:
+            with io.BufferedWriter(io.FileIO(fd, "wb", closefd=False)) as raw:
+                stream = _ChecksumWriter(raw)
+                writer(stream)  # type: ignore[arg-type]
             return stream.written()
 
         return self._stage(path, fill)
 
-    def _stage(self, path: str, fill: Callable[[BinaryIO], Written]) -> Staged:
-        """Write a temporary file beside ``path`` with ``fill``, which says what it wrote."""
+    def _stage(self, path: str, fill: Callable[[int], Written]) -> Staged:
+        """Write a new temporary file beside ``path``: ``fill`` writes to its descriptor
+        and says what it wrote. (Descriptors, not ``open()``: that would also ask whether
+        the file is a terminal and where it starts, two system calls of each write.)"""
         full = os.path.join(self.root, path)
         directory = os.path.dirname(full)
         self._ensure_dir(directory)
         tmp = temporary_name(full)
         try:
             try:
-                raw = open(tmp, "wb")  # noqa: SIM115 - closed below
+                fd = os.open(tmp, _CREATE, 0o666)
             except FileNotFoundError:  # its folder was removed since this store made it
                 self._made.discard(directory)
                 self._ensure_dir(directory)
-                raw = open(tmp, "wb")  # noqa: SIM115
-            with raw:
-                written = fill(raw)
+                fd = os.open(tmp, _CREATE, 0o666)
+            try:
+                written = fill(fd)
+            finally:
+                os.close(fd)
         except BaseException as exc:
             with contextlib.suppress(OSError):  # its error must not hide the write's
                 os.unlink(tmp)
@@ -392,8 +403,10 @@ class LocalStore:
         )
 
     def write_bytes(self, path: str, data: bytes) -> Written:
-        def fill(raw: BinaryIO) -> Written:  # the bytes are at hand: no checksumming stream
-            raw.write(data)
+        def fill(fd: int) -> Written:  # the bytes are at hand: no checksumming stream
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
             return Written(len(data), f"crc32:{crc32_function()(data, 0):08x}")
 
         return self._publish_one(self._stage(path, fill))
