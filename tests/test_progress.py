@@ -125,6 +125,37 @@ def test_the_summary_counts_reused_tasks(workspace: str, capsys) -> None:
     assert re.fullmatch(r"cairn: 1 ran, 1 reused, 0 failed in \d+\.\ds\n", err)
 
 
+class Shared(cairn.Task):
+    def run(self) -> int:
+        return 1
+
+
+class Side(cairn.Task):
+    n = cairn.IntParameter()
+
+    def requires(self):
+        return [Shared(), Counted(n=self.n)]
+
+    def run(self) -> int:
+        return sum(self.load())
+
+
+class Top(cairn.Task):
+    def requires(self):
+        return [Side(n=1), Side(n=2), Shared()]
+
+    def run(self) -> int:
+        return sum(self.load())
+
+
+def test_a_build_that_runs_nothing_counts_each_task_it_reaches_once(workspace: str, capsys) -> None:
+    cairn.build(Top())
+    capsys.readouterr()
+    assert cairn.build(Top()) == 6  # (1 + 1) + (1 + 2) + 1
+    # Top, two Sides, two Counted and Shared (reached three times, counted once)
+    assert capsys.readouterr().err.startswith("cairn: all 6 task(s) reused in ")
+
+
 def test_a_listener_receives_the_build_events(workspace: str) -> None:
     events: list[str] = []
 

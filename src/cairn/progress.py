@@ -24,6 +24,7 @@ import time
 from typing import Any, TextIO
 
 from cairn._errors import BuildError
+from cairn.model.graph import count_reachable
 from cairn.running.events import BaseListener
 
 __all__ = ["Reporter", "live_display_wanted"]  # the summary helpers serve the faces only
@@ -66,9 +67,7 @@ def all_reused(outcome: Any) -> bool:
 def graph_size(plan: Any) -> int:
     """How many tasks the plan's roots reach, below complete tasks too (their ids are
     known already, so this asks no store)."""
-    from cairn.inspect.status import walk  # only when a build ran nothing
-
-    return len(walk(plan.roots))
+    return count_reachable(plan.roots)
 
 
 def summary_counts(plan: Any, outcome: Any) -> str:

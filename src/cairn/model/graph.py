@@ -20,7 +20,7 @@ from cairn.model.params import iter_tasks
 if TYPE_CHECKING:
     from cairn.model.task import Task
 
-__all__ = ["compute_ids", "flatten", "map_structure", "materialize"]
+__all__ = ["compute_ids", "count_reachable", "flatten", "map_structure", "materialize"]
 
 
 def compute_ids(root: Task[Any]) -> None:
@@ -68,6 +68,19 @@ def compute_ids(root: Task[Any]) -> None:
                 _raise_cycle(task, child, parent)
             parent[ckey] = task
             stack.append((child, False))
+
+
+def count_reachable(roots: Iterable[Task[Any]]) -> int:
+    """How many distinct tasks ``roots`` reach (below complete tasks too), by id."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        task = stack.pop()
+        tid = task.task_id
+        if tid not in seen:
+            seen.add(tid)
+            stack.extend(task._dependencies())
+    return len(seen)
 
 
 def _values_decide_everything(cls: type) -> bool:
