@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import os
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.executors import BaseExecutor
 
+if TYPE_CHECKING:
+    import concurrent.futures as cf
+
 __all__ = ["InlineExecutor", "ThreadExecutor"]
+
+
+class Finished:
+    """The future of a call that has been made: its value, or the exception it raised.
+
+    What the inline executor hands out (a ``concurrent.futures.Future`` would cost a lock
+    and a condition per task, and an import when nothing runs at all).
+    """
+
+    __slots__ = ("_error", "_value")
+
+    def __init__(self, value: Any = None, error: BaseException | None = None) -> None:
+        self._value = value
+        self._error = error
+
+    def done(self) -> bool:
+        return True
+
+    def cancelled(self) -> bool:
+        return False
+
+    def cancel(self) -> bool:
+        return False  # it has run already
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        return self._error
+
+    def add_done_callback(self, fn: Callable[[Finished], object]) -> None:
+        fn(self)  # done already: called at once, as concurrent.futures does
 
 
 class InlineExecutor(BaseExecutor):
@@ -24,13 +60,11 @@ class InlineExecutor(BaseExecutor):
     def __init__(self, workers: int | None = None) -> None:
         del workers  # one at a time, by definition
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future[Any]:
-        future: cf.Future[Any] = cf.Future()
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Finished:
         try:
-            future.set_result(fn(*args))
+            return Finished(fn(*args))
         except Exception as exc:  # the loop reports it as the task's failure
-            future.set_exception(exc)
-        return future
+            return Finished(error=exc)
 
     def wait(self, futures: Collection[Any], timeout: float | None) -> set[Any]:
         return {f for f in futures if f.done()}
@@ -54,6 +88,9 @@ class ThreadExecutor(BaseExecutor):
     on_interrupt = "finish"
 
     def __init__(self, workers: int | None = None) -> None:
+        import concurrent.futures as cf
+
+        self._cf = cf
         self.capacity = workers or os.cpu_count() or 1
         self._pool = cf.ThreadPoolExecutor(self.capacity, thread_name_prefix="cairn")
 
@@ -61,7 +98,8 @@ class ThreadExecutor(BaseExecutor):
         return self._pool.submit(fn, *args)
 
     def wait(self, futures: Collection[Any], timeout: float | None) -> set[Any]:
-        done, _ = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        cf = self._cf
+        done: set[Any] = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)[0]
         return done
 
     def cancel(self, futures: Collection[Any]) -> None:

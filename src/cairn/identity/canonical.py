@@ -28,7 +28,20 @@ PARAMETER_MARKER = "__cairn_parameter__"
 
 def is_task(value: Any) -> bool:
     """True for a task (an instance of a class carrying :data:`TASK_MARKER`)."""
-    return bool(getattr(type(value), TASK_MARKER, False))
+    cls = type(value)
+    found = _task_types.get(cls)
+    if found is None:
+        # Asked of every parameter value and requirement: a missing class attribute costs
+        # an exception inside getattr, so each class is asked once.
+        found = bool(getattr(cls, TASK_MARKER, False))
+        if len(_task_types) < _TYPES_KEPT:
+            _task_types[cls] = found
+    return found
+
+
+#: Whether each class seen by :func:`is_task` makes tasks (at most :data:`_TYPES_KEPT`).
+_task_types: dict[type, bool] = {}
+_TYPES_KEPT = 4096
 
 
 def digest(*parts: str) -> str:
@@ -108,7 +121,7 @@ def canonical(value: Any) -> str:
     encoder = _EXACT.get(type(value))
     if encoder is not None:
         return encoder(value)
-    if getattr(type(value), TASK_MARKER, False):
+    if is_task(value):
         return "T" + str(value.task_id)
     if isinstance(value, enum.Enum):
         cls = type(value)
