@@ -180,3 +180,38 @@ def test_an_intact_output_loads_and_nothing_reruns(workspace):
     plan = cairn.plan(root, strict_check=True)
     assert plan.to_run == []
     assert _same_frame(cairn.build(up), _frame())
+
+
+class Large(cairn.Task):
+    """An output large enough (2 MiB) that a check of it is remembered for the process."""
+
+    def output(self):
+        return self.make_target("made/large.pkl")
+
+    def run(self):
+        return bytes(range(256)) * 8192
+
+
+def test_a_large_output_changed_in_place_after_a_check_is_caught(workspace, caplog):
+    # A build checks the output whole, then loads it: the load does not read it again when
+    # the file is unchanged. A change behind cairn's back, even one that restores the
+    # modification time and keeps the size, must still be seen by the next build and by
+    # cairn verify.
+    task = Large()
+    good = cairn.build(task)
+    assert cairn.build(task) == good  # the plan's check and the load: remembered now
+    file = _output_file(workspace, task)
+    data = file.read_bytes()
+    before = file.stat()
+    with open(file, "r+b") as out:
+        out.seek(len(data) // 2)
+        out.write(bytes([data[len(data) // 2] ^ 0xFF]))
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert file.stat().st_size == before.st_size
+    assert file.stat().st_mtime_ns == before.st_mtime_ns
+    assert not cairn.verify(task).clean
+    with caplog.at_level(logging.WARNING):
+        assert cairn.build(task) == good  # rerun: the corrupt output was not reused
+    assert any(task.output().path in r.getMessage() for r in caplog.records)
+    assert file.read_bytes() == data
+    assert cairn.verify(task).clean

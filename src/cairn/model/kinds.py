@@ -73,7 +73,7 @@ class TaskKind:
             output = entry.get("path")
             if not isinstance(output, str) or contained(store, output) is None:
                 continue
-            problem = output_problem(store, output, entry, deep=deep)
+            problem = output_problem(store, output, entry, deep=deep, recent=True)
             # a missing output stays an OutputNotFoundError naming the task when it is loaded
             if problem is not None and problem != MISSING:
                 log.warning(

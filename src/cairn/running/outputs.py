@@ -71,7 +71,7 @@ def load_one(
         # record under the path actually written
         target = Target(stored)
     with store.open_read(target.path) as file:
-        problem = verify_file(file, entry)
+        problem = verify_file(file, entry, recent=True)
         if problem is not None:
             raise _corrupt(task, target.path, problem)
         file.seek(0)

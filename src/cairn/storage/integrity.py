@@ -8,6 +8,8 @@ with. Both return what is wrong as text, or None when the output matches.
 
 from __future__ import annotations
 
+import io
+import os
 import zlib
 from typing import Any, BinaryIO
 
@@ -75,30 +77,61 @@ def check_size(store: Store, path: str, entry: Any) -> str | None:
     return None
 
 
-def verify_file(file: BinaryIO, entry: Any) -> str | None:
+def verify_file(file: BinaryIO, entry: Any, *, recent: bool = False) -> str | None:
     """What is wrong with the bytes of ``file`` against its record ``entry``, or None.
 
-    The file is read to its end; seek back before reading it again.
+    The file is read to its end; seek back before reading it again. With ``recent``, a
+    large local file that this process checked already and that has not changed since (same
+    device, inode, size, modification and change times: any write changes them) is not read
+    again: a plan checks what it reuses and the build then loads it, so a frame was read
+    and checksummed twice. ``cairn verify`` always reads.
     """
     size, checksum = _expected(entry)
     if size is None and checksum is None:
+        return None
+    stamp = _stamp(file) if recent else None
+    key = (getattr(file, "name", None), size, checksum)
+    if stamp is not None and _checked.get(key) == stamp:
         return None
     actual_size, actual = checksum_of(file)
     if size is not None and actual_size != size:
         return f"it has {actual_size} bytes where its run record says {size}"
     if checksum is not None and actual != checksum:
         return f"its checksum is {actual} where its run record says {checksum}"
+    if stamp is not None and stamp[2] >= _WORTH_REMEMBERING:
+        if len(_checked) >= _CHECKS_KEPT:
+            del _checked[next(iter(_checked))]  # the oldest
+        _checked[key] = stamp
     return None
 
 
-def output_problem(store: Store, path: str, entry: Any, *, deep: bool) -> str | None:
-    """What is wrong with the output at ``path``: its size, and with ``deep`` its checksum."""
+#: Large local files checked whole by this process: (name, size, checksum) -> stamp.
+_checked: dict[tuple[Any, Any, Any], tuple[int, ...]] = {}
+_CHECKS_KEPT = 4096
+#: Smaller files are read again: that costs less than it saves to remember them.
+_WORTH_REMEMBERING = 1 << 20
+
+
+def _stamp(file: BinaryIO) -> tuple[int, ...] | None:
+    """What changes whenever a local file's bytes do (None for a file not on a disk)."""
+    try:
+        st = os.fstat(file.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def output_problem(
+    store: Store, path: str, entry: Any, *, deep: bool, recent: bool = False
+) -> str | None:
+    """What is wrong with the output at ``path``: its size, and with ``deep`` its checksum
+    (``recent``: see :func:`verify_file`)."""
     problem = check_size(store, path, entry)
     if problem is not None or not deep:
         return problem
     try:
         with store.open_read(path) as file:
-            return verify_file(file, entry)
+            return verify_file(file, entry, recent=recent)
     except OutputNotFoundError:
         return MISSING
     except CairnError as exc:
