@@ -161,3 +161,52 @@ def tmp_path_clean(tmp_path: Path) -> Path:
     clean = tmp_path / "clean"
     cairn.build(graph60(), workspace=str(clean))
     return clean
+
+
+RERUN_ELSEWHERE = """
+import os, sys
+import cairn
+
+class Value(cairn.Task):
+    def run(self):
+        return os.environ["VALUE"]
+
+class Use(cairn.Task):
+    def requires(self):
+        return Value()
+
+    def run(self):
+        return "used " + self.load()
+
+if sys.argv[1] == "rerun":
+    cairn.build(Value(), rerun=True, summary=False)
+else:
+    assert cairn.build(Value(), summary=False) == "first"
+    # another runner rewrites Value's output and record now
+    import subprocess
+    env = {**os.environ, "VALUE": "second"}
+    subprocess.run([sys.executable, __file__, "rerun"], env=env, check=True)
+    print(cairn.build(Use(), summary=False))
+    print(cairn.build(Value(), summary=False))
+"""
+
+
+def test_a_task_rewritten_by_another_runner_loads_as_it_is_now(tmp_path, workspace):
+    # The builder remembers the records it wrote, so what needs them does not read them
+    # again; a record another runner wrote since must win over that memory.
+    import subprocess
+    import sys
+
+    script = tmp_path / "elsewhere.py"
+    script.write_text(RERUN_ELSEWHERE)
+    env = {**os.environ, "VALUE": "first", "CAIRN_WORKSPACE": workspace}
+    done = subprocess.run(
+        [sys.executable, str(script), "main"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["used second", "second"]

@@ -21,7 +21,7 @@ from cairn.model.checks import declared_kind
 from cairn.model.targets import Target
 from cairn.model.task import Task
 from cairn.storage.integrity import verify_file
-from cairn.storage.records import read_record
+from cairn.storage.records import forget_written, read_record, written_outputs
 from cairn.storage.store import Store
 
 __all__ = ["load_one", "load_output"]
@@ -60,8 +60,34 @@ def load_one(
         return target.load(store, kind, None)
     if record is None:
         record = {}
+    hinted = False
     if not record:
-        record.update(_read_record(task, store))
+        written = written_outputs(store, task.record_path())
+        if written is not None:  # written by this process: not read again, unless it differs
+            record["outputs"] = written
+            hinted = True
+        else:
+            record.update(_read_record(task, store))
+    try:
+        return _load_checked(task, key, store=store, kind=kind, record=record, target=target)
+    except CorruptOutputError:
+        if not hinted:
+            raise
+    forget_written(store, task.record_path())  # another runner wrote the task since
+    record.clear()
+    record.update(_read_record(task, store))
+    return _load_checked(task, key, store=store, kind=kind, record=record, target=target)
+
+
+def _load_checked(
+    task: Task[Any],
+    key: str | None,
+    *,
+    store: Store,
+    kind: str | None,
+    record: dict[str, Any],
+    target: Target,
+) -> Any:
     entry = record.get("outputs", {}).get("" if key is None else key)
     written = entry.get("type") if isinstance(entry, dict) else None
     written = written if isinstance(written, str) and kind is None else None

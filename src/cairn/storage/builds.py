@@ -29,6 +29,9 @@ __all__ = [
     "write_build_plan",
 ]
 
+#: ``json.dumps(event, default=str)``, its encoder made once (one per call costs more).
+_event_json = json.JSONEncoder(default=str).encode
+
 #: How many builds' logs a store keeps (older ones are deleted as a build starts).
 KEEP = 50
 
@@ -55,7 +58,7 @@ def read_build_plan(store: Store, build_id: str) -> dict[str, Any] | None:
 
 def encode_event(event: dict[str, Any]) -> bytes:
     """One line of an event log: ``event`` as JSON, with its newline."""
-    return json.dumps(event, default=str).encode() + b"\n"
+    return _event_json(event).encode() + b"\n"
 
 
 def write_build_lines(store: Store, build_id: str, lines: Sequence[bytes]) -> None:

@@ -9,6 +9,7 @@ not JSON, or not of a record's shape, is a :class:`~cairn.CorruptRecordError` na
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +22,15 @@ __all__ = [
     "read_json",
     "read_record",
     "read_record_or_none",
+    "forget_written",
     "read_run_record",
     "write_run_record",
+    "written_outputs",
 ]
+
+#: ``json.dumps(value, separators=(",", ":"))`` with one encoder made once: making one per
+#: call costs more than encoding a run record.
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 #: The version of the record format, written as ``cairn_record``. Records without it are
 #: version 1.
@@ -162,11 +169,42 @@ def write_run_record(store: Store, path: str, record: RunRecord | dict[str, Any]
     if not isinstance(record, RunRecord):
         data = {**data, _VERSION_KEY: data.get(_VERSION_KEY, RECORD_VERSION)}
     try:
-        store.write_bytes(path, json.dumps(data, separators=(",", ":")).encode())
+        store.write_bytes(path, _compact(data).encode())
     except OSError as exc:
         if isinstance(exc, StoreError):
             raise
         raise StoreError(f"could not write the run record {path}: {exc}") from exc
+    outputs = data.get("outputs")
+    if isinstance(outputs, dict):
+        key = (store.url, path)
+        with _written_lock:
+            _written.pop(key, None)
+            if len(_written) >= WRITTEN_KEPT:
+                del _written[next(iter(_written))]  # the oldest
+            _written[key] = outputs
+
+
+def written_outputs(store: Store, path: str) -> dict[str, Any] | None:
+    """The ``outputs`` of the run record this process wrote last at ``path`` in ``store``
+    (one of the last :data:`WRITTEN_KEPT`), or None.
+
+    A task that loads what an upstream task of the same build just wrote need not read
+    that record again. Only a hint: the bytes loaded are still checked against it, and a
+    mismatch (another runner wrote the task since) means reading the record after all.
+    """
+    return _written.get((store.url, path))
+
+
+def forget_written(store: Store, path: str) -> None:
+    """Drop what :func:`written_outputs` knows of ``path`` (it did not match the store)."""
+    with _written_lock:
+        _written.pop((store.url, path), None)
+
+
+#: How many records' outputs :func:`written_outputs` keeps (a few hundred bytes each).
+WRITTEN_KEPT = 8192
+_written: dict[tuple[str, str], dict[str, Any]] = {}
+_written_lock = threading.Lock()
 
 
 def read_record(store: Store, path: str) -> dict[str, Any]:
