@@ -202,7 +202,7 @@ def forget_written(store: Store, path: str) -> None:
 
 
 #: How many records' outputs :func:`written_outputs` keeps (a few hundred bytes each).
-WRITTEN_KEPT = 8192
+WRITTEN_KEPT = 4096
 _written: dict[tuple[str, str], dict[str, Any]] = {}
 _written_lock = threading.Lock()
 
