@@ -11,6 +11,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -613,3 +614,19 @@ def test_a_generator_written_as_text_loads_back_as_its_lines(tmp_path) -> None:
             self.dump(f"row {i}" for i in range(3))
 
     assert cairn.build(Lines(), workspace=str(tmp_path)) == ["row 0", "row 1", "row 2"]
+
+
+@pytest.mark.parametrize("value", [7, 2**80, -1.25, 2j, "text é", b"\x00raw", True, False])
+def test_a_plain_value_is_pickled_as_cloudpickle_writes_it(workspace: str, value: Any) -> None:
+    import cloudpickle
+
+    class Plain(cairn.Task):
+        v = cairn.Parameter()
+
+        def run(self):
+            return value
+
+    task = Plain(v=repr(value))
+    assert cairn.build(task) == value
+    stored = (Path(workspace) / task.output().path).read_bytes()
+    assert stored == cloudpickle.dumps(value, protocol=5)

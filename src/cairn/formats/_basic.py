@@ -18,6 +18,10 @@ from cairn.formats import BaseFormat
 __all__ = ["GZIP_TEXT", "JSON", "NDJSON", "PICKLE", "TEXT"]
 
 
+#: Types that both picklers write alike (nothing in them refers to code).
+_PLAIN = frozenset({int, float, complex, str, bytes, bool, type(None)})
+
+
 class PickleFormat(BaseFormat):
     """cloudpickle, protocol 5: functions, lambdas and classes from ``__main__`` included.
 
@@ -25,6 +29,9 @@ class PickleFormat(BaseFormat):
     """
 
     def dump(self, obj: Any, file: BinaryIO) -> None:
+        if type(obj) in _PLAIN:  # the same bytes either way; the standard pickler is quicker
+            pickle.dump(obj, file, protocol=pickle.HIGHEST_PROTOCOL)
+            return
         import cloudpickle  # only to write: reading a pickle needs no cloudpickle
 
         cloudpickle.dump(obj, file, protocol=pickle.HIGHEST_PROTOCOL)
