@@ -6,7 +6,8 @@
     {namespace/}{module/path}/{Name}_{task id}.run.json    its task's run record
     {namespace/}{module/path}/{Name}_{task id}.failed.json its last failed attempt
     .cairn/code/{fingerprint}.json                         a code manifest
-    .cairn/history/{family}.json                           a task family's history
+    .cairn/history/{family}/{segment}.json                 a task family's history, in segments
+    .cairn/history/{family}.json                           the same, as earlier versions wrote it
     .cairn/builds/{build id}.plan.json                     a build's graph, as planned
     .cairn/builds/{build id}.events.jsonl                  what happened in it, one line each
     .cairn/verified/{folder}.json                          records checked whole (by version)
@@ -33,6 +34,7 @@ __all__ = [
     "build_plan_path",
     "default_output",
     "failure_path",
+    "history_dir",
     "history_path",
     "id_in_name",
     "manifest_path",
@@ -109,8 +111,18 @@ def manifest_path(fingerprint: str) -> str:
     return f".cairn/code/{fingerprint}.json"
 
 
+def history_dir(family: str) -> str:
+    """Folder of the history segments of task family ``family``.
+
+    Never a name that ends in ``.json``, so it cannot be the single history file of another
+    family (:func:`history_path`)."""
+    name = _UNSAFE.sub("_", family)
+    return f".cairn/history/{name}{'_' if name.endswith('.json') else ''}"
+
+
 def history_path(family: str) -> str:
-    """Path of the history file of task family ``family``."""
+    """Path of the single history file of task family ``family``, as cairn wrote it before
+    histories were kept in segments (:func:`history_dir`); read, never written."""
     return f".cairn/history/{_UNSAFE.sub('_', family)}.json"
 
 
