@@ -32,6 +32,10 @@ log = logging.getLogger("cairn")
 #: Seconds between two writes of the collected entries during a build.
 FLUSH_SECONDS = 5.0
 
+#: What the recorder keeps of a run record until the next write: its end, code fingerprint,
+#: ``code_version`` and dependency ids (a tuple, not a copy of the record's dicts).
+Kept = tuple[Any, Any, Any, tuple[str, ...]]
+
 
 class HistoryRecorder(BaseListener):
     """A build listener that records each finished task in its family's history.
@@ -43,7 +47,7 @@ class HistoryRecorder(BaseListener):
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._done: list[tuple[Task[Any], dict[str, Any] | None]] = []
+        self._done: list[tuple[Task[Any], Kept | None]] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
@@ -79,7 +83,7 @@ class HistoryRecorder(BaseListener):
         with self._write_lock:
             with self._lock:
                 batch, self._done = self._done, []
-            by_family: dict[str, list[tuple[Task[Any], dict[str, Any] | None]]] = {}
+            by_family: dict[str, list[tuple[Task[Any], Kept | None]]] = {}
             for task, given in batch:
                 by_family.setdefault(type(task)._kind.history_family(task), []).append(
                     (task, given)
@@ -95,13 +99,14 @@ class HistoryRecorder(BaseListener):
                     except Exception as exc:  # reported, never raised
                         _warn(self.store, family_name, exc)
 
-    def _write_part(self, family: str, done: list[tuple[Task[Any], dict[str, Any] | None]]) -> None:
+    def _write_part(self, family: str, done: list[tuple[Task[Any], Kept | None]]) -> None:
         """Make the entries of ``done`` (tasks of ``family``) and write them as a segment."""
         entries: dict[str, dict[str, Any]] = {}
         for task, given in done:
             try:
-                record = given
-                if record is None:
+                if given is not None:
+                    record = _as_record(given)
+                else:
                     found = read_record_or_none(self.store, task.record_path())
                     if found is None:
                         continue
@@ -133,14 +138,22 @@ def _warn(store: Store, family: str, exc: BaseException) -> None:
     )
 
 
-def _what_history_needs(record: dict[str, Any]) -> dict[str, Any]:
+def _what_history_needs(record: dict[str, Any]) -> Kept:
     """The part of a run record a history entry is made from (:func:`entry_for`): kept until
     the next write instead of the whole record."""
     code = record.get("code")
-    return {
-        "end": record.get("end"),
-        "code": {k: code.get(k) for k in ("fingerprint", "code_version")}
-        if isinstance(code, dict)
-        else None,
-        "dependencies": record.get("dependencies"),
-    }
+    code = code if isinstance(code, dict) else {}
+    deps = record.get("dependencies")
+    return (
+        record.get("end"),
+        code.get("fingerprint"),
+        code.get("code_version"),
+        tuple(deps) if isinstance(deps, list | tuple) else (),
+    )
+
+
+def _as_record(kept: Kept) -> dict[str, Any]:
+    """What :func:`entry_for` reads of a run record, from what was kept of it."""
+    end, fingerprint, code_version, deps = kept
+    code = {"fingerprint": fingerprint, "code_version": code_version}
+    return {"end": end, "code": code, "dependencies": list(deps)}
