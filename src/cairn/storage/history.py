@@ -39,14 +39,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 import threading
 import time
 from typing import Any
 
 from cairn.identity.fingerprint import Fingerprint
-from cairn.storage.layout import history_dir, history_path, manifest_path
+from cairn.storage.layout import (
+    history_dir,
+    history_path,
+    history_segment_name,
+    history_segment_path,
+    manifest_path,
+)
 from cairn.storage.records import read_json
 from cairn.storage.store import Store, is_temporary
 
@@ -74,9 +79,6 @@ SEGMENT_ENTRIES = 10_000
 SMALL_SEGMENT = 500
 #: How many small segments of a family make the next write merge them.
 COMPACT_AT = 16
-
-# {time in ns}-{random token}-{number of entries}.json
-_SEGMENT = re.compile(r"(\d+)-([0-9a-f]+)-(\d+)\.json")
 
 _manifests_known: set[tuple[str, str]] = set()
 _manifests_lock = threading.Lock()
@@ -121,8 +123,8 @@ def history_segments(store: Store, family: str) -> list[tuple[str, int | None]]:
             continue
         if is_temporary(name):
             continue
-        match = _SEGMENT.fullmatch(name)
-        found.append((name, path, int(match.group(3)) if match else None))
+        parsed = history_segment_name(path)
+        found.append((name, path, parsed[1] if parsed else None))
     return [(path, count) for _, path, count in sorted(found)]
 
 
@@ -192,8 +194,8 @@ def compact_history(store: Store, family: str) -> None:
             done.append(path)
     if len(done) < 2:
         return
-    match = _SEGMENT.fullmatch(done[-1].rpartition("/")[2])
-    _write_segment(store, family, merged, stamp=match.group(1) if match else None)
+    newest = history_segment_name(done[-1])
+    _write_segment(store, family, merged, stamp=newest[0] if newest else None)
     for path in done:
         store.delete(path)
 
@@ -203,10 +205,10 @@ def _write_segment(
 ) -> None:
     """Write ``entries`` as one new segment of ``family``, named after ``stamp`` (a time in
     nanoseconds; now when None), a random token and the number of entries."""
-    name = f"{stamp or f'{time.time_ns():020d}'}-{secrets.token_hex(6)}-{len(entries)}.json"
+    stamp = stamp or f"{time.time_ns():020d}"
+    path = history_segment_path(family, stamp, secrets.token_hex(6), len(entries))
     data = {"cairn_history": HISTORY_VERSION, "family": family, "entries": entries}
-    encoded = json.dumps(data, separators=(",", ":")).encode()
-    store.write_bytes(f"{history_dir(family)}/{name}", encoded)
+    store.write_bytes(path, json.dumps(data, separators=(",", ":")).encode())
 
 
 def _read_part(store: Store, path: str, family: str) -> dict[str, dict[str, Any]] | None:
