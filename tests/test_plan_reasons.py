@@ -136,6 +136,7 @@ def test_records_share_one_code_manifest_per_class_and_one_history_per_family(wo
     cairn.build([Load(path=str(i)) for i in range(30)])
     store = Path(workspace)
     assert len(list((store / ".cairn" / "code").iterdir())) == 1
-    assert [p.name for p in (store / ".cairn" / "history").iterdir()] == [f"{__name__}.Load.json"]
+    assert [p.name for p in (store / ".cairn" / "history").iterdir()] == [f"{__name__}.Load"]
+    assert len(list((store / ".cairn" / "history" / f"{__name__}.Load").iterdir())) == 1
     record = json.loads((store / Load(path="0").record_path()).read_text())
     assert record["code"]["manifest"] == f".cairn/code/{record['code']['fingerprint']}.json"

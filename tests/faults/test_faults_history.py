@@ -4,6 +4,7 @@ succeeds, and a warning names the history file and why; it is never dropped sile
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,7 @@ class Step(cairn.Task):
 def test_a_history_that_cannot_be_written_is_a_warning_naming_the_file(workspace, executor, caplog):
     cairn.build(Step(n=0))
     history = Path(workspace) / ".cairn" / "history"
-    for entry in history.iterdir():
-        entry.unlink()
-    history.rmdir()
+    shutil.rmtree(history)
     history.write_text("a file where the history directory belongs")
     with caplog.at_level(logging.WARNING, logger="cairn"):
         assert cairn.build([Step(n=1), Step(n=2)], executor=executor) == [1, 2]

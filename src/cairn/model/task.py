@@ -62,6 +62,12 @@ def _holds_tasks(value: Any) -> bool:
     return isinstance(value, tuple) and bool(value) and all(is_task(v) for v in value)
 
 
+#: What every task that needs nothing shares (never changed): ``requires()``'s empty dict,
+#: and the empty list of its dependencies.
+_NO_REQUIREMENTS: dict[str, Any] = {}
+_NO_TASKS: list[Task[Any]] = []
+
+
 class Task(_runtime.RunMethods, Generic[T], metaclass=TaskMeta):
     """Base class of every task.
 
@@ -118,7 +124,7 @@ class Task(_runtime.RunMethods, Generic[T], metaclass=TaskMeta):
         # rather than in a dict of its own (about 530), which counts at a million tasks.
         self._req_cache: Any = None  # requires(), materialized; valid once _deps_cache is set
         self._deps_cache: list[Task[Any]] | None = None
-        self._out_cache: dict[str | None, Target] | None = None
+        self._out_cache: Target | dict[str | None, Target] | None = None  # one: not in a dict
         self._contents: dict[str, str] | None = None
         self._serial: dict[str, Any] | None = None
 
@@ -295,7 +301,11 @@ class Task(_runtime.RunMethods, Generic[T], metaclass=TaskMeta):
                     "of this task (its traceback is in the cause above)"
                 ) from exc
             cached = materialize(cached)
-            self._deps_cache = flatten(cached, self)
+            deps = flatten(cached, self)
+            if not deps:  # a task needing nothing (most leaves) shares one empty list and dict
+                deps = _NO_TASKS
+                cached = _NO_REQUIREMENTS if type(cached) is dict and not cached else cached
+            self._deps_cache = deps
             self._req_cache = cached
         return self._req_cache
 
@@ -348,7 +358,11 @@ class Task(_runtime.RunMethods, Generic[T], metaclass=TaskMeta):
         """``output()`` as a dict (``None`` key for a single target), computed once."""
         cached = self._out_cache
         if cached is None:
-            cached = self._out_cache = as_outputs(self.output(), self)
+            outputs = as_outputs(self.output(), self)
+            # a single target is kept as it is: a dict of one costs 184 bytes a task
+            cached = self._out_cache = outputs.get(None, outputs)
+        if isinstance(cached, Target):
+            return {None: cached}
         return cached
 
     def record_path(self) -> str:

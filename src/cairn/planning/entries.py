@@ -3,7 +3,8 @@
 An entry (see :mod:`cairn.storage.history` for the files) holds, for the latest run of one
 parameter set: the id, the end time, the parameters (short JSON forms for display, short
 digests for matching, and which were at their default), the code fingerprint and
-``code_version``, the dependency ids and the input files' content fingerprints. The build
+``code_version``, the dependency ids and the input files' content fingerprints (those of
+them that are empty left out, which a reader takes as empty). The build
 writes one per finished task (:mod:`cairn.running.recorder`); :mod:`cairn.planning.explain`
 reads them back to name what changed.
 """
@@ -69,17 +70,23 @@ def entry_for(task: Task[Any], record: dict[str, Any]) -> dict[str, Any]:
         if isinstance(param, FileParameter) and param.significant
     }
     code = record.get("code") or {}
-    return {
+    entry: dict[str, Any] = {
         "id": task.task_id,
         "end": record.get("end") or "",
         "code": code.get("fingerprint"),
-        "code_version": code.get("code_version"),
-        "deps": list(record.get("dependencies") or []),
         "params": params,
         "keys": keys,
+    }
+    # the empty ones are left out: a reader takes a missing one as None, [] or {}
+    if code.get("code_version") is not None:
+        entry["code_version"] = code["code_version"]
+    optional = {
+        "deps": list(record.get("dependencies") or []),
         "defaults": at_default(task),
         "files": files,
     }
+    entry.update((name, value) for name, value in optional.items() if value)
+    return entry
 
 
 def at_default(task: Task[Any]) -> list[str]:

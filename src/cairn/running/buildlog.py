@@ -20,6 +20,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from cairn._errors import CairnError
@@ -58,10 +59,10 @@ def new_build_id() -> str:
     return f"{stamp}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
-def plan_graph(the_plan: Plan) -> list[dict[str, Any]]:
-    """Every task of ``the_plan`` as a graph node: id, name, label, family, state, reason,
-    dependencies and parameters (as the run record stores them)."""
-    return [
+def plan_graph(the_plan: Plan) -> Iterator[dict[str, Any]]:
+    """Every task of ``the_plan`` as a graph node, one at a time: id, name, label, family,
+    state, reason, dependencies and parameters (as the run record stores them)."""
+    return (
         {
             "id": e.task.task_id,
             "name": type(e.task).__name__,
@@ -73,7 +74,7 @@ def plan_graph(the_plan: Plan) -> list[dict[str, Any]]:
             "params": e.task._serialized(),
         }
         for e in the_plan
-    ]
+    )
 
 
 class BuildLog:
@@ -84,7 +85,7 @@ class BuildLog:
         self.enabled = enabled
         self.build_id = build_id or new_build_id()
         self._events: list[dict[str, Any]] = []
-        self._lines: list[bytes] = []  # the events encoded so far, in order
+        self._lines = bytearray()  # the events encoded so far, in order
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -147,8 +148,8 @@ class BuildLog:
                     "started": _dt.datetime.now(_dt.UTC).isoformat(),
                     "workspace": self.store.url,
                     "roots": [t.task_id for t in plan.roots],
-                    "nodes": plan_graph(plan),
                 },
+                plan_graph(plan),
             )
             prune_builds(self.store)
         except (OSError, CairnError) as exc:
@@ -170,7 +171,8 @@ class BuildLog:
             if not self._events:
                 return
             new, self._events = self._events, []
-        self._lines.extend(encode_event(e) for e in new)
+        for event in new:
+            self._lines += encode_event(event)
         try:
             write_build_lines(self.store, self.build_id, self._lines)
         except (OSError, CairnError) as exc:

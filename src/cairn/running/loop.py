@@ -166,7 +166,6 @@ def run_plan(
     stored = StoredRecords(store, outcome.ran, keep=not store.writes_are_local)
     outcome.records = stored
     entries = {e.task.task_id: e for e in plan.entries if e.will_run}
-    policies = {tid: retry_policy(e.task, retries, retry_delay) for tid, e in entries.items()}
     pending: dict[str, int] = {}
     dependents: dict[str, list[str]] = {}
     ready: deque[str] = deque()
@@ -213,7 +212,6 @@ def run_plan(
             if not entry.will_run or new in entries:
                 continue
             entries[new] = entry
-            policies[new] = retry_policy(entry.task, retries, retry_delay)
             upstream = {d for d in entry.dependencies if d in entries and d not in completed}
             pending[new] = len(upstream)
             for dep in upstream:
@@ -271,7 +269,7 @@ def run_plan(
         task = entries[tid].task
         error = future.exception()
         if error is not None:
-            allowed, delay = policies[tid]
+            allowed, delay = retry_policy(task, retries, retry_delay)  # asked on failure only
             if isinstance(error, StoreUnreachableError):
                 may_retry = False
             if may_retry and attempts[tid] <= allowed:

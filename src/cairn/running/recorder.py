@@ -2,9 +2,11 @@
 
 :class:`HistoryRecorder` is a build listener: it collects the entry of every task that
 finishes and, in a background thread, makes its entry
-(:func:`cairn.planning.entries.entry_for`) and writes each family's history file
-(:func:`cairn.storage.history.write_history`) every :data:`FLUSH_SECONDS` and at the end of
-the build, so the scheduling loop does no per-task work for it.
+(:func:`cairn.planning.entries.entry_for`) and writes them as new segments of their families'
+histories (:func:`cairn.storage.history.write_history`) every :data:`FLUSH_SECONDS` and at
+the end of the build, so the scheduling loop does no per-task work for it. Entries are made
+and written :data:`~cairn.storage.history.SEGMENT_ENTRIES` at a time, so however large a
+build, the writer holds a bounded number of them.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from cairn._errors import StoreUnreachableError
 from cairn.model.task import Task
 from cairn.planning.entries import entry_for
 from cairn.running.events import BaseListener
-from cairn.storage.history import write_history
-from cairn.storage.layout import history_path
+from cairn.storage.history import segment_parts, write_history
+from cairn.storage.layout import history_dir
 from cairn.storage.records import read_record_or_none
 from cairn.storage.store import Store
 
@@ -29,6 +31,10 @@ log = logging.getLogger("cairn")
 
 #: Seconds between two writes of the collected entries during a build.
 FLUSH_SECONDS = 5.0
+
+#: What the recorder keeps of a run record until the next write: its end, code fingerprint,
+#: ``code_version`` and dependency ids (a tuple, not a copy of the record's dicts).
+Kept = tuple[Any, Any, Any, tuple[str, ...]]
 
 
 class HistoryRecorder(BaseListener):
@@ -41,7 +47,7 @@ class HistoryRecorder(BaseListener):
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._done: list[tuple[Task[Any], dict[str, Any] | None]] = []
+        self._done: list[tuple[Task[Any], Kept | None]] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
@@ -59,9 +65,8 @@ class HistoryRecorder(BaseListener):
                 self._worker.start()
 
     def _every_while(self) -> None:
-        # A family's file grows with every task of it, and each write reads and rewrites it
-        # whole: waiting four times as long as the last write took keeps the writes to a
-        # fifth of the time at most, so a build of a million tasks stays linear.
+        # A write costs what is new only; still, waiting four times as long as the last
+        # write took keeps the writes to a fifth of the time at most on a slow store.
         wait = FLUSH_SECONDS
         while not self._stop.wait(wait):
             started = time.monotonic()
@@ -78,27 +83,38 @@ class HistoryRecorder(BaseListener):
         with self._write_lock:
             with self._lock:
                 batch, self._done = self._done, []
-            pending: dict[str, dict[str, dict[str, Any]]] = {}
+            by_family: dict[str, list[tuple[Task[Any], Kept | None]]] = {}
             for task, given in batch:
-                family_name = type(task)._kind.history_family(task)
-                try:
-                    record = given
-                    if record is None:
-                        found = read_record_or_none(self.store, task.record_path())
-                        if found is None:
-                            continue
-                        record = found.to_dict()
-                    pending.setdefault(family_name, {})[task._vkey] = entry_for(task, record)
-                except Exception as exc:  # reported, never raised
-                    _warn(self.store, family_name, exc)
-            for family_name, entries in pending.items():
-                try:
-                    write_history(self.store, family_name, entries)
-                except StoreUnreachableError as exc:  # the others would only wait to fail
-                    _warn(self.store, family_name, exc)
-                    return
-                except Exception as exc:  # reported, never raised
-                    _warn(self.store, family_name, exc)
+                by_family.setdefault(type(task)._kind.history_family(task), []).append(
+                    (task, given)
+                )
+            del batch
+            for family_name, done in by_family.items():
+                for part in segment_parts(len(done)):
+                    try:
+                        self._write_part(family_name, done[part])
+                    except StoreUnreachableError as exc:  # the others would only wait to fail
+                        _warn(self.store, family_name, exc)
+                        return
+                    except Exception as exc:  # reported, never raised
+                        _warn(self.store, family_name, exc)
+
+    def _write_part(self, family: str, done: list[tuple[Task[Any], Kept | None]]) -> None:
+        """Make the entries of ``done`` (tasks of ``family``) and write them as a segment."""
+        entries: dict[str, dict[str, Any]] = {}
+        for task, given in done:
+            try:
+                if given is not None:
+                    record = _as_record(given)
+                else:
+                    found = read_record_or_none(self.store, task.record_path())
+                    if found is None:
+                        continue
+                    record = found.to_dict()
+                entries[task._vkey] = entry_for(task, record)
+            except Exception as exc:  # reported, never raised
+                _warn(self.store, family, exc)
+        write_history(self.store, family, entries)
 
     def flush(self) -> None:
         """Stop the background writer and write everything noted so far."""
@@ -114,7 +130,7 @@ def _warn(store: Store, family: str, exc: BaseException) -> None:
     log.warning(
         "could not write the run history %s of %s in the workspace %s (%s: %s); later plans "
         "will say less about why its tasks rerun. Check that the workspace is writable",
-        history_path(family),
+        history_dir(family),
         family,
         store.url,
         type(exc).__name__,
@@ -122,14 +138,22 @@ def _warn(store: Store, family: str, exc: BaseException) -> None:
     )
 
 
-def _what_history_needs(record: dict[str, Any]) -> dict[str, Any]:
+def _what_history_needs(record: dict[str, Any]) -> Kept:
     """The part of a run record a history entry is made from (:func:`entry_for`): kept until
     the next write instead of the whole record."""
     code = record.get("code")
-    return {
-        "end": record.get("end"),
-        "code": {k: code.get(k) for k in ("fingerprint", "code_version")}
-        if isinstance(code, dict)
-        else None,
-        "dependencies": record.get("dependencies"),
-    }
+    code = code if isinstance(code, dict) else {}
+    deps = record.get("dependencies")
+    return (
+        record.get("end"),
+        code.get("fingerprint"),
+        code.get("code_version"),
+        tuple(deps) if isinstance(deps, list | tuple) else (),
+    )
+
+
+def _as_record(kept: Kept) -> dict[str, Any]:
+    """What :func:`entry_for` reads of a run record, from what was kept of it."""
+    end, fingerprint, code_version, deps = kept
+    code = {"fingerprint": fingerprint, "code_version": code_version}
+    return {"end": end, "code": code, "dependencies": list(deps)}

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, BinaryIO
 
 from cairn.storage.layout import BUILDS_DIR, build_events_path, build_plan_path
 from cairn.storage.records import read_json
@@ -46,9 +46,23 @@ def build_ids(store: Store) -> list[str]:
     )
 
 
-def write_build_plan(store: Store, build_id: str, plan: dict[str, Any]) -> None:
-    """Store the planned graph of build ``build_id``."""
-    store.write_bytes(build_plan_path(build_id), json.dumps(plan, default=str).encode())
+def write_build_plan(
+    store: Store, build_id: str, plan: dict[str, Any], nodes: Iterable[dict[str, Any]] = ()
+) -> None:
+    """Store the planned graph of build ``build_id``: ``plan``, its ``"nodes"`` taken from
+    ``nodes``, which are encoded and written one at a time (so the graph of a million tasks
+    is never in memory whole, as objects or as text)."""
+    head = json.dumps({**{k: v for k, v in plan.items() if k != "nodes"}, "nodes": []}, default=str)
+
+    def write(file: BinaryIO) -> None:
+        file.write(head[: -len("]}")].encode())
+        sep = b""
+        for node in nodes:
+            file.write(sep + json.dumps(node, default=str).encode())
+            sep = b", "
+        file.write(b"]}")
+
+    store.write(build_plan_path(build_id), write)
 
 
 def read_build_plan(store: Store, build_id: str) -> dict[str, Any] | None:
@@ -61,9 +75,14 @@ def encode_event(event: dict[str, Any]) -> bytes:
     return _event_json(event).encode() + b"\n"
 
 
-def write_build_lines(store: Store, build_id: str, lines: Sequence[bytes]) -> None:
-    """Store the event log of build ``build_id``, lines already encoded (one atomic write)."""
-    store.write_bytes(build_events_path(build_id), b"".join(lines))
+def write_build_lines(store: Store, build_id: str, lines: bytes | bytearray) -> None:
+    """Store the event log of build ``build_id``, its lines already encoded and joined (one
+    atomic write)."""
+
+    def write(file: BinaryIO) -> None:
+        file.write(lines)  # not copied, as joining or bytes() would
+
+    store.write(build_events_path(build_id), write)
 
 
 def read_build_events(store: Store, build_id: str, skip: int = 0) -> list[dict[str, Any]]:

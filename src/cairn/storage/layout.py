@@ -6,7 +6,8 @@
     {namespace/}{module/path}/{Name}_{task id}.run.json    its task's run record
     {namespace/}{module/path}/{Name}_{task id}.failed.json its last failed attempt
     .cairn/code/{fingerprint}.json                         a code manifest
-    .cairn/history/{family}.json                           a task family's history
+    .cairn/history/{family}/{time}-{token}-{n}.json        a task family's history, in segments
+    .cairn/history/{family}.json                           the same, as earlier versions wrote it
     .cairn/builds/{build id}.plan.json                     a build's graph, as planned
     .cairn/builds/{build id}.events.jsonl                  what happened in it, one line each
     .cairn/verified/{folder}.json                          records checked whole (by version)
@@ -33,7 +34,10 @@ __all__ = [
     "build_plan_path",
     "default_output",
     "failure_path",
+    "history_dir",
     "history_path",
+    "history_segment_name",
+    "history_segment_path",
     "id_in_name",
     "manifest_path",
     "record_id",
@@ -55,6 +59,7 @@ ID_LENGTH = 32
 
 _ID_IN_NAME = re.compile(rf"_([0-9a-f]{{{ID_LENGTH}}})(?:\.|$)")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SEGMENT = re.compile(r"(\d+)-[0-9a-f]+-(\d+)\.json")
 
 
 def task_dir(module: str, namespace: str | None = None) -> str:
@@ -109,8 +114,31 @@ def manifest_path(fingerprint: str) -> str:
     return f".cairn/code/{fingerprint}.json"
 
 
+def history_dir(family: str) -> str:
+    """Folder of the history segments of task family ``family``.
+
+    Never a name that ends in ``.json``, so it cannot be the single history file of another
+    family (:func:`history_path`)."""
+    name = _UNSAFE.sub("_", family)
+    return f".cairn/history/{name}{'_' if name.endswith('.json') else ''}"
+
+
+def history_segment_path(family: str, stamp: str, token: str, entries: int) -> str:
+    """Path of a history segment of ``family`` written at ``stamp`` (nanoseconds since the
+    epoch, 20 digits, so names sort by time), with a random hex ``token`` and the number of
+    ``entries`` it holds (so merging small ones needs no read to find them)."""
+    return f"{history_dir(family)}/{stamp}-{token}-{entries}.json"
+
+
+def history_segment_name(path: str) -> tuple[str, int] | None:
+    """``(stamp, number of entries)`` of a history segment's path, or None for another."""
+    match = _SEGMENT.fullmatch(path.rpartition("/")[2])
+    return (match.group(1), int(match.group(2))) if match else None
+
+
 def history_path(family: str) -> str:
-    """Path of the history file of task family ``family``."""
+    """Path of the single history file of task family ``family``, as cairn wrote it before
+    histories were kept in segments (:func:`history_dir`); read, never written."""
     return f".cairn/history/{_UNSAFE.sub('_', family)}.json"
 
 
