@@ -89,7 +89,9 @@ def verify_file(file: BinaryIO, entry: Any, *, recent: bool = False) -> str | No
     size, checksum = _expected(entry)
     if size is None and checksum is None:
         return None
-    stamp = _stamp(file) if recent else None
+    # (a small file is read again: no fstat for it on every load)
+    large = size is None or size >= _WORTH_REMEMBERING
+    stamp = _stamp(file) if recent and large else None
     key = (getattr(file, "name", None), size, checksum)
     if stamp is not None and _checked.get(key) == stamp:
         return None
