@@ -29,7 +29,9 @@ def timed(func: Callable[[], Any]) -> tuple[float, Any]:
 
 def run_python(code: str, *args: str, timeout: float = 1800) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter; it prints one JSON object as its last line."""
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(__file__))
+    # this folder first, then whatever the caller put on the path (a checkout's src/)
+    path = [os.path.dirname(os.path.abspath(__file__)), os.environ.get("PYTHONPATH")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)))
     proc = subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,

@@ -513,7 +513,9 @@ def child(tool: str, workload: str, size: int, rows: int, ws: str) -> None:
 def run_child(tool: str, workload: str, size: int, rows: int, ws: str, timeout: float) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--child", tool, workload, str(size)]
     cmd += [str(rows), ws]
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(__file__)))
+    # this folder first, then whatever the caller put on the path (a checkout's src/)
+    path = [os.path.dirname(os.path.abspath(__file__)), os.environ.get("PYTHONPATH")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)))
     try:
         proc = subprocess.run(
             cmd, cwd=ws, env=env, capture_output=True, text=True, timeout=timeout, check=False
