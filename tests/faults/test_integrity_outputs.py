@@ -215,3 +215,90 @@ def test_a_large_output_changed_in_place_after_a_check_is_caught(workspace, capl
     assert any(task.output().path in r.getMessage() for r in caplog.records)
     assert file.read_bytes() == data
     assert cairn.verify(task).clean
+
+
+def _record(workspace: str, task: cairn.Task) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads((Path(workspace) / task.record_path()).read_text()))
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the outputs read whole to check them, from now on."""
+    from cairn.storage import integrity
+
+    calls: list[int] = []
+    real = integrity.checksum_of
+
+    def counting(file: Any) -> tuple[int, str]:
+        calls.append(1)
+        return real(file)
+
+    monkeypatch.setattr(integrity, "checksum_of", counting)
+    return calls
+
+
+def _new_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget what this process checked, as a new interpreter would have."""
+    from cairn.storage import integrity
+
+    monkeypatch.setattr(integrity, "_checked", {})
+
+
+def test_a_large_local_output_is_known_by_the_stamp_its_record_keeps(workspace, monkeypatch):
+    task = Large()
+    good = cairn.build(task)
+    entry = _record(workspace, task)["outputs"][""]
+    file = _output_file(workspace, task)
+    st = file.stat()
+    assert (
+        entry["stamp"] == f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    )
+    _new_process(monkeypatch)
+    reads = _reads(monkeypatch)
+    assert cairn.build(task) == good  # the plan's check and the load: by stamp, no read
+    assert reads == []
+
+
+def test_a_small_output_or_one_in_an_object_store_keeps_no_stamp(workspace):
+    small = Make(extension=".json")
+    cairn.build(small)
+    assert "stamp" not in _record(workspace, small)["outputs"][""]
+    store = "memory://stamps-test"
+    cairn.build(Large(), workspace=store)
+    record = cairn.show(Large(), workspace=store)
+    assert "stamp" not in record["outputs"][""]
+
+
+def test_a_large_output_changed_in_place_is_caught_by_a_new_process(workspace, monkeypatch, caplog):
+    # Same size, modification time put back: the change time (which nobody can set back)
+    # and so the stamp differ from the record's, and the file is read whole.
+    task = Large()
+    good = cairn.build(task)
+    file = _output_file(workspace, task)
+    data = file.read_bytes()
+    before = file.stat()
+    with open(file, "r+b") as out:
+        out.write(bytes([data[0] ^ 0xFF]))
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    _new_process(monkeypatch)
+    with caplog.at_level(logging.WARNING):
+        assert [e.task.task_id for e in cairn.plan(task).to_run] == [task.task_id]
+    assert any(task.output().path in r.getMessage() for r in caplog.records)
+    assert cairn.build(task) == good
+    assert file.read_bytes() == data
+
+
+def test_a_copied_workspace_is_read_once_then_known_again(workspace, tmp_path, monkeypatch):
+    import shutil
+
+    task = Large()
+    good = cairn.build(task)
+    copy = str(tmp_path / "copy")
+    shutil.copytree(workspace, copy)  # new inodes: the record's stamp is not theirs
+    _new_process(monkeypatch)
+    reads = _reads(monkeypatch)
+    assert cairn.build(task, workspace=copy) == good
+    assert len(reads) == 1  # the plan reads it whole; the load knows it from then on
+    assert cairn.build(task, workspace=copy) == good
+    assert len(reads) == 1

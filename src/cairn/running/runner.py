@@ -41,6 +41,7 @@ from cairn.running.context import (
 )
 from cairn.running.failures import clear_failure, failure_for, record_failure
 from cairn.storage.history import ensure_manifest
+from cairn.storage.integrity import stamp_outputs
 from cairn.storage.records import RECORD_VERSION, read_record, write_run_record
 from cairn.storage.store import Store
 
@@ -232,6 +233,7 @@ def execute(
                 return theirs
             store.publish(staged)
             published = True
+            stamp_outputs(store, done["outputs"])  # large local files: known by stamp
             try:
                 write_run_record(store, record_path, done)
             except StoreError as exc:
