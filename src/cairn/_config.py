@@ -23,6 +23,7 @@ and ``${VAR:-default}``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -276,20 +277,33 @@ def find_config_table(
         return _read_toml(own), own
     pyproject = os.path.join(base, "pyproject.toml")
     if os.path.isfile(pyproject):
-        table = _tool_table(_read_toml(pyproject), pyproject)
+        table = _tool_table(_read_toml(pyproject, unless_without=b"cairn"), pyproject)
         if table is not None:
             return table, f"{pyproject} [tool.cairn]"
     return None
 
 
-def _read_toml(file: str) -> dict[str, Any]:
+def _read_toml(file: str, unless_without: bytes = b"") -> dict[str, Any]:
+    """The TOML file ``file``, parsed; ``{}`` when it does not hold ``unless_without`` (a
+    ``pyproject.toml`` that never names cairn holds no ``[tool.cairn]``: no parse, and no
+    TOML parser to import). Parsed once while the file keeps its size and modification
+    time: settings and configuration both read it."""
+    try:
+        with open(file, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            key = (file, st.st_size, st.st_mtime_ns, unless_without)
+            cached = _parsed.get(key)
+            if cached is not None:
+                return copy.deepcopy(cached)
+            data = handle.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file {file!r}: {exc}") from None
+    if unless_without and unless_without not in data:
+        return {}
     import tomllib
 
     try:
-        with open(file, "rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"cannot read the configuration file {file!r}: {exc}") from None
+        parsed = tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}; fix the file") from None
     except UnicodeDecodeError as exc:
@@ -297,6 +311,14 @@ def _read_toml(file: str) -> dict[str, Any]:
             f"{file}: not a text file ({exc.reason} at byte {exc.start}); a configuration "
             "file is UTF-8 TOML"
         ) from None
+    if len(_parsed) >= 64:
+        _parsed.clear()
+    _parsed[key] = parsed
+    return copy.deepcopy(parsed)
+
+
+#: Configuration files parsed by this process: (path, size, mtime, marker) -> table.
+_parsed: dict[tuple[str, int, int, bytes], dict[str, Any]] = {}
 
 
 def _tool_table(data: dict[str, Any], file: str) -> dict[str, Any] | None:

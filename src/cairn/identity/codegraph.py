@@ -15,8 +15,6 @@ count through their ids.
 
 from __future__ import annotations
 
-import ast
-import copy
 import functools
 import importlib
 import importlib.machinery
@@ -31,6 +29,7 @@ from typing import Any
 
 from cairn._errors import CairnError, FingerprintWarning
 from cairn.identity import source as _source
+from cairn.identity import summary as _summary
 from cairn.identity.canonical import PARAMETER_MARKER, TASK_MARKER, canonical, digest, is_task
 from cairn.identity.usercode import is_user_module, is_user_path
 
@@ -43,6 +42,7 @@ __all__ = [
     "real_module_name",
     "reset",
     "roots_of",
+    "save",
 ]
 
 
@@ -343,26 +343,18 @@ def _closure_of(func: Any) -> dict[str, Any]:
 
 def _function_info(func: Any) -> Info:
     key = _qualname(func)
-    nodes = _source.function_nodes(func)
-    if not nodes:
+    found = _summary.function(func)
+    if found is None:
         return _unfingerprintable(key, "its source cannot be found")
-    text = "\n".join(_source.normalised_ast(n) for n in nodes)
+    text_digest, used = found
     resolver = Resolver(func.__module__, func.__globals__, _closure_of(func), owner=key)
-    source = _source.source_file(func.__code__.co_filename, func.__globals__)
-    refs = resolver.resolve(_source.uses(nodes, source))
-    return Info(((key, digest(text)),), tuple(refs), (func.__code__.co_filename,))
+    refs = resolver.resolve(used)
+    return Info(((key, text_digest),), tuple(refs), (func.__code__.co_filename,))
 
 
-def _is_declaration(cls: type, stmt: ast.stmt) -> bool:
+def _is_declaration(cls: type, name: str) -> bool:
     """True for ``name = SomeParameter(...)``: parameters count through their values."""
-    target: ast.expr | None = None
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-        target = stmt.targets[0]
-    elif isinstance(stmt, ast.AnnAssign):
-        target = stmt.target
-    if not isinstance(target, ast.Name):
-        return False
-    return getattr(type(vars(cls).get(target.id)), PARAMETER_MARKER, False) is True
+    return bool(name) and getattr(type(vars(cls).get(name)), PARAMETER_MARKER, False) is True
 
 
 def _class_info(cls: type) -> Info:
@@ -370,36 +362,34 @@ def _class_info(cls: type) -> Info:
     bases = tuple(
         class_node(b) for b in cls.__bases__ if b is not object and is_user_module(b.__module__)
     )
-    found = _source.class_node(cls)
+    found = _summary.class_bodies(cls)
     if found is None:
         return _unfingerprintable(key, "its source cannot be found", bases)
-    filename, node = found
-    source = _source.source_file(filename)
+    filename, body = found
     module = sys.modules.get(cls.__module__)
     namespace = vars(module) if module is not None else {}
     components: list[tuple[str, str]] = []
     refs: list[Node] = list(bases)
-    rest: list[ast.stmt] = []
-    declarations: list[ast.stmt] = []
-    for stmt in node.body:
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-            method = f"{key}.{stmt.name}"
-            components.append((method, digest(_source.normalised_ast(stmt))))
-            func = _source.unwrap_function(vars(cls).get(stmt.name))
-            if func is not None and func.__code__.co_name == stmt.name:
+    rest: list[str] = []  # the rest of the body, normalised: declarations left out
+    used = [_summary.unpack(body[5])]  # what the bases, keywords and decorators use
+    for kind, name, text, uses in body[2]:
+        if kind == "m":
+            method = f"{key}.{name}"
+            components.append((method, text))
+            func = _source.unwrap_function(vars(cls).get(name))
+            if func is not None and func.__code__.co_name == name:
                 resolver = Resolver(func.__module__, func.__globals__, _closure_of(func), method)
             else:
                 resolver = Resolver(cls.__module__, namespace, owner=method)
-            refs.extend(resolver.resolve(_source.uses([stmt], source)))
-        elif _is_declaration(cls, stmt):
-            declarations.append(stmt)  # not in the text; what it uses still counts
-        else:
-            rest.append(stmt)
-    header = copy.copy(node)
-    header.body = rest or [ast.Pass()]
-    components.append((key, digest(_source.normalised_ast(header))))
-    used = _source.uses([*node.bases, *node.keywords, *node.decorator_list, *rest, *declarations])
-    refs.extend(Resolver(cls.__module__, namespace, owner=key).resolve(used))
+            refs.extend(resolver.resolve(_summary.unpack(uses)))
+            continue
+        if not _is_declaration(cls, name):
+            rest.append(text)  # a declaration is not in the text; what it uses still counts
+        used.append(_summary.unpack(uses))
+    components.append((key, _summary.header_digest(body, rest)))
+    resolver = Resolver(cls.__module__, namespace, owner=key)
+    for each in used:
+        refs.extend(resolver.resolve(each))
     return Info(tuple(components), tuple(refs), (filename,))
 
 
@@ -407,47 +397,53 @@ def _constant_info(module_name: str, name: str, depth: int = 0) -> Info:
     module = sys.modules.get(module_name)
     namespace = vars(module) if module is not None else {}
     path = getattr(module, "__file__", None)
-    sf = _source.source_file(str(path), namespace) if path else None
     files = (str(path),) if path else ()
-    statements = sf.bindings.get(name, []) if sf is not None else []
+    count, origin_import, text_digest, packed = (
+        _summary.constant(str(path), namespace, name) if path else _summary.NO_CONSTANT
+    )
     # `from .config import THRESHOLD`: the constant belongs to the module it comes from.
-    if len(statements) == 1 and isinstance(statements[0], ast.ImportFrom) and depth < 20:
-        origin = _import_source(statements[0], module_name, namespace)
-        for alias in statements[0].names:
+    if origin_import is not None and depth < 20:
+        origin = _import_source(origin_import, module_name, namespace)
+        for alias, bound_as in origin_import[2]:
             if (
-                (alias.asname or alias.name) == name
+                bound_as == name
                 and origin is not None
-                and alias.name in vars(origin)
+                and alias in vars(origin)
                 and is_user_module(origin.__name__)
             ):
-                found = _constant_info(origin.__name__, alias.name, depth + 1)
+                found = _constant_info(origin.__name__, alias, depth + 1)
                 return Info(found.components, found.refs, found.files + files)
     key = f"{module_name}.{name}"
     value = namespace.get(name)
     # Values count as they are, except containers that may be changed at run time (a cache,
     # a counter, a registry): those count by the statements that make them.
-    if not (statements and isinstance(value, list | dict | set | bytearray)):
+    if not (count and isinstance(value, list | dict | set | bytearray)):
         try:
             return Info(((key, digest("value", canonical(value))),), (), files)
         except CairnError:
             pass
-    if not statements:
+    if not count:
         return _unfingerprintable(key, f"a {type(value).__qualname__} set outside the source")
-    text = "\n".join(_source.normalised_ast(s) for s in statements)
     refs = [
         r
-        for r in Resolver(module_name, namespace, owner=key).resolve(_source.uses(statements))
+        for r in Resolver(module_name, namespace, owner=key).resolve(_summary.unpack(packed))
         if r[:3] != ("v", module_name, name)
     ]
-    return Info(((key, digest("source", text)),), tuple(refs), files)
+    return Info(((key, text_digest),), tuple(refs), files)
 
 
 def _import_source(
-    stmt: ast.ImportFrom, module_name: str, namespace: dict[str, Any]
+    origin: tuple[str, int, Any], module_name: str, namespace: dict[str, Any]
 ) -> types.ModuleType | None:
+    """The module a ``from ... import`` (``(module, level, names)``) reads from, if imported."""
     package = namespace.get("__package__") or module_name.rpartition(".")[0]
     try:
-        absolute = importlib.util.resolve_name("." * stmt.level + (stmt.module or ""), package)
+        absolute = importlib.util.resolve_name("." * origin[1] + origin[0], package)
     except (ImportError, ValueError):
         return None
     return sys.modules.get(absolute)
+
+
+def save() -> None:
+    """Keep on disk what was learnt of source files (see :mod:`cairn.identity.summary`)."""
+    _summary.save()

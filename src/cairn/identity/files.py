@@ -28,7 +28,14 @@ from typing import Any
 
 from cairn.identity.canonical import digest
 
-__all__ = ["content_fingerprint", "file_exists", "is_url", "temporary_name"]
+__all__ = [
+    "cache_dir",
+    "content_fingerprint",
+    "file_exists",
+    "is_url",
+    "save_cache_entry",
+    "temporary_name",
+]
 
 _CHECKSUM_KEYS = ("ETag", "etag", "md5Hash", "md5", "crc32c", "checksum", "sha256")
 _CHUNK = 1 << 20
@@ -79,12 +86,21 @@ def _local(path: str) -> str:
     )
 
 
-def _cache_dir() -> str:
+def cache_dir(kind: str) -> str | None:
+    """The folder of the user's cache that keeps ``kind`` (``$CAIRN_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/cairn``, else ``~/.cache/cairn``); None when ``CAIRN_CACHE_DIR`` is
+    ``off``: then nothing is kept on disk."""
     base = os.environ.get("CAIRN_CACHE_DIR")
+    if base and base.lower() in _OFF:
+        return None
     if not base:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(xdg, "cairn")
-    return os.path.join(base, "file-digests")
+    return os.path.join(base, kind)
+
+
+#: What ``CAIRN_CACHE_DIR`` is set to when no cache should be kept on disk.
+_OFF = ("off", "0", "false", "no", "none")
 
 
 def _hash_stream(stream: Any) -> str:
@@ -104,7 +120,8 @@ def _local_fingerprint(path: str) -> str | None:
     found = _memory.get(key)
     if found is not None:
         return found
-    entry = os.path.join(_cache_dir(), digest(full) + ".json")
+    folder = cache_dir("file-digests")
+    entry = os.path.join(folder, digest(full) + ".json") if folder is not None else ""
     try:
         with open(entry, encoding="utf-8") as file:
             saved = json.load(file)
@@ -115,21 +132,25 @@ def _local_fingerprint(path: str) -> str | None:
     if found is None:
         with open(full, "rb") as file:
             found = "blake2b:" + _hash_stream(file)
-        _save(
-            entry, {"path": full, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "content": found}
-        )
+        if entry:
+            saved = {"path": full, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+            _save(entry, {**saved, "content": found})
     with _lock:
         _memory[key] = found
     return found
 
 
 def _save(entry: str, data: dict[str, Any]) -> None:
+    save_cache_entry(entry, json.dumps(data).encode())
+
+
+def save_cache_entry(entry: str, data: bytes) -> None:
     """Write a cache entry atomically; a cache that cannot be written is only slower."""
     tmp = temporary_name(entry)
     try:
         os.makedirs(os.path.dirname(entry), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as file:
-            json.dump(data, file)
+        with open(tmp, "wb") as file:
+            file.write(data)
         os.replace(tmp, entry)
     except OSError:
         with contextlib.suppress(OSError):

@@ -132,6 +132,7 @@ def _walk(start: list[Node]) -> _Root:
         pairs.extend(info.components)
         files.update(info.files)
         stack.extend(r for r in reversed(info.refs) if r not in seen)
+    graph.save()  # what was learnt of the files, for the next process
     stamps = tuple((f, _stamp(f)) for f in sorted(files))
     return _Root(Fingerprint.of(pairs), stamps, time.monotonic())
 

@@ -22,9 +22,13 @@ from typing import Any
 __all__ = [
     "Uses",
     "SourceFile",
+    "class_filenames",
     "class_node",
     "function_nodes",
+    "lambda_arguments",
+    "nodes_at",
     "normalised_ast",
+    "pick_class",
     "source_file",
     "stamp",
     "uses",
@@ -209,19 +213,28 @@ def function_nodes(func: Any) -> list[ast.AST]:
     sf = source_file(code.co_filename, getattr(func, "__globals__", None))
     if sf is None:
         return []
-    found = sf.by_line.get(code.co_firstlineno, [])
-    if code.co_name == "<lambda>":
+    return nodes_at(sf, code.co_firstlineno, code.co_name, lambda_arguments(code))
+
+
+def lambda_arguments(code: Any) -> tuple[str, ...]:
+    """The argument names of a lambda's code (what tells lambdas on one line apart)."""
+    if code.co_name != "<lambda>":
+        return ()
+    return tuple(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+
+
+def nodes_at(sf: SourceFile, line: int, name: str, arguments: tuple[str, ...]) -> list[ast.AST]:
+    """The definition of function ``name`` starting at ``line`` in ``sf``; for a lambda
+    (``<lambda>``), those at ``line`` taking ``arguments`` (all of them when none does)."""
+    found = sf.by_line.get(line, [])
+    if name == "<lambda>":
         lambdas = [n for n in found if isinstance(n, ast.Lambda)]
         if len(lambdas) > 1:  # tell them apart by their arguments
-            nargs = code.co_argcount + code.co_kwonlyargcount
-            want = list(code.co_varnames[:nargs])
-            same = [n for n in lambdas if _lambda_args(n) == want]
+            same = [n for n in lambdas if _lambda_args(n) == list(arguments)]
             lambdas = same or lambdas
         return list[ast.AST](lambdas)
     defs: list[ast.AST] = [
-        n
-        for n in found
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == code.co_name
+        n for n in found if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == name
     ]
     return defs[:1]
 
@@ -231,7 +244,7 @@ def _lambda_args(node: ast.Lambda) -> list[str]:
     return [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
 
 
-def _class_filenames(cls: type) -> Iterator[tuple[str, dict[str, Any] | None, int | None]]:
+def class_filenames(cls: type) -> Iterator[tuple[str, dict[str, Any] | None, int | None]]:
     """Files that may hold ``cls``, with a line inside its body when one is known."""
     prefix = cls.__qualname__ + "."
     for value in vars(cls).values():
@@ -254,24 +267,31 @@ def unwrap_function(value: Any) -> Any:
 
 def class_node(cls: type) -> tuple[str, ast.ClassDef] | None:
     """The file and ``class`` statement that defined ``cls`` (None when not found)."""
-    first = getattr(cls, "__firstlineno__", None)  # Python 3.13+
-    for filename, module_globals, inside in _class_filenames(cls):
+    for filename, module_globals, inside in class_filenames(cls):
         sf = source_file(filename, module_globals)
         if sf is None:
             continue
         candidates = sf.classes.get(cls.__qualname__, [])
-        if not candidates:
-            continue
-        if first is not None:
-            exact = [c for c in candidates if c.lineno == first]
-            if exact:
-                return filename, exact[0]
-        if inside is not None:
-            around = [c for c in candidates if c.lineno <= inside <= (c.end_lineno or c.lineno)]
-            if around:
-                return filename, around[-1]
-        return filename, candidates[-1]
+        if candidates:
+            spans = [(c.lineno, c.end_lineno or c.lineno) for c in candidates]
+            return filename, candidates[pick_class(cls, spans, inside)]
     return None
+
+
+def pick_class(cls: type, spans: Sequence[tuple[int, int]], inside: int | None) -> int:
+    """Which of the ``class`` statements of ``cls``'s name (their first and last lines,
+    ``spans``, not empty) defined it: the one at ``__firstlineno__`` (Python 3.13+), else the
+    last one around a line known to be in its body (``inside``), else the last one."""
+    first = getattr(cls, "__firstlineno__", None)
+    if first is not None:
+        for i, (start, _end) in enumerate(spans):
+            if start == first:
+                return i
+    if inside is not None:
+        around = [i for i, (start, end) in enumerate(spans) if start <= inside <= end]
+        if around:
+            return around[-1]
+    return len(spans) - 1
 
 
 @dataclass(frozen=True)
